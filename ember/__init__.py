@@ -1,0 +1,18 @@
+"""ember: a deep-learning library on NumPy with PyTorch's API and semantics."""
+from . import backend
+from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import Generator, default_generator, get_default_dtype, manual_seed, set_default_dtype
+from .gradcheck import GradcheckError, gradcheck, gradcheck_directional
+from .ops import (
+    abs, add, argmax, argmin, broadcast_to, cat, chunk, clamp, clip, concatenate, div, exp, expand,
+    flatten, log, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, pad, permute,
+    pow, relu, reshape, sigmoid, split, sqrt, squeeze, stack, std, sub, sum, swapaxes, tanh,
+    transpose, unsqueeze, var, where,
+)
+from .tensor import Tensor, arange, eye, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
+
+float32 = __import__("numpy").float32
+float64 = __import__("numpy").float64
+int64 = __import__("numpy").int64
+
+__version__ = "0.1.0"

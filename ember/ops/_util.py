@@ -1,0 +1,48 @@
+"""Helpers shared by the ops: turning operands into tensors, undoing broadcasting."""
+import numbers
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
+
+
+def as_tensor(x, like=None):
+    """``x`` as a Tensor. A Python number takes ``like``'s float dtype, so it never upcasts."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor._from_op(x, None)
+    if isinstance(x, numbers.Number) or isinstance(x, np.generic):
+        if like is not None and like.data.dtype.kind in "fc":
+            dt = like.data.dtype
+        elif isinstance(x, (bool, np.bool_)):
+            dt = np.bool_
+        elif isinstance(x, numbers.Integral):
+            dt = like.data.dtype if like is not None else np.int64
+        else:
+            dt = backend.get_default_dtype()
+        return Tensor._from_op(np.asarray(x, dtype=dt), None)
+    return Tensor(x)
+
+
+def unbroadcast(g, shape):
+    """Sum ``g`` down to ``shape``: the gradient of broadcasting an array of ``shape``."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if extra:
+        g = g.reshape(shape)
+    return g if g.shape == shape else g.reshape(shape)
+
+
+def norm_axis(axis, dim):
+    """NumPy's ``axis`` with PyTorch's ``dim`` as an alias."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError("pass axis or dim, not both")
+        return tuple(dim) if isinstance(dim, list) else dim
+    return tuple(axis) if isinstance(axis, list) else axis

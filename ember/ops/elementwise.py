@@ -1,0 +1,333 @@
+"""Elementwise ops: arithmetic with broadcasting, and the pointwise functions.
+
+Each class keeps only what its backward reads (``Mul`` its inputs, ``Exp`` its output).
+"""
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor
+from ._util import as_tensor
+
+
+def _unb(g, shape, dtype):
+    """Sum ``g`` down to ``shape`` (undo broadcasting) and give it ``dtype``."""
+    if g.shape != shape:
+        extra = g.ndim - len(shape)
+        axes = tuple(range(extra)) + tuple(
+            i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1
+        )
+        if axes:
+            g = g.sum(axis=axes, keepdims=True)
+        g = g.reshape(shape)
+    return g if g.dtype == dtype else g.astype(dtype)
+
+
+class Add(Function):
+    def forward(self, a, b):
+        self.sa, self.da, self.sb, self.db = a.shape, a.dtype, b.shape, b.dtype
+        return a + b
+
+    def backward(self, gy):
+        return _unb(gy, self.sa, self.da), _unb(gy, self.sb, self.db)
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        self.sa, self.da, self.sb, self.db = a.shape, a.dtype, b.shape, b.dtype
+        return a - b
+
+    def backward(self, gy):
+        gb = -gy if self.needs_grad(1) else None
+        return _unb(gy, self.sa, self.da), gb if gb is None else _unb(gb, self.sb, self.db)
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        ga = _unb(gy * b, a.shape, a.dtype) if self.needs_grad(0) else None
+        gb = _unb(gy * a, b.shape, b.dtype) if self.needs_grad(1) else None
+        return ga, gb
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        gyb = gy / b
+        ga = _unb(gyb, a.shape, a.dtype) if self.needs_grad(0) else None
+        # d(a/b)/db = -a / b**2
+        gb = _unb(-gyb * a / b, b.shape, b.dtype) if self.needs_grad(1) else None
+        return ga, gb
+
+
+class PowScalar(Function):
+    def forward(self, a, p):
+        self.a, self.p = a, p
+        return a**p
+
+    def backward(self, gy):
+        a, p = self.a, self.p
+        return (gy * (p * a ** (p - 1))).astype(a.dtype, copy=False)
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.y = y = a**b
+        return y
+
+    def backward(self, gy):
+        a, b, y = self.a, self.b, self.y
+        ga = _unb(gy * b * a ** (b - 1), a.shape, a.dtype) if self.needs_grad(0) else None
+        gb = None
+        if self.needs_grad(1):
+            # d(a**b)/db = a**b * log(a); taken as 0 where a == 0 (the limit from above)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lg = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
+            gb = _unb(gy * y * lg, b.shape, b.dtype)
+        return ga, gb
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, gy):
+        return -gy
+
+
+class Exp(Function):
+    def forward(self, a):
+        self.y = y = np.exp(a)
+        return y
+
+    def backward(self, gy):
+        return gy * self.y
+
+
+class Log(Function):
+    def forward(self, a):
+        self.a = a
+        return np.log(a)
+
+    def backward(self, gy):
+        return gy / self.a
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        self.y = y = np.sqrt(a)
+        return y
+
+    def backward(self, gy):
+        return gy / (2 * self.y)
+
+
+class Abs(Function):
+    def forward(self, a):
+        self.a = a
+        return np.abs(a)
+
+    def backward(self, gy):
+        return gy * np.sign(self.a)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        self.y = y = np.tanh(a)
+        return y
+
+    def backward(self, gy):
+        y = self.y
+        return gy * (1 - y * y)
+
+
+class Sigmoid(Function):
+    def forward(self, a):
+        # 1/(1+exp(-a)) overflows for large -a; the tanh form is stable in every dtype
+        y = np.tanh(a * 0.5)
+        y *= 0.5
+        y += 0.5
+        self.y = y
+        return y
+
+    def backward(self, gy):
+        y = self.y
+        return gy * y * (1 - y)
+
+
+class ReLU(Function):
+    def forward(self, a):
+        y = np.maximum(a, 0)
+        self.y = y
+        return y
+
+    def backward(self, gy):
+        return gy * (self.y > 0)
+
+
+class Maximum(Function):
+    """max(a, b) elementwise; where a == b the gradient is split in half, as in PyTorch."""
+
+    def forward(self, a, b, minimum=False):
+        self.a, self.b = a, b
+        self.minimum = minimum
+        return np.minimum(a, b) if minimum else np.maximum(a, b)
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        wa = (a < b) if self.minimum else (a > b)
+        wa = wa + 0.5 * (a == b)
+        ga = _unb(gy * wa, a.shape, a.dtype) if self.needs_grad(0) else None
+        gb = _unb(gy * (1 - wa), b.shape, b.dtype) if self.needs_grad(1) else None
+        return ga, gb
+
+
+class Clip(Function):
+    def forward(self, a, lo, hi):
+        self.a, self.lo, self.hi = a, lo, hi
+        return np.clip(a, lo, hi)
+
+    def backward(self, gy):
+        a, lo, hi = self.a, self.lo, self.hi
+        mask = np.ones(a.shape, dtype=bool)
+        if lo is not None:
+            mask &= a >= lo
+        if hi is not None:
+            mask &= a <= hi
+        return gy * mask
+
+
+class Where(Function):
+    def forward(self, a, b, cond):
+        self.cond, self.sa, self.da, self.sb, self.db = cond, a.shape, a.dtype, b.shape, b.dtype
+        return np.where(cond, a, b)
+
+    def backward(self, gy):
+        zero = np.zeros((), gy.dtype)
+        ga = _unb(np.where(self.cond, gy, zero), self.sa, self.da) if self.needs_grad(0) else None
+        gb = _unb(np.where(self.cond, zero, gy), self.sb, self.db) if self.needs_grad(1) else None
+        return ga, gb
+
+
+class Cast(Function):
+    def forward(self, a, dtype):
+        self.dtype = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, gy):
+        return gy.astype(self.dtype)
+
+
+# ----- the functional forms -----
+
+
+def _pair(a, b):
+    if isinstance(a, Tensor):
+        return a, as_tensor(b, a)
+    b = as_tensor(b)
+    return as_tensor(a, b), b
+
+
+def add(a, b):
+    """a + b with broadcasting."""
+    return Add.apply(*_pair(a, b))
+
+
+def sub(a, b):
+    """a - b with broadcasting."""
+    return Sub.apply(*_pair(a, b))
+
+
+def mul(a, b):
+    """a * b with broadcasting."""
+    return Mul.apply(*_pair(a, b))
+
+
+def div(a, b):
+    """a / b with broadcasting."""
+    return Div.apply(*_pair(a, b))
+
+
+def pow(a, b):
+    """a ** b; a Python-number exponent keeps a's dtype."""
+    if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        return PowScalar.apply(a, p=b)
+    return Pow.apply(*_pair(a, b))
+
+
+def neg(a):
+    return Neg.apply(as_tensor(a))
+
+
+def exp(a):
+    return Exp.apply(as_tensor(a))
+
+
+def log(a):
+    return Log.apply(as_tensor(a))
+
+
+def sqrt(a):
+    return Sqrt.apply(as_tensor(a))
+
+
+def abs(a):
+    return Abs.apply(as_tensor(a))
+
+
+def tanh(a):
+    return Tanh.apply(as_tensor(a))
+
+
+def sigmoid(a):
+    return Sigmoid.apply(as_tensor(a))
+
+
+def relu(a):
+    return ReLU.apply(as_tensor(a))
+
+
+def maximum(a, b):
+    """Elementwise maximum of two tensors (ties split the gradient)."""
+    return Maximum.apply(*_pair(a, b))
+
+
+def minimum(a, b):
+    """Elementwise minimum of two tensors (ties split the gradient)."""
+    return Maximum.apply(*_pair(a, b), minimum=True)
+
+
+def clip(a, min=None, max=None):
+    """Clamp into [min, max]; the gradient passes where min <= a <= max."""
+    a = as_tensor(a)
+    dt = a.data.dtype
+    lo = None if min is None else np.asarray(min, dt)
+    hi = None if max is None else np.asarray(max, dt)
+    return Clip.apply(a, lo=lo, hi=hi)
+
+
+clamp = clip
+
+
+def where(cond, a, b):
+    """``a`` where ``cond`` else ``b``, with broadcasting; no gradient flows to ``cond``."""
+    cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    a, b = _pair(a, b)
+    return Where.apply(a, b, cond=cond.astype(bool, copy=False))
+
+
+def cast(a, dtype):
+    """The tensor in another dtype; the gradient is cast back."""
+    a = as_tensor(a)
+    dtype = np.dtype(dtype)
+    if a.data.dtype == dtype:
+        return a
+    return Cast.apply(a, dtype=dtype)

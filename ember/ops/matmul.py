@@ -1,0 +1,42 @@
+"""Matrix product, 2-D and batched, with NumPy's broadcasting of the batch axes."""
+import numpy as np
+
+from ..autograd import Function
+from ._util import as_tensor, unbroadcast
+from .movement import reshape
+
+
+class MatMul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        ga = gb = None
+        if self.needs_grad(0):
+            ga = unbroadcast(gy @ np.swapaxes(b, -1, -2), a.shape)
+        if self.needs_grad(1):
+            gb = unbroadcast(np.swapaxes(a, -1, -2) @ gy, b.shape)
+        return ga, gb
+
+
+def matmul(a, b):
+    """``a @ b``: matrices, vectors (promoted and squeezed back) and batches of matrices."""
+    a = as_tensor(a)
+    b = as_tensor(b, a)
+    if a.data.ndim == 0 or b.data.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
+    if a.data.shape[-1] != b.data.shape[-2 if b.data.ndim > 1 else 0]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align")
+    va, vb = a.data.ndim == 1, b.data.ndim == 1
+    if va:
+        a = reshape(a, 1, -1)
+    if vb:
+        b = reshape(b, -1, 1)
+    y = MatMul.apply(a, b)
+    if va or vb:
+        s = y.data.shape
+        s = s[:-2] + ((s[-2],) if not va else ()) + ((s[-1],) if not vb else ())
+        y = reshape(y, s)
+    return y

@@ -1,0 +1,265 @@
+"""Shape ops: reshape, transpose/permute, squeeze/unsqueeze, broadcast, concatenate/stack,
+split, pad, and indexing (whose gradient scatter-adds)."""
+import numbers
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor
+from ._util import as_tensor, norm_axis, unbroadcast
+
+
+class Reshape(Function):
+    def forward(self, a, shape):
+        self.shape = a.shape
+        return a.reshape(shape)
+
+    def backward(self, gy):
+        return gy.reshape(self.shape)
+
+
+class Permute(Function):
+    def forward(self, a, axes):
+        self.axes = axes
+        return a.transpose(axes)
+
+    def backward(self, gy):
+        return gy.transpose(np.argsort(self.axes))
+
+
+class BroadcastTo(Function):
+    def forward(self, a, shape):
+        self.shape = a.shape
+        return np.broadcast_to(a, shape)
+
+    def backward(self, gy):
+        return unbroadcast(gy, self.shape)
+
+
+class Concatenate(Function):
+    def forward(self, *arrays, axis):
+        self.axis = axis
+        self.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    def backward(self, gy):
+        return tuple(np.split(gy, self.bounds, axis=self.axis))
+
+
+class Stack(Function):
+    def forward(self, *arrays, axis):
+        self.axis = axis
+        return np.stack(arrays, axis=axis)
+
+    def backward(self, gy):
+        return tuple(np.moveaxis(gy, self.axis, 0))
+
+
+class Pad(Function):
+    def forward(self, a, pad_width, mode, value):
+        self.index = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, a.shape))
+        if mode == "constant":
+            return np.pad(a, pad_width, mode="constant", constant_values=value)
+        if mode in ("reflect", "replicate", "edge", "symmetric", "wrap", "circular"):
+            raise NotImplementedError(f"pad: only mode='constant' is differentiable, got {mode!r}")
+        raise ValueError(f"pad: unknown mode {mode!r}; expected 'constant'")
+
+    def backward(self, gy):
+        return gy[self.index]
+
+
+class GetItem(Function):
+    def forward(self, a, index, advanced):
+        self.shape, self.index, self.advanced = a.shape, index, advanced
+        return a[index]
+
+    def backward(self, gy):
+        g = np.zeros(self.shape, gy.dtype)
+        if self.advanced:
+            np.add.at(g, self.index, gy)  # repeated indices must add up
+        else:
+            g[self.index] = gy
+        return g
+
+
+def _is_advanced(i):
+    return isinstance(i, (np.ndarray, list)) or (isinstance(i, Tensor))
+
+
+def getitem(a, index):
+    """``a[index]`` with basic and integer/boolean-array indexing."""
+    a = as_tensor(a)
+    items = index if isinstance(index, tuple) else (index,)
+    items = tuple(np.asarray(i.data) if isinstance(i, Tensor) else (np.asarray(i) if isinstance(i, list) else i) for i in items)
+    advanced = any(isinstance(i, np.ndarray) for i in items)
+    idx = items if isinstance(index, tuple) else items[0]
+    return GetItem.apply(a, index=idx, advanced=advanced)
+
+
+def _shape_args(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def reshape(a, *shape):
+    """The same elements in a new shape (one dimension may be -1)."""
+    a = as_tensor(a)
+    shape = _shape_args(shape)
+    if shape == a.data.shape:
+        return a
+    return Reshape.apply(a, shape=shape)
+
+
+view = reshape
+
+
+def permute(a, *axes):
+    """Reorder the axes: ``permute(x, 0, 2, 1)``."""
+    a = as_tensor(a)
+    axes = tuple(ax % a.data.ndim for ax in _shape_args(axes))
+    if sorted(axes) != list(range(a.data.ndim)):
+        raise ValueError(f"permute: {axes} is not a permutation of the {a.data.ndim} axes")
+    return Permute.apply(a, axes=axes)
+
+
+def transpose(a, *axes):
+    """``transpose(x)`` reverses the axes; ``transpose(x, d0, d1)`` swaps two axes, as in
+    PyTorch (so on a matrix ``transpose(x, 0, 1)`` transposes it); a full permutation of
+    three or more axes is also accepted, as in NumPy."""
+    a = as_tensor(a)
+    n = a.data.ndim
+    axes = _shape_args(axes) if axes else ()
+    if not axes:
+        perm = tuple(reversed(range(n)))
+    elif len(axes) == 2:
+        return swapaxes(a, *axes)
+    else:
+        perm = axes
+    return permute(a, *perm)
+
+
+def swapaxes(a, axis0, axis1):
+    a = as_tensor(a)
+    n = a.data.ndim
+    perm = list(range(n))
+    perm[axis0 % n], perm[axis1 % n] = perm[axis1 % n], perm[axis0 % n]
+    return permute(a, *perm)
+
+
+def flatten(a, start_dim=0, end_dim=-1):
+    """Merge axes ``start_dim..end_dim`` into one (PyTorch's ``flatten``)."""
+    a = as_tensor(a)
+    s = a.data.shape
+    if not s:
+        return reshape(a, 1)
+    start, end = start_dim % len(s), end_dim % len(s)
+    n = int(np.prod(s[start : end + 1]))
+    return reshape(a, s[:start] + (n,) + s[end + 1 :])
+
+
+def squeeze(a, axis=None, *, dim=None):
+    """Drop axes of length 1 (only ``axis`` when given)."""
+    a = as_tensor(a)
+    axis = norm_axis(axis, dim)
+    s = a.data.shape
+    if axis is None:
+        new = tuple(n for n in s if n != 1)
+    else:
+        axes = {ax % len(s) for ax in ((axis,) if isinstance(axis, int) else axis)}
+        new = tuple(n for i, n in enumerate(s) if not (i in axes and n == 1))
+    return reshape(a, new)
+
+
+def unsqueeze(a, axis=None, *, dim=None):
+    """Insert an axis of length 1 at ``axis``."""
+    a = as_tensor(a)
+    axis = norm_axis(axis, dim)
+    n = a.data.ndim + 1
+    axis = axis % n
+    s = a.data.shape
+    return reshape(a, s[:axis] + (1,) + s[axis:])
+
+
+expand_dims = unsqueeze
+
+
+def broadcast_to(a, *shape):
+    """View ``a`` broadcast to ``shape``; the gradient sums back."""
+    a = as_tensor(a)
+    shape = _shape_args(shape)
+    if shape == a.data.shape:
+        return a
+    return BroadcastTo.apply(a, shape=shape)
+
+
+def expand(a, *shape):
+    a = as_tensor(a)
+    shape = _shape_args(shape)
+    lead = len(shape) - a.data.ndim
+    shape = tuple(a.data.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+    return broadcast_to(a, shape)
+
+
+def concatenate(tensors, axis=0, *, dim=None):
+    """Join tensors along an existing axis."""
+    axis = norm_axis(axis, dim) if dim is not None else axis
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("concatenate needs at least one tensor")
+    axis = axis % tensors[0].data.ndim
+    return Concatenate.apply(*tensors, axis=axis)
+
+
+cat = concatenate
+
+
+def stack(tensors, axis=0, *, dim=None):
+    """Join same-shaped tensors along a new axis."""
+    axis = norm_axis(axis, dim) if dim is not None else axis
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack needs at least one tensor")
+    axis = axis % (tensors[0].data.ndim + 1)
+    return Stack.apply(*tensors, axis=axis)
+
+
+def split(a, split_size_or_sections, axis=0, *, dim=None):
+    """Split into pieces along ``axis``, as ``torch.split``: an int is the size of each
+    piece (the last may be smaller), a list gives every piece's size."""
+    a = as_tensor(a)
+    axis = (norm_axis(axis, dim) if dim is not None else axis) % a.data.ndim
+    n = a.data.shape[axis]
+    if isinstance(split_size_or_sections, numbers.Integral):
+        step = int(split_size_or_sections)
+        if step <= 0:
+            raise ValueError(f"split: size must be positive, got {step}")
+        sizes = [min(step, n - i) for i in range(0, n, step)]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} add up to {sum(sizes)}, but axis {axis} has length {n}")
+    out, start = [], 0
+    for s in sizes:
+        index = (slice(None),) * axis + (slice(start, start + s),)
+        out.append(getitem(a, index))
+        start += s
+    return tuple(out)
+
+
+def chunk(a, chunks, axis=0, *, dim=None):
+    a = as_tensor(a)
+    ax = (norm_axis(axis, dim) if dim is not None else axis) % a.data.ndim
+    size = -(-a.data.shape[ax] // chunks)
+    return split(a, size, ax)
+
+
+def pad(a, pad_width, mode="constant", value=0.0):
+    """Pad with a constant. ``pad_width`` is NumPy's: an int, a (before, after) pair, or one
+    pair per axis."""
+    a = as_tensor(a)
+    pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (a.data.ndim, 2))
+    if (pw < 0).any():
+        raise ValueError(f"pad: pad widths must be >= 0, got {pad_width}")
+    pw = tuple((int(lo), int(hi)) for lo, hi in pw)
+    return Pad.apply(a, pad_width=pw, mode=mode, value=value)
