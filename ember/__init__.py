@@ -2,6 +2,7 @@
 from . import backend
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Generator, default_generator, get_default_dtype, manual_seed, set_default_dtype
+from .io import SerializationError, load, save
 from .gradcheck import GradcheckError, gradcheck, gradcheck_directional
 from .ops import (
     abs, add, argmax, argmin, broadcast_to, cat, chunk, clamp, clip, concatenate, div, exp, expand,
@@ -16,3 +17,12 @@ float64 = __import__("numpy").float64
 int64 = __import__("numpy").int64
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # subpackages load on first use, so `import ember` stays light
+    import importlib
+
+    if name in ("nn", "optim", "data", "datasets", "train", "compat", "onnx", "distributed"):
+        return importlib.import_module(f"ember.{name}")
+    raise AttributeError(f"module 'ember' has no attribute {name!r}")

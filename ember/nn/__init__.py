@@ -1,3 +1,13 @@
 """ember.nn: modules, layers, losses and initializers with PyTorch's names and layouts."""
-from . import functional, init  # noqa: F401
+from . import functional, init, utils  # noqa: F401
+from .activation import *  # noqa: F401,F403
+from .containers import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .embedding import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
 from .module import Module, Parameter  # noqa: F401
+from .norm import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .summary import *  # noqa: F401,F403

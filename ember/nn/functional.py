@@ -1,4 +1,13 @@
-"""Stateless forms of the layers, activations and losses (``ember.nn.functional``, as ``F``).
+"""Stateless forms of the layers, activations and losses (``import ember.nn.functional as F``).
 
-The ops themselves live in ``ember.ops`` by family; this module is the public index.
+The ops live in ``ember.ops`` by family (each with its forward and backward together); this
+module is their public index, as ``torch.nn.functional`` is.
 """
+from ..ops.activation import *  # noqa: F401,F403
+from ..ops.conv import *  # noqa: F401,F403
+from ..ops.layers import *  # noqa: F401,F403
+from ..ops.loss import *  # noqa: F401,F403
+from ..ops.norm import *  # noqa: F401,F403
+from ..ops.pool import *  # noqa: F401,F403
+from ..ops.elementwise import relu, sigmoid, tanh  # noqa: F401
+from ..ops.movement import pad as _np_pad  # noqa: F401
