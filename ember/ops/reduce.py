@@ -3,6 +3,8 @@
 Every reduction takes NumPy's ``axis`` (int, tuple or None) with PyTorch's ``dim`` as an
 alias, and ``keepdims`` (``keepdim`` as an alias). They return values, not (values, indices).
 """
+import builtins
+
 import numpy as np
 
 from ..autograd import Function
@@ -73,7 +75,7 @@ class Var(Function):
         mu = a.mean(axis=axes, keepdims=True)
         self.d = d = a - mu
         self.axes, self.keepdims = axes, keepdims
-        self.n = max(_count(a.shape, axes) - correction, 0)
+        self.n = builtins.max(_count(a.shape, axes) - correction, 0)
         return np.asarray((d * d).sum(axis=axes, keepdims=keepdims) / np.asarray(self.n, a.dtype))
 
     def backward(self, gy):

@@ -1,0 +1,83 @@
+"""Shared timing and reporting for the benchmarks: medians of repeated runs, Markdown tables,
+results saved as JSON + Markdown under benchmarks/results/ so runs can be compared over time."""
+import datetime
+import json
+import os
+import platform
+import time
+
+import numpy as np
+
+
+def threads():
+    """The thread count every framework gets (BLAS's, from the usual variables, else the cores)."""
+    for var in ("EMBER_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        if os.environ.get(var):
+            return int(os.environ[var])
+    return os.cpu_count() or 1
+
+
+def try_torch():
+    """PyTorch with the same thread count, or None when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads())
+    return torch
+
+
+def timeit(fn, repeat=7, number=1, warmup=1):
+    """Median seconds per call of ``fn`` over ``repeat`` rounds of ``number`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - t0) / number)
+    return float(np.median(times))
+
+
+def machine():
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "threads": threads(),
+        "loadavg_1min": round(load, 2),
+    }
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}x" if a and b else "-"
+
+
+def table(title, header, rows, note=""):
+    """A Markdown table as a string."""
+    out = [f"### {title}", ""]
+    if note:
+        out += [note, ""]
+    out.append("| " + " | ".join(header) + " |")
+    out.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|")
+    for r in rows:
+        out.append("| " + " | ".join(str(c) for c in r) + " |")
+    return "\n".join(out) + "\n"
+
+
+def save(name, results, markdown, folder=None):
+    """Write results/<name>-<timestamp>.json and .md (and <name>-latest.*)."""
+    folder = folder or os.path.join(os.path.dirname(__file__), "results")
+    os.makedirs(folder, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    payload = {"machine": machine(), "results": results}
+    for base in (f"{name}-{stamp}", f"{name}-latest"):
+        with open(os.path.join(folder, base + ".json"), "w") as f:
+            json.dump(payload, f, indent=1, default=float)
+        with open(os.path.join(folder, base + ".md"), "w") as f:
+            f.write(markdown)
+    return folder
