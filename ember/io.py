@@ -1,13 +1,516 @@
-"""(placeholder: being written) save/load without pickle."""
+"""Save and load state dicts without pickle, and write any file atomically.
+
+``ember.save(obj, path)`` writes a state dict, flat or nested (dicts, lists and tuples of
+arrays, numbers, strings, bools and None, as an optimizer's ``state_dict`` is), to ``.npz``
+(NumPy's zip of ``.npy`` members; the nesting kept in a JSON member) or ``.safetensors``
+(through the ``safetensors`` package; the nesting kept in its header's ``__metadata__``).
+``ember.load(path)`` gives it back with plain ndarrays for the arrays.
+
+Loading never runs code and trusts no header: every size a file claims is checked against
+the file's own size before anything is allocated, and anything that is wrong raises
+``SerializationError`` naming the file and the fault. Files written by ``np.savez`` or
+``safetensors.torch.save_file`` load as flat dicts of arrays.
+
+Every write goes through ``atomic_write``: a temporary file beside the target, flushed and
+fsynced, then renamed over it, so a process killed at any moment leaves the old file or the
+new one. A writer killed mid-save leaves its temporary file behind, named
+``.<name>.tmp-<pid>-<random>``; these are safe to delete, and the next save to the same path
+removes those whose process is gone.
+"""
+import codecs
+import contextlib
+import io
+import json
+import os
+import secrets
+import struct
+import zipfile
+import zlib
+
+import numpy as np
+
+__all__ = ["SerializationError", "atomic_write", "load", "save"]
+
+FORMATS = (".npz", ".safetensors")
+_PICKLE_EXTS = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".tar")
+_STRUCTURE = "__ember_structure__.json"  # npz member holding the nesting, as uint8 JSON bytes
+_META_KEY = "ember.structure"  # the same JSON in the safetensors header's __metadata__
+_KINDS = "biufc"  # bool, signed, unsigned, floating, complex: nothing that can hold objects
+_MAX_DEFLATE_RATIO = 1032  # deflate cannot expand data more than this; a larger claim is a lie
+_CHUNK = 1 << 22
+# safetensors dtype names; BF16 has no NumPy type and loads widened to float32
+_ST_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2", "I64": "<i8", "I32": "<i4",
+              "I16": "<i2", "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1",
+              "BOOL": "?", "C64": "<c8"}
+_ST_SAVABLE = {np.dtype(v) for k, v in _ST_DTYPES.items() if k != "BF16"}
+_MAX_NPY_HEADER = 10000  # NumPy's own limit on a .npy header's length
 
 
 class SerializationError(ValueError):
     """A file that cannot be loaded safely: truncated, corrupt, or not what it claims to be."""
 
 
+class _Bad(Exception):
+    """Raised inside the parsers with what is wrong; ``load`` adds the file's name."""
+
+
+# ----- atomic writes -----
+
+def _fsync_dir(folder):
+    # the rename is durable only once the folder's entry is on disk (POSIX; not on Windows)
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _remove_stale_temps(folder, prefix):
+    """Delete temporary files of earlier writers to the same path whose process has died."""
+    if os.name != "posix":  # os.kill(pid, 0) would kill the process on Windows
+        return
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if not entry.name.startswith(prefix):
+                continue
+            pid = entry.name[len(prefix):].partition("-")[0]
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+            except OSError:
+                pass  # alive, owned by another user
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="wb", encoding=None, newline=None):
+    """Open a file for writing that replaces ``path`` atomically when the block ends.
+
+    The data goes to a temporary file in the same folder (``.<name>.tmp-<pid>-<random>``),
+    which is flushed, fsynced and renamed over ``path``; the folder is then fsynced. A crash
+    at any moment leaves either the old file or the complete new one. If the block raises,
+    ``path`` is untouched and the temporary file is removed. An existing file's permission
+    bits are kept.
+
+    Args:
+        path: the file to write (str or os.PathLike).
+        mode: ``"wb"`` (binary) or ``"w"`` (text).
+        encoding: text mode only; defaults to UTF-8.
+        newline: text mode only, as in ``open()``.
+
+    Example::
+
+        with ember.io.atomic_write("log.csv", "w") as f:
+            f.write("epoch,loss\\n")
+    """
+    if mode not in ("wb", "w", "wt"):
+        raise ValueError(f"atomic_write: mode must be 'wb' or 'w', got {mode!r}")
+    if mode == "wb" and (encoding is not None or newline is not None):
+        raise ValueError("atomic_write: encoding and newline apply to text mode ('w') only")
+    encoding = None if mode == "wb" else codecs.lookup(encoding or "utf-8").name
+    path = os.fspath(path)
+    folder, name = os.path.split(os.path.abspath(path))
+    prefix = f".{name[:120]}.tmp-"  # stay under the 255-byte name limit
+    _remove_stale_temps(folder, prefix)
+    while True:
+        tmp = os.path.join(folder, f"{prefix}{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            # 0o666 lets the umask decide the mode, as open() would for a new file
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)  # replacing a file keeps its mode
+        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+# ----- nesting <-> flat arrays + JSON structure -----
+
+def _flatten(obj):
+    """Split ``obj`` into ``{key: contiguous ndarray}`` and a JSON-able description of its nesting.
+
+    Containers become ``{"dict": [[k, v], ...]}``, ``{"list": [...]}``, ``{"tuple": [...]}``,
+    arrays ``{"array": key}``; numbers, strings, bools and None stay as they are.
+    """
+    from .tensor import Tensor
+
+    arrays = {}
+
+    def visit(x, parts):
+        where = ".".join(parts) or "the object"
+        if isinstance(x, Tensor):
+            x = x.data
+        elif hasattr(x, "detach") and hasattr(x, "numpy") and not isinstance(x, np.ndarray):
+            x = x.detach().cpu().numpy()  # a torch tensor, without importing torch
+        if isinstance(x, (np.ndarray, np.generic)):
+            a = np.asarray(x, order="C")  # np.ascontiguousarray would make 0-d arrays 1-d
+            if a.dtype.kind not in _KINDS or a.dtype.fields is not None:
+                raise TypeError(f"ember.save: {where} has dtype {a.dtype}; only bool, integer, "
+                                "floating and complex arrays can be saved")
+            key = ".".join(parts) or "array"
+            base, n = key, 1
+            while key in arrays or key == _STRUCTURE:
+                key, n = f"{base}#{n}", n + 1
+            if "\x00" in key:
+                raise TypeError(f"ember.save: key {key!r} contains a NUL character")
+            arrays[key] = a
+            return {"array": key}
+        if x is None or isinstance(x, (bool, int, float, str)):
+            return x
+        if isinstance(x, dict):
+            for k in x:
+                if not (k is None or isinstance(k, (bool, int, float, str))):
+                    raise TypeError(f"ember.save: dict key {k!r} in {where} is a {type(k).__name__}; "
+                                    "keys must be str, int, float, bool or None")
+            return {"dict": [[k, visit(v, parts + [str(k)])] for k, v in x.items()]}
+        if isinstance(x, (list, tuple)):
+            tag = "list" if isinstance(x, list) else "tuple"
+            return {tag: [visit(v, parts + [str(i)]) for i, v in enumerate(x)]}
+        raise TypeError(f"ember.save: cannot save {where} of type {type(x).__name__}; expected "
+                        "arrays, Tensors, dicts, lists, tuples, numbers, strings, bools or None")
+
+    return arrays, visit(obj, [])
+
+
+def _unflatten(node, arrays):
+    """Rebuild the object that ``_flatten`` described, checking every node of the JSON."""
+    if node is None or isinstance(node, (bool, int, float, str)):
+        return node
+    if isinstance(node, dict) and len(node) == 1:
+        (tag, val), = node.items()
+        if tag == "array" and isinstance(val, str):
+            if val not in arrays:
+                raise _Bad(f"its structure refers to a missing array {val!r}")
+            return arrays[val]
+        if tag in ("list", "tuple") and isinstance(val, list):
+            items = [_unflatten(v, arrays) for v in val]
+            return items if tag == "list" else tuple(items)
+        if tag == "dict" and isinstance(val, list):
+            out = {}
+            for pair in val:
+                if not (isinstance(pair, list) and len(pair) == 2 and not isinstance(pair[0], (list, dict))):
+                    raise _Bad(f"its structure has a malformed dict entry {str(pair)[:80]}")
+                out[pair[0]] = _unflatten(pair[1], arrays)
+            return out
+    raise _Bad(f"its structure has an unknown node {str(node)[:80]}")
+
+
+def _structure(text, arrays):
+    try:
+        return _unflatten(json.loads(text), arrays)
+    except RecursionError:
+        raise _Bad("its structure is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
+        raise _Bad(f"its structure is not valid JSON ({e})") from None
+
+
+# ----- format dispatch -----
+
+def _format_of(path, verb):
+    low = path.lower()
+    for ext in FORMATS:
+        if low.endswith(ext):
+            return ext
+    msg = f"ember.{verb}: cannot tell the format of {path!r} from its extension; use .npz (NumPy) or .safetensors"
+    if low.endswith(_PICKLE_EXTS):
+        msg += (". ember never loads pickle files (torch.save); in PyTorch, convert with "
+                "safetensors.torch.save_file(model.state_dict(), 'model.safetensors')")
+    if verb == "load":
+        raise SerializationError(msg)
+    raise ValueError(msg)
+
+
 def save(obj, path):
-    raise NotImplementedError
+    """Write a (possibly nested) state dict to ``path`` atomically; the extension picks the format.
+
+    Args:
+        obj: an array, Tensor, or dicts/lists/tuples of them and of numbers, strings, bools
+            and None; e.g. ``model.state_dict()`` or ``optimizer.state_dict()``.
+        path: ends in ``.npz`` (NumPy, no extra needed) or ``.safetensors`` (needs the
+            ``safetensors`` package; PyTorch reads it with ``safetensors.torch.load_file``).
+    """
+    path = os.fspath(path)
+    fmt = _format_of(path, "save")
+    arrays, structure = _flatten(obj)
+    text = json.dumps(structure, separators=(",", ":"))
+    if fmt == ".npz":
+        _save_npz(arrays, text, path)
+    else:
+        _save_safetensors(arrays, text, path)
 
 
 def load(path):
-    raise NotImplementedError
+    """Read what ``save`` wrote (or a ``np.savez`` / safetensors file) without running any code.
+
+    Returns:
+        The saved object with plain ndarrays for the arrays; a flat ``{name: ndarray}`` dict
+        for files that ember did not write.
+
+    Raises:
+        SerializationError: the file is truncated, corrupt, holds pickled objects, or has an
+            extension other than ``.npz`` / ``.safetensors``.
+    """
+    path = os.fspath(path)
+    fmt = _format_of(path, "load")
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        try:
+            return _load_npz(f, size) if fmt == ".npz" else _load_safetensors(f, size)
+        except MemoryError:
+            raise  # the checks below exist so that this cannot happen; do not hide it
+        except _Bad as e:
+            raise SerializationError(f"cannot load {path!r}: {e}") from None
+        except Exception as e:  # zipfile, zlib and numpy's parsers raise many kinds
+            raise SerializationError(f"cannot load {path!r}: corrupt or truncated {fmt} file "
+                                     f"({type(e).__name__}: {e})") from None
+
+
+# ----- .npz -----
+
+def _save_npz(arrays, text, path):
+    arrays = dict(arrays)
+    arrays[_STRUCTURE] = np.frombuffer(text.encode("utf-8"), np.uint8)
+    with atomic_write(path, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for key, a in arrays.items():
+            with zf.open(key + ".npy", "w", force_zip64=True) as m:
+                np.lib.format.write_array(m, a, allow_pickle=False)
+
+
+def _load_npz(f, size):
+    head = f.read(4)
+    f.seek(0)
+    if head[:1] == b"\x80":
+        raise _Bad("it is a pickle file, not a zip of .npy arrays; ember never unpickles")
+    if head != b"PK\x03\x04" and head != b"PK\x05\x06":
+        raise _Bad(f"it is not a zip file (starts with {head!r}); an .npz file is a zip of .npy arrays")
+    arrays, text = {}, None
+    with zipfile.ZipFile(f) as zf:
+        infos = zf.infolist()
+        names = [i.filename for i in infos]
+        if any(n.endswith(".pkl") or n.endswith("/data.pkl") for n in names):
+            raise _Bad("it is a zip holding pickled data (torch.save?); ember never unpickles. "
+                       "Convert with safetensors.torch.save_file")
+        if len(set(names)) != len(names):
+            raise _Bad("it has duplicate member names")
+        for info in infos:
+            if not info.filename.endswith(".npy"):
+                raise _Bad(f"member {info.filename!r} is not a .npy array")
+            _check_member_sizes(info, size)
+        for info in infos:
+            a = _read_npy_member(zf, f, info)
+            key = info.filename[:-4]
+            if key == _STRUCTURE:
+                if a.dtype != np.uint8 or a.ndim != 1:
+                    raise _Bad(f"member {info.filename!r} should be a 1-d uint8 array")
+                text = a.tobytes().decode("utf-8")
+            else:
+                arrays[key] = a
+    return arrays if text is None else _structure(text, arrays)
+
+
+def _check_member_sizes(info, size):
+    name = info.filename
+    if info.header_offset + info.compress_size > size:
+        raise _Bad(f"member {name!r} claims {info.compress_size} bytes at offset {info.header_offset}, "
+                   f"past the end of the {size}-byte file (truncated?)")
+    if info.compress_type == zipfile.ZIP_STORED:
+        if info.compress_size != info.file_size:
+            raise _Bad(f"stored member {name!r} claims {info.file_size} bytes but holds {info.compress_size}")
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        if info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 1024:
+            raise _Bad(f"deflated member {name!r} claims {info.file_size} bytes from {info.compress_size}, "
+                       "more than deflate can produce (a zip bomb?)")
+    else:
+        raise _Bad(f"member {name!r} uses zip compression method {info.compress_type}; "
+                   "only stored and deflated (np.savez, np.savez_compressed) are read")
+
+
+def _read_npy_member(zf, f, info):
+    name = info.filename
+    with zf.open(info) as m:  # checks the local header against the directory
+        head, shape, fortran, dtype = _npy_header(m, name)
+        count = 1
+        for d in shape:
+            count *= d
+        nbytes = count * dtype.itemsize
+        if len(head) + nbytes != info.file_size:
+            raise _Bad(f"member {name!r} claims shape {shape} of {dtype} ({nbytes} bytes) but holds "
+                       f"{info.file_size - len(head)} bytes of data")
+        if info.compress_type == zipfile.ZIP_STORED:
+            # the size is proven by the file's size: allocate, then read straight into the array
+            f.seek(info.header_offset + 26)
+            skip = sum(struct.unpack("<HH", f.read(4)))  # the local header's name and extra fields
+            f.seek(info.header_offset + 30 + skip + len(head))
+            a = np.empty(count, dtype)
+            _read_into(f, a.view(np.uint8), name)
+            if zlib.crc32(a.view(np.uint8), zlib.crc32(head)) != info.CRC:
+                raise _Bad(f"member {name!r} fails its CRC check (corrupt)")
+        else:
+            # a deflated member's size is a claim until the data inflates to it: grow as it does
+            parts, got = [], 0
+            while got < nbytes:
+                parts.append(m.read(min(_CHUNK, nbytes - got)))
+                if not parts[-1]:
+                    raise _Bad(f"member {name!r} ends after {got} of its {nbytes} data bytes (truncated)")
+                got += len(parts[-1])
+            a, pos = np.empty(count, dtype), 0
+            for p in parts:
+                a.view(np.uint8)[pos:pos + len(p)] = np.frombuffer(p, np.uint8)
+                pos += len(p)
+            if m.read(1):  # reading to the end also makes zipfile check the CRC
+                raise _Bad(f"member {name!r} holds more data than its header says")
+    return a.reshape(shape[::-1]).T if fortran else a.reshape(shape)
+
+
+def _npy_header(m, name):
+    """Parse a .npy header with bounded reads; return (its bytes, shape, fortran_order, dtype)."""
+    prefix = _read_exact(m, 8, name)
+    if prefix[:6] != b"\x93NUMPY":
+        raise _Bad(f"member {name!r} is not a .npy array (starts with {prefix[:6]!r})")
+    if prefix[6:] not in (b"\x01\x00", b"\x02\x00"):
+        raise _Bad(f"member {name!r} has .npy version {tuple(prefix[6:])}; only 1.0 and 2.0 are read")
+    v1 = prefix[6] == 1
+    length = _read_exact(m, 2 if v1 else 4, name)
+    n = int.from_bytes(length, "little")
+    if n > _MAX_NPY_HEADER:
+        raise _Bad(f"member {name!r} claims a {n}-byte .npy header; at most {_MAX_NPY_HEADER} are read")
+    text = _read_exact(m, n, name)
+    read = np.lib.format.read_array_header_1_0 if v1 else np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = read(io.BytesIO(length + text))  # ast.literal_eval: runs no code
+    if dtype.hasobject:
+        raise _Bad(f"member {name!r} is an object array (pickled Python objects); ember never unpickles")
+    if dtype.kind not in _KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise _Bad(f"member {name!r} has dtype {dtype}; only bool, integer, floating and complex are read")
+    if any(d < 0 for d in shape):
+        raise _Bad(f"member {name!r} has a negative dimension in shape {shape}")
+    return prefix + length + text, shape, fortran, dtype
+
+
+def _read_exact(f, n, name):
+    data = f.read(n)
+    if len(data) != n:
+        raise _Bad(f"{name!r} ends inside its header (truncated)")
+    return data
+
+
+def _read_into(f, buf, name):
+    """Fill the uint8 array ``buf`` from ``f`` in chunks (no second copy of the data)."""
+    done = 0
+    while done < buf.size:
+        n = f.readinto(buf[done:done + _CHUNK])
+        if not n:
+            raise _Bad(f"{name!r} ends after {done} of its {buf.size} data bytes (truncated)")
+        done += n
+
+
+# ----- .safetensors -----
+
+def _save_safetensors(arrays, text, path):
+    try:
+        from safetensors.numpy import save as to_bytes
+    except ImportError:
+        raise ImportError("ember.save to .safetensors needs the safetensors package: "
+                          "pip install safetensors (or save to .npz)") from None
+    for key, a in arrays.items():
+        if a.dtype.newbyteorder("<") not in _ST_SAVABLE:
+            raise TypeError(f"ember.save: {key} has dtype {a.dtype}, which safetensors cannot store; "
+                            "use .npz, or convert it")
+    # save_file would write through its own temporary file, outside our atomic scheme
+    data = to_bytes(arrays, metadata={_META_KEY: text})
+    with atomic_write(path, "wb") as f:
+        f.write(data)
+
+
+def _load_safetensors(f, size):
+    head = f.read(8)
+    if len(head) < 8:
+        raise _Bad(f"it has {size} bytes, fewer than the 8-byte header length (truncated)")
+    if head[:1] == b"\x80":
+        raise _Bad("it is a pickle file, not safetensors; ember never unpickles")
+    (n,) = struct.unpack("<Q", head)
+    if n > size - 8:
+        if head[:4] == b"PK\x03\x04":
+            raise _Bad("it is a zip file (torch.save's pickle archive, or an .npz?), not safetensors; "
+                       "ember never unpickles")
+        raise _Bad(f"its header claims {n} bytes but the file has only {size - 8} after the "
+                   "length field (truncated or corrupt)")
+    raw = f.read(n)
+    if len(raw) != n:
+        raise _Bad("it ended while reading the header (truncated)")
+    try:
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise _Bad(f"its header is not valid JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise _Bad("its header is not a JSON object")
+    meta = header.pop("__metadata__", None) or {}
+    if not isinstance(meta, dict):
+        raise _Bad("its __metadata__ is not a JSON object")
+    start, data_len = 8 + n, size - 8 - n
+    specs = []
+    for key, spec in header.items():
+        specs.append((_check_spec(key, spec, data_len), key))
+    arrays = {}
+    for (begin, dtype, shape, bf16), key in sorted(specs, key=lambda s: s[0][0]):
+        count = 1
+        for d in shape:
+            count *= d
+        a = np.empty(count, dtype)
+        f.seek(start + begin)
+        _read_into(f, a.view(np.uint8), key)
+        if bf16:  # bfloat16 is the top half of a float32
+            a = (a.astype(np.uint32) << 16).view(np.float32)
+        arrays[key] = a.reshape(shape)
+    text = meta.get(_META_KEY)
+    if text is None:
+        return arrays
+    if not isinstance(text, str):
+        raise _Bad(f"its __metadata__[{_META_KEY!r}] is not a string")
+    return _structure(text, arrays)
+
+
+def _no_duplicates(pairs):
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise _Bad("its header repeats a key")
+    return dict(pairs)
+
+
+def _check_spec(key, spec, data_len):
+    """Validate one header entry against the data's size; return (begin, dtype, shape, is_bf16)."""
+    if not (isinstance(spec, dict) and {"dtype", "shape", "data_offsets"} <= spec.keys()):
+        raise _Bad(f"tensor {key!r} needs dtype, shape and data_offsets in the header")
+    name, shape, offsets = spec["dtype"], spec["shape"], spec["data_offsets"]
+    if name not in _ST_DTYPES:
+        raise _Bad(f"tensor {key!r} has dtype {str(name)[:20]!r}; ember reads {', '.join(_ST_DTYPES)}")
+    ints = lambda v: isinstance(v, list) and all(type(i) is int and i >= 0 for i in v)  # noqa: E731
+    if not ints(shape):
+        raise _Bad(f"tensor {key!r} has an invalid shape {str(shape)[:80]}")
+    if not (ints(offsets) and len(offsets) == 2 and offsets[0] <= offsets[1] <= data_len):
+        raise _Bad(f"tensor {key!r} has data_offsets {str(offsets)[:80]} outside the "
+                   f"{data_len} data bytes of the file (truncated or corrupt)")
+    dtype = np.dtype(_ST_DTYPES[name])
+    count = 1
+    for d in shape:
+        count *= d
+    if count * dtype.itemsize != offsets[1] - offsets[0]:
+        raise _Bad(f"tensor {key!r} of shape {shape} and dtype {name} needs {count * dtype.itemsize} "
+                   f"bytes but its data_offsets span {offsets[1] - offsets[0]}")
+    return offsets[0], dtype, tuple(shape), name == "BF16"

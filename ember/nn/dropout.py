@@ -1,2 +1,43 @@
-"""(placeholder: being written)"""
-__all__ = []
+"""Dropout layers: inverted dropout in training, the identity in eval."""
+import numbers
+
+from ..ops.layers import dropout, dropout2d
+from .module import Module
+
+__all__ = ["Dropout", "Dropout2d"]
+
+
+class _DropoutNd(Module):
+    def __init__(self, p=0.5):
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+            raise ValueError(f"{type(self).__name__}: probability p must be between 0 and 1, got {p!r}")
+        self.p = float(p)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class Dropout(_DropoutNd):
+    """Zero each element with probability ``p`` in training and scale the rest by 1/(1-p).
+
+    In eval it returns its input. Masks come from ember's generator, so ``ember.manual_seed``
+    makes them reproducible.
+
+    Shape:
+        Input: any. Output: the same.
+    """
+
+    def forward(self, x):
+        return dropout(x, self.p, self.training)
+
+
+class Dropout2d(_DropoutNd):
+    """Zero whole channels with probability ``p`` in training and scale the rest by 1/(1-p).
+
+    Shape:
+        Input: (N, C, H, W) or (C, H, W). Output: the same.
+    """
+
+    def forward(self, x):
+        return dropout2d(x, self.p, self.training)

@@ -1,2 +1,60 @@
-"""(placeholder: being written)"""
-__all__ = []
+"""``Linear``: the fully connected layer, with PyTorch's layout, initialization and repr."""
+import math
+
+import numpy as np
+
+from .. import backend
+from ..ops.layers import linear
+from . import init
+from .module import Module, Parameter, _as_float_input
+
+__all__ = ["Linear"]
+
+
+class Linear(Module):
+    """Apply ``y = x @ weight.T + bias``.
+
+    Args:
+        in_features: size of each input sample.
+        out_features: size of each output sample.
+        bias: whether to learn an additive bias.
+        dtype: parameter dtype (the default float dtype if None).
+
+    Shape:
+        Input: (*, in_features). Output: (*, out_features).
+
+    Attributes:
+        weight: (out_features, in_features), from U(-1/sqrt(in_features), 1/sqrt(in_features)).
+        bias: (out_features,), from the same distribution.
+    """
+
+    def __init__(self, in_features, out_features, bias=True, dtype=None):
+        super().__init__()
+        for name, v in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(f"Linear: {name} must be a non-negative int, got {v!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        dtype = backend.get_default_dtype() if dtype is None else np.dtype(dtype)
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype))
+        self.register_parameter("bias", Parameter(np.empty(self.out_features, dtype)) if bias else None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """PyTorch's default: kaiming_uniform_(a=sqrt(5)) for weight, U(+-1/sqrt(fan_in)) for bias."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.in_features
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        x = _as_float_input(x, self.weight.data.dtype)
+        if x.data.ndim == 0 or x.data.shape[-1] != self.in_features:
+            raise ValueError(
+                f"Linear({self.in_features} -> {self.out_features}) expected input with "
+                f"{self.in_features} features, got shape {tuple(x.shape)}"
+            )
+        return linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -112,13 +112,16 @@ class Module:
     add_module = register_module
 
     # ----- traversal -----
-    def named_modules(self, prefix=""):
+    def named_modules(self, prefix="", remove_duplicate=True):
+        """(dotted name, module) pairs, self first, depth first; a module reached twice is
+        yielded once unless ``remove_duplicate`` is False (``state_dict`` keeps every name)."""
         seen, stack = set(), [(prefix, self)]
         while stack:
             name, m = stack.pop()
-            if id(m) in seen:
-                continue
-            seen.add(id(m))
+            if remove_duplicate:
+                if id(m) in seen:
+                    continue
+                seen.add(id(m))
             yield name, m
             for child_name, child in reversed(list(m._modules.items())):
                 if child is not None:
@@ -220,7 +223,7 @@ class Module:
     def state_dict(self, prefix=""):
         """An ordered dict from dotted names to arrays (parameters and persistent buffers)."""
         out = OrderedDict()
-        for mname, m in self.named_modules(prefix.rstrip(".")):
+        for mname, m in self.named_modules(prefix.rstrip("."), remove_duplicate=False):
             pre = f"{mname}." if mname else ""
             for k, p in m._parameters.items():
                 if p is not None:
@@ -238,7 +241,7 @@ class Module:
         tensor on the CPU). Returns ``(missing_keys, unexpected_keys)``.
         """
         targets = {}
-        for mname, m in self.named_modules():
+        for mname, m in self.named_modules(remove_duplicate=False):
             pre = f"{mname}." if mname else ""
             for k, p in m._parameters.items():
                 if p is not None:

@@ -1,2 +1,325 @@
-"""(placeholder: being written)"""
-__all__ = []
+"""Activation functions: the ReLU family, ELU, GELU, SiLU, softplus, softmax and log-softmax, erf.
+
+Each op with a non-trivial derivative is its own ``Function`` (one pass forward, one or two
+back) and keeps only what its backward reads. Arguments are clipped where an intermediate
+(``x**3``, ``exp(x)``) would overflow, so that extreme inputs give finite results and no
+NumPy warnings. NumPy has no erf, so ``_erf`` evaluates rational approximations: Cephes'
+(S. L. Moshier, ndtr.c) in float64, to about 1 ulp, and Eigen's single rational in float32,
+within 4e-7 absolute.
+"""
+import math
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function
+from ._util import as_tensor
+from .elementwise import cast, relu, sigmoid, tanh
+
+__all__ = [
+    "relu", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax",
+    "log_softmax", "hardtanh", "relu6", "erf",
+]
+
+# ----- erf -----
+
+# Cephes ndtr.c: erf(x) = x T(x^2) / U(x^2) for |x| < 1, erfc(x) = exp(-x^2) P(x) / Q(x) above
+_T = (9.60497373987051638749e0, 9.00260197203842689217e1, 2.23200534594684319226e3,
+      7.00332514112805075473e3, 5.55923013010394962768e4)
+_U = (1.0, 3.35617141647503099647e1, 5.21357949780152679795e2, 4.59432382970980127987e3,
+      2.26290000613890934246e4, 4.92673942608635921086e4)
+_P = (2.46196981473530512524e-10, 5.64189564831068821977e-1, 7.46321056442269912687e0,
+      4.86371970985681366614e1, 1.96520832956077098242e2, 5.26445194995477358631e2,
+      9.34528527171957607540e2, 1.02755188689515710272e3, 5.57535335369399327526e2)
+_Q = (1.0, 1.32281951154744992508e1, 8.67072140885989742329e1, 3.54937778887819891062e2,
+      9.75708501743205489753e2, 1.82390916687909736289e3, 2.24633760818710981792e3,
+      1.65666309194161350182e3, 5.57535340817727675546e2)
+# Eigen's float32 erf: x * A(x^2) / B(x^2) on [-4, 4]; beyond it erf rounds to +-1 in float32
+_A = np.array([-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
+               -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
+               -1.60960333262415e-02], np.float32)
+_B = np.array([-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
+               -7.37332916720468e-03, -1.42647390514189e-02], np.float32)
+_2_SQRTPI = 2 / math.sqrt(math.pi)
+_SQRT1_2 = math.sqrt(0.5)
+_INV_SQRT2PI = 1 / math.sqrt(2 * math.pi)
+_BIG = 40  # |x| beyond which exp(-x*x/2) is 0 in every float dtype, and x*x cannot overflow
+
+
+def _polyval(c, z):
+    """c[0] z^n + ... + c[n] by Horner's rule, in place on one new array of z's dtype."""
+    y = z * c[0]
+    for a in c[1:-1]:
+        y += a
+        y *= z
+    y += c[-1]
+    return y
+
+
+def _erf(x):
+    """erf of a float array, in its dtype (float16 goes through float32)."""
+    if x.dtype == np.float64:
+        xs = np.clip(x, -1.0, 1.0)  # the |x| < 1 branch, kept from overflowing where unused
+        z = xs * xs
+        small = _polyval(_T, z)
+        small *= xs
+        small /= _polyval(_U, z)
+        a = np.minimum(np.abs(x), 6.0)  # erfc(6) < 2**-54: erf rounds to 1 from there on
+        big = np.exp(-(a * a))
+        big *= _polyval(_P, a)
+        big /= _polyval(_Q, a)
+        np.subtract(1.0, big, out=big)
+        np.copysign(big, x, out=big)
+        return np.where(np.abs(x) < 1, small, big)
+    if x.dtype != np.float32:
+        return _erf(x.astype(np.float32)).astype(x.dtype)
+    xc = np.clip(x, -4.0, 4.0)
+    z = xc * xc
+    y = _polyval(_A, z)
+    y *= xc
+    y /= _polyval(_B, z)
+    return y
+
+
+class Erf(Function):
+    def forward(self, x):
+        self.x = x
+        return _erf(x)
+
+    def backward(self, gy):
+        xc = np.clip(self.x, -_BIG, _BIG)
+        g = np.exp(-(xc * xc))
+        g *= _2_SQRTPI
+        g *= gy
+        return g
+
+
+# ----- pointwise activations -----
+
+
+class LeakyReLU(Function):
+    def forward(self, x, slope):
+        self.pos, self.slope = x > 0, slope
+        return np.where(self.pos, x, x * slope)
+
+    def backward(self, gy):
+        return np.where(self.pos, gy, gy * self.slope)
+
+
+class ELU(Function):
+    def forward(self, x, alpha):
+        self.pos, self.alpha = x > 0, alpha
+        # expm1 is exact near 0; min(x, 0) keeps it from overflowing on the unused branch
+        self.y = y = np.where(self.pos, x, alpha * np.expm1(np.minimum(x, 0)))
+        return y
+
+    def backward(self, gy):
+        # d/dx alpha (exp(x) - 1) = alpha exp(x) = y + alpha
+        return np.where(self.pos, gy, gy * (self.y + self.alpha))
+
+
+class GELU(Function):
+    """x Phi(x), Phi the standard normal CDF (``approximate='tanh'``: Hendrycks & Gimpel's form)."""
+
+    _K = math.sqrt(2 / math.pi)
+    _C = 0.044715
+
+    def forward(self, x, approximate):
+        self.x, self.approximate = x, approximate
+        if approximate == "tanh":
+            xc = np.clip(x, -_BIG, _BIG)  # tanh is already +-1 there; x**3 would overflow
+            u = xc * xc
+            u *= self._C
+            u += 1
+            u *= xc
+            u *= self._K
+            self.t = t = np.tanh(u)
+            c = t + 1
+        else:
+            c = _erf(x * _SQRT1_2)
+            c += 1
+        c *= 0.5
+        self.c = c  # Phi(x), or its tanh approximation 0.5 (1 + t)
+        return x * c
+
+    def backward(self, gy):
+        x, c = self.x, self.c
+        xc = np.clip(x, -_BIG, _BIG)
+        if self.approximate == "tanh":
+            # d/dx 0.5 x (1 + t) = 0.5 (1 + t) + 0.5 x (1 - t^2) K (1 + 3 C x^2)
+            d = xc * xc
+            d *= 3 * self._C
+            d += 1
+            d *= xc
+            d *= 0.5 * self._K
+            t = self.t
+            d *= 1 - t * t
+        else:
+            d = xc * xc
+            d *= -0.5
+            np.exp(d, out=d)
+            d *= xc
+            d *= _INV_SQRT2PI  # x phi(x)
+        d += c
+        d *= gy
+        return d
+
+
+class SiLU(Function):
+    def forward(self, x):
+        s = np.tanh(x * 0.5)  # the stable sigmoid, as in ops.sigmoid
+        s *= 0.5
+        s += 0.5
+        self.x, self.s = x, s
+        return x * s
+
+    def backward(self, gy):
+        x, s = self.x, self.s
+        # d/dx x s = s (1 + x (1 - s))
+        d = 1 - s
+        d *= x
+        d += 1
+        d *= s
+        d *= gy
+        return d
+
+
+class Softplus(Function):
+    def forward(self, x, beta, threshold):
+        self.x, self.beta, self.threshold = x, beta, threshold
+        bx = x * beta
+        # log(1 + exp(bx)) = max(bx, 0) + log1p(exp(-|bx|)): no overflow for any threshold
+        y = np.log1p(np.exp(-np.abs(bx)))
+        y += np.maximum(bx, 0)
+        y /= beta
+        return np.where(bx > threshold, x, y)
+
+    def backward(self, gy):
+        bx = self.x * self.beta
+        s = np.tanh(bx * 0.5)
+        s *= 0.5
+        s += 0.5
+        return np.where(bx > self.threshold, gy, gy * s)
+
+
+class Hardtanh(Function):
+    def forward(self, x, lo, hi):
+        # PyTorch passes no gradient at the corners (hardtanh_backward), unlike clamp
+        self.inside = (x > lo) & (x < hi)
+        return np.clip(x, lo, hi)
+
+    def backward(self, gy):
+        return gy * self.inside
+
+
+# ----- over an axis -----
+
+
+class Softmax(Function):
+    def forward(self, x, axis):
+        m = x.max(axis=axis, keepdims=True)
+        y = x - np.where(np.isfinite(m), m, 0)
+        np.exp(y, out=y)
+        y /= y.sum(axis=axis, keepdims=True)
+        self.y, self.axis = y, axis
+        return y
+
+    def backward(self, gy):
+        y = self.y
+        gx = gy * y
+        gx -= y * gx.sum(axis=self.axis, keepdims=True)  # y (gy - sum(gy y))
+        return gx
+
+
+class LogSoftmax(Function):
+    def forward(self, x, axis):
+        m = x.max(axis=axis, keepdims=True)
+        y = x - np.where(np.isfinite(m), m, 0)
+        y -= np.log(np.exp(y).sum(axis=axis, keepdims=True))
+        self.y, self.axis = y, axis
+        return y
+
+    def backward(self, gy):
+        # d log_softmax: gy - softmax * sum(gy)
+        gx = np.exp(self.y)
+        gx *= -gy.sum(axis=self.axis, keepdims=True)
+        gx += gy
+        return gx
+
+
+# ----- the functional forms -----
+
+
+def _float(x):
+    """``x`` as a Tensor of floating dtype (integers become the default float dtype)."""
+    x = as_tensor(x)
+    if x.data.dtype.kind != "f":
+        x = cast(x, backend.get_default_dtype())
+    return x
+
+
+def _axis(name, dim, shape):
+    n = len(shape)
+    if not isinstance(dim, (int, np.integer)) or not -max(n, 1) <= dim < max(n, 1):
+        raise IndexError(f"{name}: dim {dim!r} is out of range for input of shape {tuple(shape)}")
+    return int(dim) % n if n else None
+
+
+def erf(x):
+    """The error function erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt, differentiable."""
+    return Erf.apply(_float(x))
+
+
+def leaky_relu(x, negative_slope=0.01, inplace=False):
+    """x where x > 0, else ``negative_slope * x``. ``inplace`` is accepted and ignored."""
+    return LeakyReLU.apply(_float(x), slope=float(negative_slope))
+
+
+def elu(x, alpha=1.0, inplace=False):
+    """x where x > 0, else ``alpha * (exp(x) - 1)``."""
+    return ELU.apply(_float(x), alpha=float(alpha))
+
+
+def gelu(x, approximate="none"):
+    """x * Phi(x) with Phi the standard normal CDF; ``approximate='tanh'`` uses
+    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELU.apply(_float(x), approximate=approximate)
+
+
+def silu(x, inplace=False):
+    """x * sigmoid(x) (also called swish)."""
+    return SiLU.apply(_float(x))
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's rule)."""
+    return Softplus.apply(_float(x), beta=float(beta), threshold=float(threshold))
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
+    """x clipped to [min_val, max_val]; no gradient outside or on the corners (as PyTorch)."""
+    return Hardtanh.apply(_float(x), lo=float(min_val), hi=float(max_val))
+
+
+def relu6(x, inplace=False):
+    """min(max(x, 0), 6)."""
+    return hardtanh(x, 0.0, 6.0)
+
+
+def softmax(x, dim=-1, dtype=None):
+    """exp(x) / sum(exp(x)) along ``dim``, computed without overflow.
+
+    ``dim`` defaults to -1 (the last axis), with no warning; PyTorch's legacy guess of an
+    axis from the number of dimensions is not reproduced. ``dtype`` casts the input first.
+    """
+    x = _float(x) if dtype is None else cast(as_tensor(x), dtype)
+    return Softmax.apply(x, axis=_axis("softmax", -1 if dim is None else dim, x.shape))
+
+
+def log_softmax(x, dim=-1, dtype=None):
+    """log(softmax(x)) along ``dim`` (default -1), as x - logsumexp(x): stable for any
+    logits, with a fused backward."""
+    x = _float(x) if dtype is None else cast(as_tensor(x), dtype)
+    return LogSoftmax.apply(x, axis=_axis("log_softmax", -1 if dim is None else dim, x.shape))

@@ -1,0 +1,321 @@
+"""The ``ember`` command: train a named model on MNIST or Fashion-MNIST, evaluate it, predict with it.
+
+    ember train --dataset mnist --model mlp --epochs 5 --out runs/mnist-mlp
+    ember evaluate runs/mnist-mlp
+    ember predict runs/mnist-mlp digit.png sample.npy
+
+This is the only place where strings become objects: datasets, models and optimizers are
+looked up in one registry each, and an unknown name is an error that lists the valid ones.
+Errors are one line on stderr (``ember: error: ...``, exit status 1); ``--debug`` shows the
+traceback instead.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+__all__ = ["main", "DATASETS", "OPTIMIZERS"]
+
+# name on the command line -> class in ember.datasets
+DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+# name on the command line -> class in ember.optim
+OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
+              "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "NAdam", "radam": "RAdam", "lion": "Lion"}
+RUN_FORMAT = "ember.run"
+
+
+class CLIError(Exception):
+    """A mistake the user can fix; printed as one line."""
+
+
+def _lookup(registry, name, what):
+    if name not in registry:
+        raise CLIError(f"unknown {what} {name!r}; valid names: {', '.join(registry)}")
+    return registry[name]
+
+
+def _dataset_class(name):
+    import ember.datasets
+
+    return getattr(ember.datasets, _lookup(DATASETS, name, "dataset"))
+
+
+def _optimizer(name, params, lr, weight_decay, momentum):
+    import ember.optim
+
+    cls = getattr(ember.optim, _lookup(OPTIMIZERS, name, "optimizer"), None)
+    if cls is None:
+        valid = [k for k, v in OPTIMIZERS.items() if hasattr(ember.optim, v)]
+        raise CLIError(f"optimizer {name!r} is not available in this ember; valid names: {', '.join(valid)}")
+    kwargs = {"lr": lr, "weight_decay": weight_decay}
+    if momentum:
+        if name not in ("sgd", "rmsprop"):
+            raise CLIError(f"--momentum applies to sgd and rmsprop, not {name}")
+        kwargs["momentum"] = momentum
+    return cls(params, **kwargs)
+
+
+# ----- data -----
+def _load_split(args_dataset, data_dir, train):
+    return _dataset_class(args_dataset)(root=data_dir, train=train)
+
+
+def _normalize(x, mean, std):
+    """(x - mean) / std in place: x is the dataset's own float32 array."""
+    x -= np.float32(mean)
+    x /= np.float32(std)
+    return x
+
+
+def _loader(x, y, batch_size, shuffle=False, generator=None):
+    from ember.data import DataLoader, TensorDataset
+
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle, generator=generator)
+
+
+# ----- run directory -----
+def _read_config(run_dir):
+    path = os.path.join(run_dir, "config.json")
+    if not os.path.isfile(path):
+        what = "does not exist" if not os.path.exists(run_dir) else "has no config.json"
+        raise CLIError(f"run directory {run_dir!r} {what}; make one with `ember train ... --out {run_dir}`")
+    with open(path) as f:
+        config = json.load(f)
+    if config.get("format") != RUN_FORMAT:
+        raise CLIError(f"{path} is not an ember run config (format {config.get('format')!r})")
+    return config
+
+
+def _load_model(run_dir, config):
+    import ember
+    from ember.models import build_model
+
+    model = build_model(config["model"])
+    weights = os.path.join(run_dir, config["weights"])
+    model.load_state_dict(ember.load(weights))
+    return model.eval()
+
+
+def _weights_name():
+    try:
+        import safetensors  # noqa: F401
+    except ImportError:
+        return "model.npz"
+    return "model.safetensors"
+
+
+def _is_main_process():
+    return True  # the one place that decides which process writes the run directory
+
+
+# ----- commands -----
+def cmd_train(args):
+    import ember
+    from ember import nn
+    from ember.models import build_model, model_config
+    from ember.train import Trainer
+
+    for name, value, low in (("--epochs", args.epochs, 1), ("--batch-size", args.batch_size, 1)):
+        if value < low:
+            raise CLIError(f"{name} must be at least {low}, got {value}")
+    if not args.lr > 0:
+        raise CLIError(f"--lr must be positive, got {args.lr}")
+    if not 0 <= args.val_split < 1:
+        raise CLIError(f"--val-split must be in [0, 1), got {args.val_split}")
+    config = model_config(args.model)  # fails early on an unknown model name
+    _lookup(OPTIMIZERS, args.optimizer, "optimizer")
+    ember.manual_seed(args.seed)
+    shuffle_gen = ember.Generator(args.seed + 1)  # the data order: its own stream, seeded
+
+    train_set = _load_split(args.dataset, args.data_dir, True)
+    test_set = _load_split(args.dataset, args.data_dir, False)
+    x, y = train_set.data, train_set.targets
+    if args.subset:
+        x, y = x[:args.subset], y[:args.subset]
+    n_val = int(round(len(x) * args.val_split))
+    if n_val:  # the last n_val images of a fixed permutation hold out for validation
+        perm = np.random.default_rng(args.seed).permutation(len(x))
+        x, y, xv, yv = x[perm[n_val:]], y[perm[n_val:]], x[perm[:n_val]], y[perm[:n_val]]
+    mean, std = float(x.mean()), float(x.std())
+    x = _normalize(x, mean, std)
+    xt = _normalize(test_set.data, mean, std)
+    config["image_size"] = int(x.shape[-1])
+    config["in_channels"] = int(x.shape[1])
+    config["num_classes"] = len(test_set.classes)
+    if args.model == "mlp":
+        del config["image_size"], config["in_channels"]
+        config["in_features"] = int(np.prod(x.shape[1:]))
+
+    model = build_model(config)
+    n_params = sum(p.size for p in model.parameters())
+    optimizer = _optimizer(args.optimizer, model.parameters(), args.lr, args.weight_decay, args.momentum)
+    trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), metrics=["accuracy"], progress=not args.quiet)
+    print(f"{args.model} ({n_params:,} parameters) on {args.dataset}: {len(x)} training images"
+          + (f", {n_val} for validation" if n_val else "") + f", {len(xt)} test images")
+    train_loader = _loader(x, y, args.batch_size, shuffle=True, generator=shuffle_gen)
+    val_loader = _loader(_normalize(xv, mean, std), yv, 1000) if n_val else None
+    history = trainer.fit(train_loader, args.epochs, val_loader=val_loader)
+    test = trainer.evaluate(_loader(xt, test_set.targets, 1000))
+
+    if _is_main_process():
+        os.makedirs(args.out, exist_ok=True)
+        weights = _weights_name()
+        ember.save(dict(model.state_dict()), os.path.join(args.out, weights))
+        run = {
+            "format": RUN_FORMAT, "version": 1, "model": config, "weights": weights,
+            "dataset": args.dataset, "classes": list(test_set.classes),
+            "input": {"shape": list(x.shape[1:]), "mean": mean, "std": std},
+            "train": {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "optimizer", "weight_decay",
+                                                      "momentum", "seed", "val_split", "subset")},
+            "test": test,
+        }
+        from ember.io import atomic_write
+
+        with atomic_write(os.path.join(args.out, "config.json"), "w") as f:
+            json.dump(run, f, indent=2)
+            f.write("\n")
+        history.save(os.path.join(args.out, "history.json"))
+        try:
+            history.plot(os.path.join(args.out, "curves.png"))
+        except ImportError:
+            print("curves.png skipped: matplotlib is not installed (pip install 'ember[plot]')")
+        print(f"saved {weights}, config.json, history.json and curves.png in {args.out}")
+    print(f"test accuracy: {test['accuracy']:.4f}")
+
+
+def cmd_evaluate(args):
+    from ember import nn
+    from ember.train import Trainer
+
+    config = _read_config(args.run_dir)
+    dataset = args.dataset or config["dataset"]
+    model = _load_model(args.run_dir, config)
+    test_set = _load_split(dataset, args.data_dir, False)
+    xt = _normalize(test_set.data, config["input"]["mean"], config["input"]["std"])
+    trainer = Trainer(model, None, nn.CrossEntropyLoss(), metrics=["accuracy"], progress=False)
+    test = trainer.evaluate(_loader(xt, test_set.targets, 1000))
+    print(f"test loss: {test['loss']:.4f}")
+    print(f"test accuracy: {test['accuracy']:.4f}")
+
+
+def _read_image(path, shape, invert):
+    """A (C, H, W) float32 image in [0, 1] from a PNG/JPEG (through Pillow) or a .npy file."""
+    c, h, w = shape
+    if path.lower().endswith(".npy"):
+        try:
+            a = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise CLIError(f"cannot read {path}: {e}") from None
+        if a.dtype.kind not in "uif":
+            raise CLIError(f"{path}: expected a numeric image array, got dtype {a.dtype}")
+        if a.size != c * h * w:
+            raise CLIError(f"{path}: expected an image of {c}x{h}x{w} = {c * h * w} values, got shape {a.shape}")
+        a = a.reshape(c, h, w)
+        a = a / np.float32(255) if a.dtype.kind in "ui" else a.astype(np.float32)
+    else:
+        try:
+            from PIL import Image
+        except ImportError:
+            raise CLIError("reading PNG or JPEG images needs Pillow: pip install 'ember[images]' "
+                           "(or pass .npy arrays)") from None
+        try:
+            img = Image.open(path)
+            img = img.convert("L" if c == 1 else "RGB")
+        except (OSError, ValueError) as e:
+            raise CLIError(f"cannot read image {path}: {e}") from None
+        if img.size != (w, h):
+            img = img.resize((w, h), Image.BILINEAR)
+        a = np.asarray(img, dtype=np.float32) / np.float32(255)
+        a = a.reshape(h, w, c).transpose(2, 0, 1)
+    if invert:
+        a = 1 - a
+    return a.astype(np.float32, copy=False)
+
+
+def cmd_predict(args):
+    import ember
+
+    config = _read_config(args.run_dir)
+    model = _load_model(args.run_dir, config)
+    inp = config["input"]
+    x = np.stack([_read_image(p, inp["shape"], args.invert) for p in args.images])
+    x = _normalize(x, inp["mean"], inp["std"])
+    with ember.no_grad():
+        logits = model(x).data
+    z = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(z)
+    probs /= probs.sum(axis=1, keepdims=True)
+    classes = config["classes"]
+    for path, p in zip(args.images, probs):
+        k = int(p.argmax())
+        print(f"{path}: {classes[k]} ({p[k]:.4f})")
+
+
+# ----- argument parsing -----
+def _parser():
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the full traceback on errors")
+    p = argparse.ArgumentParser(prog="ember", description="Train, evaluate and use ember models on MNIST-like data.",
+                                parents=[debug])
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    t = sub.add_parser("train", parents=[debug], help="train a model and evaluate it on the test set",
+                       description="Train a model, evaluate it on the test set, and save the run in --out.")
+    t.add_argument("--dataset", default="mnist", help=f"one of {', '.join(DATASETS)} (default: mnist)")
+    t.add_argument("--data-dir", default=None, metavar="DIR",
+                   help="folder holding the dataset's files (or a <dataset>/ folder with them)")
+    t.add_argument("--model", default="mlp", help="mlp or cnn (default: mlp)")
+    t.add_argument("--epochs", type=int, default=5, help="default: 5")
+    t.add_argument("--batch-size", type=int, default=128, help="default: 128")
+    t.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 0.001)")
+    t.add_argument("--optimizer", default="adam", help=f"one of {', '.join(OPTIMIZERS)} (default: adam)")
+    t.add_argument("--weight-decay", type=float, default=0.0, help="default: 0")
+    t.add_argument("--momentum", type=float, default=0.0, help="for sgd and rmsprop (default: 0)")
+    t.add_argument("--seed", type=int, default=0, help="seeds the weights, dropout and the data order (default: 0)")
+    t.add_argument("--val-split", type=float, default=0.0, metavar="FRACTION",
+                   help="hold out this fraction of the training set for per-epoch validation (default: 0)")
+    t.add_argument("--subset", type=int, default=0, metavar="N",
+                   help="train on the first N training images only (a quick check)")
+    t.add_argument("--quiet", action="store_true", help="no progress output")
+    t.add_argument("--out", required=True, metavar="RUN_DIR", help="folder for the weights, config and curves")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", parents=[debug], help="evaluate a trained run on the test set")
+    e.add_argument("run_dir", metavar="RUN_DIR")
+    e.add_argument("--dataset", default=None, help="default: the dataset the run was trained on")
+    e.add_argument("--data-dir", default=None, metavar="DIR")
+    e.set_defaults(func=cmd_evaluate)
+
+    pr = sub.add_parser("predict", parents=[debug], help="classify images with a trained run")
+    pr.add_argument("run_dir", metavar="RUN_DIR")
+    pr.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG (needs Pillow) or .npy files")
+    pr.add_argument("--invert", action="store_true",
+                    help="invert the images (dark ink on a light background, unlike MNIST)")
+    pr.set_defaults(func=cmd_predict)
+    return p
+
+
+def main(argv=None):
+    """Run the ``ember`` command with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser().parse_args(argv)  # usage errors: argparse prints them and exits with 2
+    debug = getattr(args, "debug", False)
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("ember: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # one clear message, not a traceback (--debug shows it)
+        if debug:
+            raise
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        print(f"ember: error: {str(msg).strip() or type(e).__name__}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,200 @@
+"""Datasets: anything with ``__getitem__`` and ``__len__``, as in PyTorch.
+
+Samples are NumPy arrays and numbers; the DataLoader turns batches into Tensors.
+
+A dataset can also offer ``__getitems__(indices)`` (PyTorch 2's hook): given an index array
+or a slice, it returns either a list of samples (PyTorch's contract) or, ember's fast path,
+the whole batch already collated as a tuple of arrays. Array-backed datasets
+(``TensorDataset``, ``MNIST``, and ``Subset`` / ``ConcatDataset`` of them) do the latter with
+one fancy index per array, so a DataLoader never loops over samples in Python.
+"""
+import bisect
+import math
+import numbers
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor, _to_array
+
+__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split"]
+
+
+class Dataset:
+    """Base class of map-style datasets: subclasses define ``__getitem__`` and ``__len__``."""
+
+    def __getitem__(self, index):
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+    def __add__(self, other):
+        return ConcatDataset([self, other])
+
+
+def _index_array(indices, n):
+    """``indices`` (a slice, sequence or array) as a 1-D int64 array."""
+    if isinstance(indices, slice):
+        return np.arange(*indices.indices(n))
+    return np.asarray(indices, dtype=np.int64).reshape(-1)
+
+
+class TensorDataset(Dataset):
+    """Samples are the rows of arrays that share their first dimension, like PyTorch's.
+
+    Args:
+        *arrays: ndarrays or Tensors (the Tensors' data is shared, not copied), all of the
+            same length N along dim 0.
+
+    ``dataset[i]`` is the tuple ``(a[i] for a in arrays)``; ``i`` may also be an index array
+    or slice, which gives the tuple of batches.
+    """
+
+    def __init__(self, *arrays):
+        if not arrays:
+            raise ValueError("TensorDataset needs at least one array")
+        arrs = tuple(a.data if isinstance(a, Tensor) else _to_array(a) for a in arrays)
+        if any(a.ndim == 0 for a in arrs):
+            raise ValueError(f"TensorDataset: arrays must have a first dimension, got shapes {[a.shape for a in arrs]}")
+        if len({a.shape[0] for a in arrs}) != 1:
+            raise ValueError(
+                f"TensorDataset: all arrays must have the same length along dim 0, got shapes {[a.shape for a in arrs]}"
+            )
+        self.tensors = arrs
+
+    def __len__(self):
+        return self.tensors[0].shape[0]
+
+    def __getitem__(self, index):
+        if isinstance(index, Tensor):
+            index = index.data
+        return tuple(a[index] for a in self.tensors)
+
+    def __getitems__(self, indices):
+        # a slice gives views; an index array, one gather per array
+        return tuple(a[indices] for a in self.tensors)
+
+    def __repr__(self):
+        return f"TensorDataset({', '.join(f'{a.dtype}{list(a.shape)}' for a in self.tensors)})"
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``, in that order.
+
+    Args:
+        dataset: the dataset to take from.
+        indices: sequence or array of ints in [0, len(dataset)).
+    """
+
+    def __init__(self, dataset, indices):
+        idx = np.asarray(indices)
+        if idx.size == 0:
+            idx = idx.astype(np.int64)
+        if idx.ndim != 1 or idx.dtype.kind not in "iu":
+            raise TypeError(f"Subset: indices must be a 1-D sequence of ints, got {idx.dtype} with shape {idx.shape}")
+        idx = idx.astype(np.int64, copy=False)
+        if idx.size and hasattr(dataset, "__len__") and (idx.min() < 0 or idx.max() >= len(dataset)):
+            bad = idx[(idx < 0) | (idx >= len(dataset))][0]
+            raise IndexError(f"Subset: index {bad} out of range for a dataset of {len(dataset)} samples")
+        self.dataset = dataset
+        self.indices = idx
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, index):
+        if isinstance(index, (list, np.ndarray, slice)):
+            return [self.dataset[int(j)] for j in self.indices[index]]
+        return self.dataset[int(self.indices[index])]
+
+    def __getitems__(self, indices):
+        inner = self.indices[indices]
+        getitems = getattr(self.dataset, "__getitems__", None)
+        if getitems is not None:
+            return getitems(inner)
+        return [self.dataset[int(j)] for j in inner]
+
+
+class ConcatDataset(Dataset):
+    """Datasets one after the other.
+
+    Args:
+        datasets: a non-empty sequence of datasets with ``__len__``.
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        for d in self.datasets:
+            if not hasattr(d, "__len__"):
+                raise TypeError(f"ConcatDataset: every dataset needs __len__, {type(d).__name__} has none")
+        self.cumulative_sizes = list(np.cumsum([len(d) for d in self.datasets]).tolist())
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"ConcatDataset: index {index} out of range for {n} samples")
+        if index < 0:
+            index += n
+        d = bisect.bisect_right(self.cumulative_sizes, index)
+        start = self.cumulative_sizes[d - 1] if d else 0
+        return self.datasets[d][index - start]
+
+    def __getitems__(self, indices):
+        idx = _index_array(indices, len(self))
+        which = np.searchsorted(self.cumulative_sizes, idx, side="right")
+        starts = np.array([0] + self.cumulative_sizes[:-1])
+        local = idx - starts[which]
+        if idx.size and (which == which[0]).all():
+            return _getitems(self.datasets[which[0]], local)
+        # gather from each dataset once, then put the rows back in the requested order
+        order = np.argsort(which, kind="stable")
+        parts = [_getitems(self.datasets[d], local[which == d]) for d in np.unique(which)]
+        if all(isinstance(p, tuple) and all(isinstance(a, np.ndarray) for a in p) for p in parts) and \
+                len({len(p) for p in parts}) == 1:
+            inv = np.empty_like(order)
+            inv[order] = np.arange(order.size)
+            return tuple(np.concatenate(field)[inv] for field in zip(*parts))
+        return [self[int(i)] for i in idx]
+
+
+def _getitems(dataset, indices):
+    getitems = getattr(dataset, "__getitems__", None)
+    if getitems is not None:
+        return getitems(indices)
+    return [dataset[int(i)] for i in indices]
+
+
+def random_split(dataset, lengths, generator=None):
+    """Split ``dataset`` at random into non-overlapping Subsets of the given lengths.
+
+    Args:
+        dataset: a dataset with ``__len__``.
+        lengths: ints summing to ``len(dataset)``, or fractions summing to 1 (the lengths are
+            floored and the remainder is spread one by one over the first splits, like PyTorch).
+        generator: ``ember.Generator`` to draw the permutation from (the global one if None).
+
+    Returns:
+        list of Subsets.
+    """
+    n = len(dataset)
+    lengths = list(lengths)
+    if not lengths:
+        raise ValueError("random_split: lengths is empty")
+    if any(not isinstance(x, numbers.Real) or isinstance(x, bool) or x < 0 for x in lengths):
+        raise ValueError(f"random_split: lengths must be non-negative numbers, got {lengths}")
+    fractions = not all(isinstance(x, numbers.Integral) for x in lengths)
+    if fractions and math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        sizes = [math.floor(n * frac) for frac in lengths]
+        for i in range(n - sum(sizes)):
+            sizes[i % len(sizes)] += 1
+        lengths = sizes
+    if any(not isinstance(x, numbers.Integral) for x in lengths):
+        raise ValueError(f"random_split: lengths must be ints or fractions summing to 1, got {lengths}")
+    if sum(lengths) != n:
+        raise ValueError(f"random_split: sum of lengths {sum(lengths)} does not equal the dataset's length {n}")
+    perm = backend.rng(generator).permutation(n)
+    bounds = np.cumsum([0] + [int(x) for x in lengths])
+    return [Subset(dataset, perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]

@@ -1,0 +1,19 @@
+"""ember.optim: PyTorch's optimizers, taking the same steps from the same gradients, plus Lion.
+
+``from ember.optim import Adam`` or ``ember.optim.Adam(model.parameters(), lr=1e-3)``;
+learning-rate schedulers live in ``ember.optim.lr_scheduler``.
+"""
+from . import lr_scheduler  # noqa: F401
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .adamax import Adamax
+from .lion import Lion
+from .nadam import NAdam
+from .optimizer import Optimizer
+from .radam import RAdam
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
+           "Lion", "lr_scheduler"]

@@ -1,0 +1,345 @@
+"""``Trainer``: fit, evaluate, predict and checkpoint a model, with Keras-style callbacks.
+
+The loop is the one you would write by hand (forward, loss, zero_grad, backward, step) plus
+cheap bookkeeping: one ``loss.item()`` per batch and each metric's running counts on the
+output array. Everything a resumed run needs (model, optimizer, scheduler, epoch count,
+history, callback state, random generators) goes into one checkpoint file, so a run stopped
+after epoch k and resumed in a new process ends with bit-identical weights.
+"""
+import math
+
+import numpy as np
+
+from .. import backend
+from ..autograd import no_grad
+from ..tensor import Tensor
+from .callbacks import Callback, LRScheduler, overrides
+from .history import History
+from .metrics import get_metric
+from .progress import Progress
+
+__all__ = ["Trainer", "NonFiniteLossError"]
+
+_FORMAT = "ember.Trainer"
+_VERSION = 1
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or infinite during ``fit``; the weights are those before that batch."""
+
+
+class Trainer:
+    """Train a model with an optimizer and a loss, tracking metrics, with callbacks.
+
+    Args:
+        model: an ``ember.nn.Module`` mapping a batch of inputs to outputs of shape (N, C).
+        optimizer: an ``ember.optim`` optimizer over the model's parameters.
+        loss: ``loss(outputs, targets) -> scalar Tensor``, the mean over the batch
+            (``nn.CrossEntropyLoss()``).
+        metrics: Metric objects, names ("accuracy", "top5_accuracy") or batch functions
+            ``fn(outputs, targets) -> float`` (see ``ember.train.metrics``).
+        scheduler: an ``ember.optim.lr_scheduler`` scheduler stepped once per epoch
+            (``ReduceLROnPlateau`` with the monitored value), or an ``LRScheduler`` callback
+            to step it per batch.
+        callbacks: ``Callback`` objects, called in order after the scheduler.
+        progress: show a bar per epoch on a terminal, a line per epoch otherwise; False: silent.
+        stop_on_nonfinite: raise ``NonFiniteLossError`` naming the epoch and batch when the
+            loss is NaN or infinite, before that batch changes the weights.
+
+    Attributes:
+        epoch: epochs completed so far (``fit(epochs=N)`` trains until it is N).
+        history: the ``History`` of every completed epoch.
+        stop_training: set it (as EarlyStopping does) to end ``fit`` after the current epoch.
+    """
+
+    def __init__(self, model, optimizer, loss, metrics=(), scheduler=None, callbacks=(), progress=True,
+                 stop_on_nonfinite=True):
+        if not callable(loss):
+            raise TypeError(f"Trainer loss must be callable (e.g. nn.CrossEntropyLoss()), got {type(loss).__name__}")
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_fn = loss
+        self.metrics = [get_metric(m) for m in metrics]
+        names = [m.name for m in self.metrics]
+        for name in names:
+            if names.count(name) > 1 or name in ("loss", "lr") or name.startswith("val_"):
+                raise ValueError(f"Trainer: metric name {name!r} is taken or repeated; metrics are {names}")
+        if scheduler is None or isinstance(scheduler, LRScheduler):
+            sched_cb = scheduler
+        else:
+            sched_cb = LRScheduler(scheduler)
+        self.scheduler = None if sched_cb is None else sched_cb.scheduler
+        for cb in callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"Trainer callbacks must be Callback objects, got {type(cb).__name__}")
+        # the scheduler steps first, so a checkpoint written by a later callback holds the stepped LR
+        self.callbacks = ([sched_cb] if sched_cb is not None else []) + list(callbacks)
+        for cb in self.callbacks:
+            cb.set_trainer(self)
+        self.progress = Progress(bool(progress) and self.is_main_process)
+        self.stop_on_nonfinite = stop_on_nonfinite
+        self.history = History()
+        self.epoch = 0
+        self.stop_training = False
+        self._train_loader = None
+        self._pending_loader_state = None
+        self._where = (0, 0, 0, None)  # epoch, epochs, batch, batches: for the non-finite error
+
+    @property
+    def is_main_process(self):
+        """Whether this process writes files (checkpoints, logs, plots): always, until distributed."""
+        return True
+
+    # ----- training -----
+    def fit(self, train_loader, epochs, val_loader=None):
+        """Train until ``epochs`` epochs are completed in total; returns the History.
+
+        A trainer restored with ``load_checkpoint`` after epoch k trains epochs k+1..epochs.
+
+        Args:
+            train_loader: iterable of ``(x, y)`` batches, re-iterated each epoch (a DataLoader).
+            epochs: the total number of epochs to have completed when ``fit`` returns.
+            val_loader: batches to ``evaluate`` after each epoch, logged as ``val_*``.
+        """
+        if not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"fit expects epochs as an int >= 0, got {epochs!r}")
+        self._train_loader = train_loader
+        if self._pending_loader_state is not None:
+            gen = getattr(train_loader, "generator", None)
+            if gen is not None:
+                gen.set_state(self._pending_loader_state)
+            self._pending_loader_state = None
+        self.stop_training = False
+        self._call("on_train_begin", {})
+        logs = {}
+        while self.epoch < epochs and not self.stop_training:
+            epoch = self.epoch
+            lr = self._lr()
+            self._call("on_epoch_begin", epoch, {})
+            logs = self._train_epoch(train_loader, epoch, epochs)
+            if val_loader is not None:
+                logs.update({"val_" + k: v for k, v in self.evaluate(val_loader).items()})
+            if lr is not None:
+                logs["lr"] = lr
+            self.epoch += 1
+            self.history.append(epoch, logs)
+            self.progress.epoch_end(logs)
+            self._call("on_epoch_end", epoch, logs)
+        self._call("on_train_end", logs)
+        return self.history
+
+    def _train_epoch(self, loader, epoch, epochs):
+        model, metrics, progress = self.model, self.metrics, self.progress
+        model.train()
+        for m in metrics:
+            m.reset()
+        if hasattr(loader, "set_epoch"):  # samplers whose order depends on the epoch (distributed shards)
+            loader.set_epoch(epoch)
+        batches = len(loader) if hasattr(loader, "__len__") else None
+        begin = [cb for cb in self.callbacks if overrides(cb, "on_train_batch_begin")]
+        end = [cb for cb in self.callbacks if overrides(cb, "on_train_batch_end")]
+        total, count = 0.0, 0
+
+        def running():
+            return {"loss": total / max(count, 1), **{m.name: m.compute() for m in metrics}}
+
+        progress.epoch_begin(epoch, epochs, batches)
+        try:
+            for b, batch in enumerate(loader):
+                x, y = _split(batch)
+                self._where = (epoch, epochs, b, batches)
+                for cb in begin:
+                    cb.on_train_batch_begin(b, {})
+                lv, out = self._train_step(x, y)
+                n = len(y)
+                total += lv * n
+                count += n
+                if metrics:
+                    od, yd = out.data, _array(y)
+                    for m in metrics:
+                        m.update(od, yd)
+                for cb in end:
+                    cb.on_train_batch_end(b, {"loss": lv})
+                progress.batch_end(running)
+        except BaseException:
+            progress.close()
+            raise
+        if count == 0:
+            raise ValueError(f"fit: the training loader gave no batches in epoch {epoch + 1}")
+        return running()
+
+    def _train_step(self, x, y):
+        """One optimization step on a batch; returns (loss as a float, the output Tensor)."""
+        out = self.model(x)
+        loss = self.loss_fn(out, y)
+        lv = loss.item()
+        if self.stop_on_nonfinite and not math.isfinite(lv):
+            self._nonfinite(lv)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self._reduce_gradients()
+        self.optimizer.step()
+        return lv, out
+
+    def _reduce_gradients(self):
+        """Between backward and step: where data-parallel training averages the gradients."""
+
+    def _nonfinite(self, lv):
+        epoch, epochs, b, batches = self._where
+        of = f"/{batches}" if batches is not None else ""
+        raise NonFiniteLossError(
+            f"the loss is {lv} at epoch {epoch + 1}/{epochs}, batch {b + 1}{of}; training stopped before that "
+            "batch changed the weights. Try a lower learning rate, check the inputs for NaN or infinity, "
+            "or pass stop_on_nonfinite=False to the Trainer to carry on."
+        )
+
+    # ----- evaluation and prediction -----
+    def evaluate(self, loader):
+        """The mean loss and each metric over every batch of ``loader``, as a dict of floats.
+
+        Runs in eval mode (Dropout off) without recording a graph; the model's mode is restored.
+        """
+        model, metrics = self.model, self.metrics
+        was_training = model.training
+        model.eval()
+        for m in metrics:
+            m.reset()
+        self._call("on_test_begin", {})
+        total, count = 0.0, 0
+        try:
+            with no_grad():
+                for batch in loader:
+                    x, y = _split(batch)
+                    out = model(x)
+                    n = len(y)
+                    total += self.loss_fn(out, y).item() * n
+                    count += n
+                    yd = _array(y)
+                    for m in metrics:
+                        m.update(out.data, yd)
+        finally:
+            model.train(was_training)
+        if count == 0:
+            raise ValueError("evaluate: the loader gave no batches")
+        logs = {"loss": total / count, **{m.name: m.compute() for m in metrics}}
+        self._call("on_test_end", logs)
+        return logs
+
+    def predict(self, x_or_loader, batch_size=256):
+        """The model's outputs as one ndarray, in eval mode and without a graph.
+
+        Args:
+            x_or_loader: an array or Tensor of inputs (batched by ``batch_size``), or an
+                iterable of batches (a DataLoader; from ``(x, y)`` batches only x is used).
+        """
+        model = self.model
+        if isinstance(x_or_loader, (np.ndarray, Tensor)):
+            data = _array(x_or_loader)
+            batches = (data[i:i + batch_size] for i in range(0, len(data), batch_size))
+        else:
+            batches = (b[0] if isinstance(b, (tuple, list)) else b for b in x_or_loader)
+        was_training = model.training
+        model.eval()
+        outs = []
+        try:
+            with no_grad():
+                for x in batches:
+                    outs.append(_array(model(x)))
+        finally:
+            model.train(was_training)
+        if not outs:
+            raise ValueError("predict: no inputs were given")
+        return np.concatenate(outs)
+
+    # ----- checkpoints -----
+    def save_checkpoint(self, path):
+        """Write everything a resumed run needs to ``path`` (``.npz`` or ``.safetensors``), atomically.
+
+        Model and optimizer state, the scheduler's, the epoch count, the history, each
+        callback's state, ember's global random generator and the training loader's generator.
+        """
+        if not self.is_main_process:
+            return
+        from ..io import save
+
+        rng = {"default": backend.default_generator().get_state()}
+        gen = getattr(self._train_loader, "generator", None)
+        if gen is not None:
+            rng["loader"] = gen.get_state()
+        elif self._pending_loader_state is not None:
+            rng["loader"] = self._pending_loader_state
+        state = {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "epoch": self.epoch,
+            "model": dict(self.model.state_dict()),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": rng,
+            "history": self.history.to_dict(),
+        }
+        if self.scheduler is not None:
+            state["scheduler"] = self.scheduler.state_dict()
+        cb_states = {_cb_key(i, cb): cb.state_dict() for i, cb in enumerate(self.callbacks)}
+        cb_states = {k: v for k, v in cb_states.items() if v}
+        if cb_states:
+            state["callbacks"] = cb_states
+        save(state, path)
+
+    def load_checkpoint(self, path):
+        """Restore a checkpoint written by ``save_checkpoint`` into this trainer.
+
+        Build the model, optimizer, scheduler and callbacks as for the saved run first; the
+        next ``fit(train_loader, epochs=N)`` then continues from the saved epoch. Returns self.
+        """
+        from ..io import load
+
+        state = load(path)
+        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+            raise ValueError(f"{path}: not a Trainer checkpoint (write one with Trainer.save_checkpoint)")
+        if int(state["version"]) > _VERSION:
+            raise ValueError(f"{path}: Trainer checkpoint version {state['version']} is newer than this ember "
+                             f"reads ({_VERSION})")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if "scheduler" in state:
+            if self.scheduler is None:
+                raise ValueError(f"{path}: the checkpoint has a scheduler's state but this Trainer has no scheduler")
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch = int(state["epoch"])
+        self.history = History.from_dict(state["history"])
+        rng = state["rng"]
+        backend.default_generator().set_state(rng["default"])
+        self._pending_loader_state = rng.get("loader")
+        cb_states = state.get("callbacks", {})
+        for i, cb in enumerate(self.callbacks):
+            key = _cb_key(i, cb)
+            if key in cb_states:
+                cb.load_state_dict(cb_states[key])
+        return self
+
+    # ----- helpers -----
+    def _call(self, hook, *args):
+        for cb in self.callbacks:
+            getattr(cb, hook)(*args)
+
+    def _lr(self):
+        groups = getattr(self.optimizer, "param_groups", None)
+        if groups:
+            lr = groups[0].get("lr")
+            return None if lr is None else float(lr)
+        return None
+
+
+def _cb_key(i, cb):
+    return f"{i}.{type(cb).__name__}"
+
+
+def _split(batch):
+    if isinstance(batch, (tuple, list)) and len(batch) == 2:
+        return batch
+    raise ValueError(f"the Trainer expects (inputs, targets) batches, got {type(batch).__name__}"
+                     + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ""))
+
+
+def _array(t):
+    return t.data if isinstance(t, Tensor) else np.asarray(t)

@@ -1,0 +1,192 @@
+"""Activations and erf: values and input gradients against PyTorch, float64 gradchecks,
+erf's accuracy against math.erf, stability at extreme inputs, dtypes, modules' repr."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember import nn
+from ember.ops.activation import _erf
+
+# name, ember call, torch call (given the torch module), input scale
+ACTS = [
+    ("relu", lambda x: F.relu(x), lambda T, x: T.relu(x), 2.0),
+    ("leaky_relu", lambda x: F.leaky_relu(x, 0.2), lambda T, x: T.nn.functional.leaky_relu(x, 0.2), 2.0),
+    ("elu", lambda x: F.elu(x, 1.3), lambda T, x: T.nn.functional.elu(x, 1.3), 2.0),
+    ("gelu", lambda x: F.gelu(x), lambda T, x: T.nn.functional.gelu(x), 3.0),
+    ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"),
+     lambda T, x: T.nn.functional.gelu(x, approximate="tanh"), 3.0),
+    ("silu", lambda x: F.silu(x), lambda T, x: T.nn.functional.silu(x), 3.0),
+    ("sigmoid", lambda x: F.sigmoid(x), lambda T, x: T.sigmoid(x), 3.0),
+    ("tanh", lambda x: F.tanh(x), lambda T, x: T.tanh(x), 2.0),
+    ("softplus", lambda x: F.softplus(x), lambda T, x: T.nn.functional.softplus(x), 3.0),
+    ("softplus_beta", lambda x: F.softplus(x, beta=2.0, threshold=3.0),
+     lambda T, x: T.nn.functional.softplus(x, beta=2.0, threshold=3.0), 3.0),
+    ("softmax", lambda x: F.softmax(x, dim=-1), lambda T, x: T.softmax(x, dim=-1), 3.0),
+    ("softmax_dim0", lambda x: F.softmax(x, dim=0), lambda T, x: T.softmax(x, dim=0), 3.0),
+    ("log_softmax", lambda x: F.log_softmax(x), lambda T, x: T.log_softmax(x, dim=-1), 3.0),
+    ("log_softmax_dim0", lambda x: F.log_softmax(x, 0), lambda T, x: T.log_softmax(x, dim=0), 3.0),
+    ("hardtanh", lambda x: F.hardtanh(x, -0.5, 1.5), lambda T, x: T.nn.functional.hardtanh(x, -0.5, 1.5), 2.0),
+    ("relu6", lambda x: F.relu6(x), lambda T, x: T.nn.functional.relu6(x), 5.0),
+    ("erf", lambda x: F.erf(x), lambda T, x: T.erf(x), 2.0),
+]
+IDS = [a[0] for a in ACTS]
+TOL = {np.float32: dict(rtol=2e-5, atol=1e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
+
+
+def _input(rng, shape, scale, dtype):
+    x = rng.standard_normal(shape) * scale
+    x[np.abs(x) < 1e-3] = 0.1  # keep off the kinks at 0
+    for corner in (-0.5, 1.5, 6.0):
+        x[np.abs(x - corner) < 1e-3] += 0.01
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("act", ACTS, ids=IDS)
+def test_matches_torch(torch, rng, act, dtype):
+    _, fn, tfn, scale = act
+    for shape in [(7,), (4, 5), tuple(rng.integers(1, 5, size=3))]:
+        x = _input(rng, shape, scale, dtype)
+        e = ember.tensor(x, requires_grad=True)
+        y = fn(e)
+        gy = rng.standard_normal(y.shape).astype(dtype)
+        y.backward(gy)
+        t = torch.tensor(x, requires_grad=True)
+        ty = tfn(torch, t)
+        ty.backward(torch.tensor(gy))
+        assert y.dtype == dtype and e.grad.dtype == dtype
+        np.testing.assert_allclose(y.data, ty.detach().numpy(), **TOL[dtype])
+        np.testing.assert_allclose(e.grad, t.grad.numpy(), **TOL[dtype])
+
+
+@pytest.mark.parametrize("act", ACTS, ids=IDS)
+def test_gradcheck(rng, act):
+    _, fn, _, scale = act
+    x = ember.tensor(_input(rng, (3, 4), scale, np.float64), requires_grad=True)
+    assert ember.gradcheck(fn, [x])
+
+
+@pytest.mark.parametrize("act", ACTS, ids=IDS)
+def test_extreme_inputs_are_finite_and_quiet(act):
+    _, fn, _, _ = act
+    for dtype in (np.float32, np.float64):
+        x = np.array([[-1e4, 1e4, 0.5, -1e30], [1e30, -0.5, 1e4, -1e4]], dtype)
+        e = ember.tensor(x, requires_grad=True)
+        # underflow to 0 (exp(-1e4)) is the right answer and NumPy's default ignores it
+        with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
+            warnings.simplefilter("error")
+            y = fn(e)
+            y.sum().backward()
+        assert np.isfinite(y.data).all() and np.isfinite(e.grad).all()
+
+
+def test_extreme_values_are_right():
+    x = np.array([-1e4, -50.0, 50.0, 1e4], np.float32)
+    want = np.array([0, 0, 50, 1e4])
+    for y in [F.gelu(x), F.gelu(x, approximate="tanh"), F.softplus(x), F.silu(x)]:
+        assert y.dtype == np.float32
+        np.testing.assert_allclose(y.data, want, rtol=1e-7, atol=1e-20)
+    np.testing.assert_allclose(F.elu(x).data, [-1, -1, 50, 1e4], rtol=1e-7)
+    np.testing.assert_allclose(F.softplus(x).data[1], math.exp(-50), rtol=1e-6)  # log1p, not log(1 + .)
+    ls = F.log_softmax(np.array([1e4, -1e4, 0], np.float32)).data
+    np.testing.assert_array_equal(ls, [0, -2e4, -1e4])
+
+
+def test_erf_float64_accuracy():
+    x = np.concatenate([np.linspace(-7, 7, 200001), np.linspace(-40, 40, 801), [-np.inf, np.inf]])
+    ref = np.array([math.erf(v) for v in x])
+    y = _erf(x)
+    assert y.dtype == np.float64
+    assert np.abs(y - ref).max() < 1e-15
+    # relative accuracy where erf is tiny
+    tiny = np.logspace(-300, -1, 600)
+    rel = np.abs(_erf(tiny) / np.array([math.erf(v) for v in tiny]) - 1)
+    assert rel.max() < 1e-15
+    assert np.isnan(_erf(np.array([np.nan]))).all()
+
+
+def test_erf_float32_accuracy():
+    x = np.linspace(-10, 10, 400001).astype(np.float32)
+    ref = np.array([math.erf(v) for v in x.astype(np.float64)])
+    y = _erf(x)
+    assert y.dtype == np.float32
+    assert np.abs(y - ref).max() < 5e-7  # about 4 float32 ulps near 1
+    tiny = np.logspace(-30, -1, 300).astype(np.float32)
+    ref = np.array([math.erf(v) for v in tiny.astype(np.float64)])
+    assert (np.abs(_erf(tiny) - ref) / ref).max() < 5e-7
+    np.testing.assert_array_equal(_erf(np.array([-np.inf, np.inf], np.float32)), [-1, 1])
+    assert _erf(np.array([0.5], np.float16)).dtype == np.float16
+
+
+def test_int_input_becomes_default_float():
+    y = F.gelu(ember.tensor([0, 1, 2]))
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.data, [0, 0.8413447, 1.9544997], rtol=1e-6)
+
+
+def test_softmax_default_dim_is_last(torch):
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    np.testing.assert_allclose(F.softmax(x).data, torch.softmax(torch.tensor(x), -1).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(nn.Softmax()(x).data.sum(-1), 1, rtol=1e-6)
+    np.testing.assert_allclose(F.log_softmax(x, dim=None).data, torch.log_softmax(torch.tensor(x), -1).numpy(), rtol=1e-6)
+
+
+def test_softmax_with_masked_entries(torch):
+    x = np.array([[0.0, -np.inf, 1.0], [-np.inf, 2.0, -np.inf]], np.float32)
+    e = ember.tensor(x, requires_grad=True)
+    y = F.softmax(e, dim=1)
+    t = torch.tensor(x, requires_grad=True)
+    ty = torch.softmax(t, dim=1)
+    gy = np.array([[1, 2, 3], [4, 5, 6]], np.float32)
+    y.backward(gy)
+    ty.backward(torch.tensor(gy))
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(e.grad, t.grad.numpy(), atol=1e-6)
+
+
+def test_bad_arguments():
+    with pytest.raises(IndexError, match=r"softmax: dim 2 is out of range for input of shape \(2, 3\)"):
+        F.softmax(ember.zeros(2, 3), dim=2)
+    with pytest.raises(IndexError, match="log_softmax: dim -3"):
+        F.log_softmax(ember.zeros(2, 3), dim=-3)
+    with pytest.raises(ValueError, match="approximate must be 'none' or 'tanh', got 'erf'"):
+        F.gelu(ember.zeros(2), approximate="erf")
+    with pytest.raises(ValueError, match="approximate must be 'none' or 'tanh', got 'fast'"):
+        nn.GELU("fast")
+    with pytest.raises(ValueError, match="max_val must be greater than min_val"):
+        nn.Hardtanh(1.0, -1.0)
+
+
+MODULES = [
+    ("ReLU", (), {}, "relu"), ("ReLU", (), {"inplace": True}, "relu"),
+    ("LeakyReLU", (0.2,), {}, None), ("LeakyReLU", (), {"inplace": True}, None),
+    ("ELU", (0.5,), {}, None), ("GELU", (), {}, None), ("GELU", ("tanh",), {}, None),
+    ("SiLU", (), {}, None), ("Sigmoid", (), {}, None), ("Tanh", (), {}, None),
+    ("Softplus", (2.0, 10.0), {}, None), ("Softmax", (1,), {}, None), ("LogSoftmax", (1,), {}, None),
+    ("Softmax", (), {}, None), ("Hardtanh", (-2.0, 2.0), {}, None), ("ReLU6", (), {}, None),
+    ("ReLU6", (), {"inplace": True}, None),
+]
+
+
+@pytest.mark.parametrize("name,args,kwargs,_", MODULES)
+def test_modules_match_torch(torch, rng, name, args, kwargs, _):
+    m = getattr(nn, name)(*args, **kwargs)
+    tm = getattr(torch.nn, name)(*args, **kwargs)
+    assert repr(m) == repr(tm)
+    assert list(m.parameters()) == [] and m.state_dict() == {}
+    x = (rng.standard_normal((3, 5)) * 3).astype(np.float32)
+    e = ember.tensor(x, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch's implicit-dim warning for Softmax()
+        ty = tm(torch.tensor(x)).numpy() if not kwargs.get("inplace") else tm(torch.tensor(x).clone()).numpy()
+        if name in ("Softmax", "LogSoftmax") and not args:
+            ty = getattr(torch, name.lower().replace("logsoftmax", "log_softmax"))(torch.tensor(x), -1).numpy()
+    y = m(e)
+    np.testing.assert_allclose(y.data, ty, rtol=2e-5, atol=2e-6)
+    y.sum().backward()
+    assert e.grad.shape == x.shape and e.grad.dtype == np.float32
+    np.testing.assert_allclose(m(x).data, y.data)  # ndarrays are accepted too
