@@ -417,3 +417,57 @@ def _layernorm(g, rec, ins):
 @converts("Embedding")
 def _embedding(g, rec, ins):
     return g.node("Gather", [ins[0], ins[1]], axis=0)
+
+
+def _pads(pads):
+    (t, b), (l, r) = pads
+    return [int(t), int(l), int(b), int(r)]
+
+
+@converts("Conv2dFunction")
+def _conv(g, rec, ins):
+    p = rec.params
+    kh, kw = rec.inputs[1].shape[-2:]
+    return g.node("Conv", ins, kernel_shape=[kh, kw], strides=list(p["stride"]), pads=_pads(p["pads"]),
+                  dilations=list(p["dilation"]), group=int(p["groups"]))
+
+
+def _ceil_mode(rec, kernel, stride, pads, dilation):
+    h, w = rec.inputs[0].shape[-2:]
+    floor = tuple((s + lo + hi - d * (k - 1) - 1) // st + 1
+                  for s, (lo, hi), k, st, d in zip((h, w), pads, kernel, stride, dilation))
+    return int(tuple(rec.params["out"]) != floor)
+
+
+@converts("MaxPool2dFunction")
+def _maxpool(g, rec, ins):
+    p = rec.params
+    return g.node("MaxPool", ins, kernel_shape=list(p["kernel"]), strides=list(p["stride"]), pads=_pads(p["pads"]),
+                  dilations=list(p["dilation"]), ceil_mode=_ceil_mode(rec, p["kernel"], p["stride"], p["pads"],
+                                                                      p["dilation"]))
+
+
+@converts("AvgPool2dFunction")
+def _avgpool(g, rec, ins):
+    p = rec.params
+    kernel, pads = list(p["kernel"]), p["pads"]
+    full = np.ndim(p["divisor"]) == 0 and float(p["divisor"]) == kernel[0] * kernel[1]
+    padded = any(v for pair in pads for v in pair)
+    if not full and not padded and np.ndim(p["divisor"]) == 0:
+        raise ExportError("ember.onnx.export: avg_pool2d with divisor_override has no ONNX mapping")
+    ceil = _ceil_mode(rec, kernel, p["stride"], pads, (1, 1))
+    return g.node("AveragePool", ins, kernel_shape=kernel, strides=list(p["stride"]), pads=_pads(pads),
+                  count_include_pad=int(full), ceil_mode=ceil)
+
+
+@converts("AdaptiveAvgPool2dFunction")
+def _adaptive(g, rec, ins):
+    out = tuple(rec.params["out"])
+    h, w = rec.inputs[0].shape[-2:]
+    if out == (1, 1):
+        return g.node("GlobalAveragePool", ins)
+    if h % out[0] or w % out[1]:
+        raise ExportError(f"ember.onnx.export: adaptive_avg_pool2d from {(h, w)} to {out} has no ONNX mapping "
+                          "(sizes must divide evenly)")
+    k = [h // out[0], w // out[1]]
+    return g.node("AveragePool", ins, kernel_shape=k, strides=k)
