@@ -1,7 +1,10 @@
 """ember: a deep-learning library on NumPy with PyTorch's API and semantics."""
 from . import backend
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .backend import Generator, default_generator, get_default_dtype, manual_seed, set_default_dtype
+from .backend import (
+    Generator, default_generator, get_default_device, get_default_dtype, manual_seed, set_default_device,
+    set_default_dtype,
+)
 from .io import SerializationError, load, save
 from .gradcheck import GradcheckError, gradcheck, gradcheck_directional
 from .ops import (

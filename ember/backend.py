@@ -84,3 +84,58 @@ def rng(generator=None):
     if isinstance(generator, np.random.Generator):
         return generator
     raise TypeError(f"generator must be an ember.Generator or numpy Generator, got {type(generator).__name__}")
+
+
+# ----- devices: 'cpu' is NumPy; 'cuda' is CuPy (the ember[cuda] extra) -----
+
+_default_device = "cpu"
+
+
+def cupy_or_error():
+    """The cupy module, or an error that says whether CuPy or the GPU is missing."""
+    try:
+        import cupy
+    except ImportError as e:
+        raise RuntimeError("device 'cuda' needs CuPy, which is not installed: pip install 'ember[cuda]'") from e
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # CUDA driver missing or broken
+        raise RuntimeError(f"device 'cuda': CuPy is installed but no CUDA GPU is usable ({e})") from e
+    if count == 0:
+        raise RuntimeError("device 'cuda': CuPy is installed but this machine has no CUDA GPU")
+    return cupy
+
+
+def _check_device(device):
+    kind = str(device).split(":")[0]
+    if kind not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {device!r}: expected 'cpu' or 'cuda'")
+    return kind
+
+
+def device_of(array):
+    if type(array).__module__.startswith("cupy"):
+        return f"cuda:{array.device.id}"
+    return "cpu"
+
+
+def to_device(array, device):
+    """``array`` on ``device`` (a copy across devices, the array itself when already there)."""
+    kind = _check_device(device)
+    on_gpu = type(array).__module__.startswith("cupy")
+    if kind == "cpu":
+        return array.get() if on_gpu else array
+    cupy = cupy_or_error()
+    return array if on_gpu else cupy.asarray(array)
+
+
+def set_default_device(device):
+    """Where new tensors and parameters are made: 'cpu' (default) or 'cuda'."""
+    global _default_device
+    if _check_device(device) == "cuda":
+        cupy_or_error()
+    _default_device = str(device)
+
+
+def get_default_device():
+    return _default_device

@@ -109,8 +109,23 @@ class Tensor:
     def astype(self, dtype):
         return ops.cast(self, dtype)
 
-    def to(self, dtype):
-        return ops.cast(self, dtype)
+    def to(self, target):
+        """A dtype (``x.to(np.float64)``) or a device (``x.to('cuda')``, ``x.to('cpu')``)."""
+        if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
+            return Tensor._from_op(backend.to_device(self.data, target), None) if self._fn is None else \
+                _device_copy(self, target)
+        return ops.cast(self, target)
+
+    @property
+    def device(self):
+        """'cpu' for NumPy data, 'cuda:N' for CuPy data."""
+        return backend.device_of(self.data)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
 
     def float(self):
         return ops.cast(self, np.float32)
@@ -243,6 +258,12 @@ class Tensor:
         if self.requires_grad and autograd.is_grad_enabled():
             raise RuntimeError("in-place assignment to a tensor that requires grad; use ember.no_grad()")
         self.data[_raw_index(index)] = _raw(value)
+
+
+def _device_copy(t, device):
+    out = Tensor._from_op(backend.to_device(t.data, device), None)
+    out.requires_grad = t.requires_grad
+    return out
 
 
 def _raw(o):
