@@ -13,6 +13,7 @@ from .ops import (
     pow, relu, reshape, sigmoid, split, sqrt, squeeze, stack, std, sub, sum, swapaxes, tanh,
     transpose, unsqueeze, var, where,
 )
+from .ops.activation import erf, log_softmax, softmax
 from .tensor import Tensor, arange, eye, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 
 float32 = __import__("numpy").float32

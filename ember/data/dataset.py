@@ -143,28 +143,39 @@ class ConcatDataset(Dataset):
         return self.datasets[d][index - start]
 
     def __getitems__(self, indices):
+        if isinstance(indices, slice):  # a run inside one dataset stays a slice (views, no copy)
+            start, stop, step = indices.indices(len(self))
+            d = bisect.bisect_right(self.cumulative_sizes, start)
+            if step == 1 and start < stop <= self.cumulative_sizes[d]:
+                off = self.cumulative_sizes[d - 1] if d else 0
+                return _getitems(self.datasets[d], slice(start - off, stop - off))
         idx = _index_array(indices, len(self))
         which = np.searchsorted(self.cumulative_sizes, idx, side="right")
         starts = np.array([0] + self.cumulative_sizes[:-1])
         local = idx - starts[which]
         if idx.size and (which == which[0]).all():
             return _getitems(self.datasets[which[0]], local)
-        # gather from each dataset once, then put the rows back in the requested order
-        order = np.argsort(which, kind="stable")
-        parts = [_getitems(self.datasets[d], local[which == d]) for d in np.unique(which)]
-        if all(isinstance(p, tuple) and all(isinstance(a, np.ndarray) for a in p) for p in parts) and \
-                len({len(p) for p in parts}) == 1:
-            inv = np.empty_like(order)
-            inv[order] = np.arange(order.size)
-            return tuple(np.concatenate(field)[inv] for field in zip(*parts))
-        return [self[int(i)] for i in idx]
+        # gather from each dataset once, and scatter its rows to where they were asked for
+        groups = np.unique(which)
+        positions = [np.flatnonzero(which == d) for d in groups]
+        parts = [_getitems(self.datasets[d], local[pos]) for d, pos in zip(groups, positions)]
+        if not all(isinstance(p, tuple) and all(isinstance(a, np.ndarray) for a in p) for p in parts) or \
+                len({len(p) for p in parts}) != 1 or any(len({a.shape[1:] for a in f}) != 1 for f in zip(*parts)):
+            return [self[int(i)] for i in idx]
+        batch = []
+        for field in zip(*parts):
+            out = np.empty((idx.size,) + field[0].shape[1:], np.result_type(*field))
+            for pos, a in zip(positions, field):
+                out[pos] = a
+            batch.append(out)
+        return tuple(batch)
 
 
 def _getitems(dataset, indices):
     getitems = getattr(dataset, "__getitems__", None)
     if getitems is not None:
         return getitems(indices)
-    return [dataset[int(i)] for i in indices]
+    return [dataset[int(i)] for i in _index_array(indices, len(dataset))]
 
 
 def random_split(dataset, lengths, generator=None):

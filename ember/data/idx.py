@@ -38,7 +38,6 @@ class GzipStream:
         self._f, self._name = f, name
         self._in = b""
         self._d = None  # the decompressor of the member being read, None between members
-        self.compressed_size = os.fstat(f.fileno()).st_size
 
     def read(self, n):
         """Up to ``n`` decompressed bytes as a list of bytes objects; fewer only at the end."""
@@ -129,7 +128,8 @@ def read_idx(path):
             if size != header + nbytes:
                 raise SerializationError(f"{name}: {claim}), but the file has {size:,} bytes")
             buf = np.empty(nbytes, np.uint8)
-            f.readinto(memoryview(buf))
+            if f.readinto(memoryview(buf)) != nbytes:  # the file shrank while we read it
+                raise SerializationError(f"{name}: file changed size while being read")
         else:
             if nbytes > size * _MAX_RATIO:
                 raise SerializationError(

@@ -31,3 +31,19 @@ for _name, _fn in {
     "chunk": chunk, "pow": pow, "add": add, "sub": sub, "mul": mul, "div": div, "neg": neg,
 }.items():
     setattr(_Tensor, _name, _method(_fn))
+
+
+def _softmax(self, dim=-1):
+    from .activation import softmax
+
+    return softmax(self, dim)
+
+
+def _log_softmax(self, dim=-1):
+    from .activation import log_softmax
+
+    return log_softmax(self, dim)
+
+
+_Tensor.softmax = _softmax
+_Tensor.log_softmax = _log_softmax

@@ -231,9 +231,17 @@ class Cast(Function):
 
 def _pair(a, b):
     if isinstance(a, Tensor):
-        return a, as_tensor(b, a)
-    b = as_tensor(b)
-    return as_tensor(a, b), b
+        b = as_tensor(b, a)
+    else:
+        b = as_tensor(b)
+        a = as_tensor(a, b)
+    # As in PyTorch, an integer or bool operand takes the float operand's dtype.
+    ka, kb = a.data.dtype.kind, b.data.dtype.kind
+    if ka == "f" and kb in "iub":
+        b = Tensor._from_op(b.data.astype(a.data.dtype), None)
+    elif kb == "f" and ka in "iub":
+        a = Tensor._from_op(a.data.astype(b.data.dtype), None)
+    return a, b
 
 
 def add(a, b):

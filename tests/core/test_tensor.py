@@ -190,3 +190,11 @@ def test_inplace_on_requires_grad_is_refused_outside_no_grad():
     with ember.no_grad():
         w -= 0.5
     np.testing.assert_allclose(w.data, 0.5)
+
+
+def test_integer_operands_take_the_float_dtype():
+    x = ember.ones(2)
+    assert (x + [1, 1]).dtype == np.float32
+    assert (x * np.array([2, 3])).dtype == np.float32
+    assert (np.array([1, 2]) - x).dtype == np.float32
+    assert (x + np.array([True, False])).dtype == np.float32

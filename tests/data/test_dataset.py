@@ -113,3 +113,14 @@ def test_random_split_bad_lengths():
         random_split(ds, [-1, 11])
     with pytest.raises(ValueError, match="ints or fractions"):
         random_split(ds, [0.5, 9.5])
+
+
+def test_concat_slices_stay_views_within_one_dataset():
+    x = np.arange(5.0)
+    cat = ConcatDataset([TensorDataset(np.arange(3.0)), TensorDataset(x)])
+    (xs,) = cat.__getitems__(slice(4, 7))
+    np.testing.assert_array_equal(xs, [1, 2, 3])
+    assert np.shares_memory(xs, x)
+    (both,) = cat.__getitems__(slice(1, 5))
+    np.testing.assert_array_equal(both, [1, 2, 0, 1])
+    assert ConcatDataset([Squares(), Squares()]).__getitems__(slice(7, 9)) == [(1.0, 1), (4.0, 2)]

@@ -96,6 +96,19 @@ def test_extreme_values_are_right():
     np.testing.assert_array_equal(ls, [0, -2e4, -1e4])
 
 
+def test_kinks_match_torch(torch):
+    # at the kinks PyTorch picks a side: relu, leaky_relu, elu at 0; hardtanh/relu6 pass no
+    # gradient at their corners (unlike clamp)
+    x = np.array([-1.0, 0.0, 1.0, 6.0, 0.5], np.float32)
+    for fn, tfn in [(F.relu, torch.relu), (F.leaky_relu, torch.nn.functional.leaky_relu),
+                    (F.elu, torch.nn.functional.elu), (F.hardtanh, torch.nn.functional.hardtanh),
+                    (F.relu6, torch.nn.functional.relu6)]:
+        e, t = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        fn(e).sum().backward()
+        tfn(t).sum().backward()
+        np.testing.assert_array_equal(e.grad, t.grad.numpy())
+
+
 def test_erf_float64_accuracy():
     x = np.concatenate([np.linspace(-7, 7, 200001), np.linspace(-40, 40, 801), [-np.inf, np.inf]])
     ref = np.array([math.erf(v) for v in x])
