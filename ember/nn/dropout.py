@@ -8,14 +8,16 @@ __all__ = ["Dropout", "Dropout2d"]
 
 
 class _DropoutNd(Module):
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
             raise ValueError(f"{type(self).__name__}: probability p must be between 0 and 1, got {p!r}")
         self.p = float(p)
+        # Accepted for PyTorch compatibility; the input is never overwritten (autograd may need it).
+        self.inplace = bool(inplace)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Dropout(_DropoutNd):

@@ -71,7 +71,7 @@ def summary(model, input_shape, dtype=None, batch_size=1, file=None):
     try:
         model.eval()
         with no_grad():
-            model(x)
+            model(Tensor(x))
     finally:
         for m in patched:
             m.__dict__.pop("forward", None)

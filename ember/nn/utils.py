@@ -78,14 +78,15 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     params = _params(parameters, "clip_grads_with_norm_")
     total = float(total_norm)
     coef = min(float(max_norm) / (total + 1e-6), 1.0)
-    for p in params:
-        g = p.grad
-        if g is None:
-            continue
-        if g.flags.writeable:
-            g *= coef
-        else:
-            p.grad = g * coef
+    with np.errstate(invalid="ignore"):  # an inf norm gives inf * 0 = nan, silently, as in PyTorch
+        for p in params:
+            g = p.grad
+            if g is None:
+                continue
+            if g.flags.writeable:
+                g *= coef
+            else:
+                p.grad = g * coef
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):

@@ -2,6 +2,7 @@
 
 ``linear`` is the hot path of every MLP: one GEMM forward, two GEMMs backward, nothing copied.
 """
+import math
 import numbers
 
 import numpy as np
@@ -25,7 +26,7 @@ class Linear(Function):
     """y = x @ W.T + b over any leading dims; keeps x and W, not b (Chainer's retain_inputs)."""
 
     def forward(self, x, w, b=None):
-        x2 = x.reshape(-1, x.shape[-1])
+        x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # not -1: sizes may be 0
         y = x2 @ w.T  # BLAS reads W transposed in place
         if b is not None:
             y += b
@@ -33,8 +34,12 @@ class Linear(Function):
         return y.reshape(x.shape[:-1] + (w.shape[0],))
 
     def backward(self, gy):
-        gy2 = gy.reshape(-1, gy.shape[-1])
-        gx = (gy2 @ self.w).reshape(self.xshape) if self.needs_grad(0) else None
+        gy2 = gy.reshape(self.x2.shape[0], gy.shape[-1])
+        gx = None
+        if self.needs_grad(0):
+            # written into a buffer of x's shape: a leaf x then owns it without a copy
+            gx = np.empty(self.xshape, gy.dtype)
+            np.matmul(gy2, self.w, out=gx.reshape(gy2.shape[0], self.w.shape[1]))
         gw = gy2.T @ self.x2 if self.needs_grad(1) else None
         if len(self.inputs) == 2:
             return gx, gw

@@ -97,7 +97,10 @@ class BatchNorm(Function):
         gb = _csum(gy3)
         nw = len(self.inputs) - 1
         if not self.training:
-            gx = (gy3 * self.scale[:, None]).reshape(self.shape) if self.needs_grad(0) else None
+            gx = None
+            if self.needs_grad(0):
+                gx = np.empty(self.shape, gy.dtype)
+                np.multiply(gy3, self.scale[:, None], out=gx.reshape(gy3.shape))
             if nw == 0:
                 return gx
             # xhat = (x - mean) * invstd, so sum(gy * xhat) needs no xhat array
@@ -108,12 +111,14 @@ class BatchNorm(Function):
         gx = None
         if self.needs_grad(0):
             scale = invstd if self.w is None else self.w * invstd
-            # gx = scale * (gy - mean(gy) - xhat * mean(gy * xhat)), in place on one buffer
-            gx = xhat * (-gw / m)[:, None]
-            gx += gy3
-            gx -= (gb / m)[:, None]
-            gx *= scale[:, None]
-            gx = gx.reshape(self.shape)
+            # gx = scale * (gy - mean(gy) - xhat * mean(gy * xhat)), in place on one buffer that
+            # has the input's shape, so the engine can hand it to a leaf without a copy
+            gx = np.empty(self.shape, xhat.dtype)
+            g3 = gx.reshape(xhat.shape)
+            np.multiply(xhat, (-gw / m)[:, None], out=g3)
+            g3 += gy3
+            g3 -= (gb / m)[:, None]
+            g3 *= scale[:, None]
         if nw == 0:
             return gx
         return gx, gw, gb
@@ -199,12 +204,15 @@ class LayerNorm(Function):
         grads = []
         if self.needs_grad(0):
             g = gy2 * w if w is not None else gy2
-            # gx = invstd * (g - mean(g) - xhat * mean(g * xhat)) per row
-            gx = xhat * (-_rowdot(g, xhat) / k)[:, None]
-            gx += g
-            gx -= (_rowsum(g) / k)[:, None]
-            gx *= invstd[:, None]
-            grads.append(gx.reshape(self.shape))
+            # gx = invstd * (g - mean(g) - xhat * mean(g * xhat)) per row, in a buffer of the
+            # input's shape (a leaf then takes it without a copy)
+            gx = np.empty(self.shape, xhat.dtype)
+            g2 = gx.reshape(xhat.shape)
+            np.multiply(xhat, (-_rowdot(g, xhat) / k)[:, None], out=g2)
+            g2 += g
+            g2 -= (_rowsum(g) / k)[:, None]
+            g2 *= invstd[:, None]
+            grads.append(gx)
         else:
             grads.append(None)
         if w is not None:

@@ -1,0 +1,120 @@
+"""Sequential, ModuleList, ModuleDict, Identity, Flatten, Unflatten."""
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn as nn
+
+
+def _seq():
+    return nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+
+
+def test_sequential_forward_chains(rng):
+    s = _seq()
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    expected = s[2](s[1](s[0](x)))
+    np.testing.assert_array_equal(s(x).data, expected.data)
+
+
+def test_sequential_indexing_len_iter_append():
+    s = _seq()
+    assert len(s) == 3 and list(s) == [s[0], s[1], s[2]]
+    assert s[-1] is s[2] and s[-3] is s[0]
+    head = s[:2]
+    assert isinstance(head, nn.Sequential) and len(head) == 2 and head[0] is s[0]
+    assert list(head.state_dict()) == ["0.weight", "0.bias"]
+    assert list(s[1:].state_dict()) == ["2.weight", "2.bias"]  # PyTorch keeps the names
+    extra = nn.Linear(2, 1)
+    assert s.append(extra) is s and s[3] is extra and len(s) == 4
+    with pytest.raises(IndexError, match="index 4 is out of range for 4 modules"):
+        s[4]
+    with pytest.raises(IndexError):
+        s[-5]
+    with pytest.raises(TypeError, match="Module"):
+        nn.Sequential(nn.Linear(2, 2), "relu")
+
+
+def test_sequential_ordered_dict_names_and_editing():
+    s = nn.Sequential(OrderedDict([("fc", nn.Linear(3, 4)), ("out", nn.Linear(4, 2))]))
+    assert list(s.state_dict()) == ["fc.weight", "fc.bias", "out.weight", "out.bias"]
+    assert s.fc is s[0]
+    new = nn.Linear(4, 2)
+    s[1] = new
+    assert s.out is new
+    del s[0]
+    assert len(s) == 1 and s[0] is new and list(s._modules) == ["0"]
+    s.insert(0, nn.Identity())
+    assert isinstance(s[0], nn.Identity) and s[1] is new
+
+
+def test_sequential_state_dict_matches_torch(torch):
+    e = nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5), nn.Identity(), nn.Linear(5, 2))
+    t = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.BatchNorm1d(5), torch.nn.Identity(), torch.nn.Linear(5, 2))
+    assert [(k, tuple(v.shape)) for k, v in e.state_dict().items()] == [(k, tuple(v.shape)) for k, v in t.state_dict().items()]
+    t.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in e.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((4, 6)).astype(np.float32)
+    np.testing.assert_allclose(e(x).data, t(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
+    e.eval(), t.eval()
+    np.testing.assert_allclose(e(x).data, t(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
+    assert repr(e) == repr(t)
+
+
+def test_module_list():
+    ml = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)])
+    assert len(ml) == 3 and ml[-1] is ml[2]
+    ml.append(nn.Linear(2, 3)).extend([nn.Identity()])
+    assert len(ml) == 5 and isinstance(ml[4], nn.Identity)
+    first = nn.Linear(1, 1)
+    ml.insert(0, first)
+    assert ml[0] is first and list(ml._modules) == [str(i) for i in range(6)]
+    assert isinstance(ml[1:3], nn.ModuleList) and len(ml[1:3]) == 2
+    del ml[0]
+    assert ml[0] is not first and len(ml) == 5
+    assert len(list(ml.parameters())) == 8
+    assert list(ml.state_dict())[:2] == ["0.weight", "0.bias"]
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2)])
+
+        def forward(self, x):
+            for layer in self.layers:
+                x = layer(x)
+            return x
+
+    assert list(Net().state_dict()) == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"]
+    assert Net()(np.ones((1, 2))).shape == (1, 2)
+
+
+def test_module_dict():
+    md = nn.ModuleDict({"enc": nn.Linear(2, 3)})
+    md["dec"] = nn.Linear(3, 2)
+    assert list(md) == ["enc", "dec"] and "dec" in md and len(md) == 2
+    assert [k for k, _ in md.items()] == list(md.keys())
+    assert list(md.state_dict()) == ["enc.weight", "enc.bias", "dec.weight", "dec.bias"]
+    md.pop("enc")
+    assert list(md) == ["dec"]
+    with pytest.raises(TypeError, match="strings"):
+        md[3] = nn.Identity()
+
+
+def test_identity_flatten_unflatten(torch):
+    x = ember.randn(2, 3, 4, 5, requires_grad=True)
+    assert nn.Identity(54, unused=True)(x) is x
+    y = nn.Flatten()(x)
+    assert y.shape == (2, 60)
+    y.sum().backward()
+    assert x.grad.shape == (2, 3, 4, 5)
+    assert nn.Flatten(0, 2)(x).shape == (24, 5) == tuple(torch.nn.Flatten(0, 2)(torch.zeros(2, 3, 4, 5)).shape)
+    assert nn.Flatten(-2)(x).shape == (2, 3, 20)
+    assert nn.Unflatten(1, (3, 20))(y).shape == (2, 3, 20)
+    assert nn.Unflatten(1, (-1, 4))(y).shape == (2, 15, 4)
+    assert repr(nn.Flatten()) == repr(torch.nn.Flatten())
+    with pytest.raises(ValueError, match=r"Flatten\(start_dim=1, end_dim=-1\) cannot flatten input of shape \(5,\)"):
+        nn.Flatten()(np.zeros(5))
+    with pytest.raises(ValueError, match="cannot split dim 1 of size 60"):
+        nn.Unflatten(1, (7, 8))(y)
