@@ -22,9 +22,7 @@ import contextlib
 import io
 import json
 import os
-import secrets
 import struct
-import zipfile
 import zlib
 
 import numpy as np
@@ -44,6 +42,7 @@ _ST_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2", "I64": "<
               "BOOL": "?", "C64": "<c8"}
 _ST_SAVABLE = {np.dtype(v) for k, v in _ST_DTYPES.items() if k != "BF16"}
 _MAX_NPY_HEADER = 10000  # NumPy's own limit on a .npy header's length
+_STORED, _DEFLATED = 0, 8  # zip compression methods (zipfile is imported when needed)
 
 
 class SerializationError(ValueError):
@@ -114,12 +113,12 @@ def atomic_write(path, mode="wb", encoding=None, newline=None):
     if mode == "wb" and (encoding is not None or newline is not None):
         raise ValueError("atomic_write: encoding and newline apply to text mode ('w') only")
     encoding = None if mode == "wb" else codecs.lookup(encoding or "utf-8").name
-    path = os.fspath(path)
-    folder, name = os.path.split(os.path.abspath(path))
+    path = os.path.realpath(path)  # through a symlink to its target, as open() would write
+    folder, name = os.path.split(path)
     prefix = f".{name[:120]}.tmp-"  # stay under the 255-byte name limit
     _remove_stale_temps(folder, prefix)
     while True:
-        tmp = os.path.join(folder, f"{prefix}{os.getpid()}-{secrets.token_hex(4)}")
+        tmp = os.path.join(folder, f"{prefix}{os.getpid()}-{os.urandom(4).hex()}")
         try:
             # 0o666 lets the umask decide the mode, as open() would for a new file
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -155,6 +154,8 @@ def _flatten(obj):
 
     def visit(x, parts):
         where = ".".join(parts) or "the object"
+        if x is None or isinstance(x, (bool, str)) or isinstance(x, (int, float)) and not isinstance(x, np.generic):
+            return x  # JSON keeps these exactly; NumPy scalars become 0-d arrays, keeping their dtype
         if isinstance(x, Tensor):
             x = x.data
         elif hasattr(x, "detach") and hasattr(x, "numpy") and not isinstance(x, np.ndarray):
@@ -172,8 +173,6 @@ def _flatten(obj):
                 raise TypeError(f"ember.save: key {key!r} contains a NUL character")
             arrays[key] = a
             return {"array": key}
-        if x is None or isinstance(x, (bool, int, float, str)):
-            return x
         if isinstance(x, dict):
             for k in x:
                 if not (k is None or isinstance(k, (bool, int, float, str))):
@@ -285,15 +284,19 @@ def load(path):
 # ----- .npz -----
 
 def _save_npz(arrays, text, path):
+    import zipfile
+
     arrays = dict(arrays)
     arrays[_STRUCTURE] = np.frombuffer(text.encode("utf-8"), np.uint8)
-    with atomic_write(path, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+    with atomic_write(path, "wb") as f, zipfile.ZipFile(f, "w", _STORED, allowZip64=True) as zf:
         for key, a in arrays.items():
             with zf.open(key + ".npy", "w", force_zip64=True) as m:
                 np.lib.format.write_array(m, a, allow_pickle=False)
 
 
 def _load_npz(f, size):
+    import zipfile
+
     head = f.read(4)
     f.seek(0)
     if head[:1] == b"\x80":
@@ -330,10 +333,10 @@ def _check_member_sizes(info, size):
     if info.header_offset + info.compress_size > size:
         raise _Bad(f"member {name!r} claims {info.compress_size} bytes at offset {info.header_offset}, "
                    f"past the end of the {size}-byte file (truncated?)")
-    if info.compress_type == zipfile.ZIP_STORED:
+    if info.compress_type == _STORED:
         if info.compress_size != info.file_size:
             raise _Bad(f"stored member {name!r} claims {info.file_size} bytes but holds {info.compress_size}")
-    elif info.compress_type == zipfile.ZIP_DEFLATED:
+    elif info.compress_type == _DEFLATED:
         if info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 1024:
             raise _Bad(f"deflated member {name!r} claims {info.file_size} bytes from {info.compress_size}, "
                        "more than deflate can produce (a zip bomb?)")
@@ -353,7 +356,7 @@ def _read_npy_member(zf, f, info):
         if len(head) + nbytes != info.file_size:
             raise _Bad(f"member {name!r} claims shape {shape} of {dtype} ({nbytes} bytes) but holds "
                        f"{info.file_size - len(head)} bytes of data")
-        if info.compress_type == zipfile.ZIP_STORED:
+        if info.compress_type == _STORED:
             # the size is proven by the file's size: allocate, then read straight into the array
             f.seek(info.header_offset + 26)
             skip = sum(struct.unpack("<HH", f.read(4)))  # the local header's name and extra fields
@@ -442,10 +445,10 @@ def _load_safetensors(f, size):
     head = f.read(8)
     if len(head) < 8:
         raise _Bad(f"it has {size} bytes, fewer than the 8-byte header length (truncated)")
-    if head[:1] == b"\x80":
-        raise _Bad("it is a pickle file, not safetensors; ember never unpickles")
     (n,) = struct.unpack("<Q", head)
-    if n > size - 8:
+    if n > size - 8:  # only now can the first bytes be something else's magic number
+        if head[:1] == b"\x80":
+            raise _Bad("it is a pickle file, not safetensors; ember never unpickles")
         if head[:4] == b"PK\x03\x04":
             raise _Bad("it is a zip file (torch.save's pickle archive, or an .npz?), not safetensors; "
                        "ember never unpickles")
@@ -498,7 +501,7 @@ def _check_spec(key, spec, data_len):
     if not (isinstance(spec, dict) and {"dtype", "shape", "data_offsets"} <= spec.keys()):
         raise _Bad(f"tensor {key!r} needs dtype, shape and data_offsets in the header")
     name, shape, offsets = spec["dtype"], spec["shape"], spec["data_offsets"]
-    if name not in _ST_DTYPES:
+    if not (isinstance(name, str) and name in _ST_DTYPES):
         raise _Bad(f"tensor {key!r} has dtype {str(name)[:20]!r}; ember reads {', '.join(_ST_DTYPES)}")
     ints = lambda v: isinstance(v, list) and all(type(i) is int and i >= 0 for i in v)  # noqa: E731
     if not ints(shape):

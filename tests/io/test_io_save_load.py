@@ -2,6 +2,7 @@
 import json
 import os
 import stat
+import struct
 
 import numpy as np
 import pytest
@@ -215,3 +216,50 @@ def test_structure_is_json_in_the_file(tmp_path):
     with np.load(tmp_path / "s.npz", allow_pickle=False) as z:
         structure = json.loads(z["__ember_structure__.json"].tobytes())
     assert structure == {"dict": [["lr", 0.1], ["w", {"array": "w"}]]}
+
+
+def test_safetensors_header_length_128_is_not_mistaken_for_pickle(tmp_path):
+    # the length field's first byte is 0x80, pickle's first byte: still a valid file
+    raw = b'{"w": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2]}}'
+    raw += b" " * (128 - len(raw))
+    (tmp_path / "h.safetensors").write_bytes(struct.pack("<Q", 128) + raw + b"\x01\x02")
+    from safetensors.numpy import load_file
+
+    np.testing.assert_array_equal(load_file(str(tmp_path / "h.safetensors"))["w"], [1, 2])
+    np.testing.assert_array_equal(ember.load(tmp_path / "h.safetensors")["w"], [1, 2])
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symlinks")
+def test_save_writes_through_a_symlink_like_open(tmp_path):
+    (tmp_path / "real.npz").write_bytes(b"")
+    os.symlink(tmp_path / "real.npz", tmp_path / "latest.npz")
+    ember.save({"a": 1}, tmp_path / "latest.npz")
+    assert os.path.islink(tmp_path / "latest.npz")
+    assert ember.load(tmp_path / "real.npz") == {"a": 1}
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+def test_checkpoint_resume_continues_identically(tmp_path, ext):
+    """Model and Adam state saved mid-training and loaded into fresh objects: the next steps match."""
+    x = np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32)
+
+    def step(model, opt):
+        opt.zero_grad()
+        (model(x) ** 2).mean().backward()
+        opt.step()
+
+    model = ember.nn.Linear(3, 2)
+    opt = ember.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(3):
+        step(model, opt)
+    ember.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, tmp_path / f"c{ext}")
+    ckpt = ember.load(tmp_path / f"c{ext}")
+    model2 = ember.nn.Linear(3, 2)
+    model2.load_state_dict(ckpt["model"])
+    opt2 = ember.optim.Adam(model2.parameters(), lr=0.01)
+    opt2.load_state_dict(ckpt["optimizer"])
+    assert ckpt["epoch"] == 3
+    for _ in range(2):
+        step(model, opt)
+        step(model2, opt2)
+    np.testing.assert_array_equal(model2.weight.data, model.weight.data)
