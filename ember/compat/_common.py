@@ -1,6 +1,4 @@
 """What both seed adapters share: weights that read as plain ndarrays, input checks, progress."""
-import sys
-
 import numpy as np
 
 from .. import backend
@@ -87,38 +85,3 @@ def check_columns(layer, x, n_in, what="input"):
             f"({n_in}, N) for N columns), got shape {np.shape(x)}"
         )
     return arr
-
-
-class Progress:
-    """Per-epoch progress: a tqdm bar when stderr is a terminal, else one plain line per epoch
-    (no carriage returns in log files). Silent when ``verbose`` is False."""
-
-    def __init__(self, epochs, steps, verbose=True):
-        self.epochs, self.steps, self.verbose, self.bar = epochs, steps, verbose, None
-        self.use_tqdm = False
-        if verbose and sys.stderr.isatty():
-            try:
-                import tqdm  # noqa: F401
-
-                self.use_tqdm = True
-            except ImportError:
-                pass
-
-    def start(self, epoch):
-        if self.use_tqdm:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}", leave=True, file=sys.stderr)
-
-    def step(self, loss):
-        if self.bar is not None:
-            self.bar.update(1)
-            self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-
-    def end(self, epoch, loss):
-        if self.bar is not None:
-            self.bar.set_postfix(loss=f"{loss:.4f}")
-            self.bar.close()
-            self.bar = None
-        elif self.verbose:
-            print(f"epoch {epoch + 1}/{self.epochs}: loss {loss:.4f}", flush=True)

@@ -53,8 +53,13 @@ def _sigmoid_np(z):
     return 0.5 * (np.tanh(0.5 * z) + 1)  # no overflow for large |z|
 
 
+def _float(z):
+    z = np.asarray(z)
+    return z if z.dtype.kind == "f" else z.astype(np.float64)
+
+
 def _ones(z):
-    return np.ones_like(np.asarray(z, dtype=np.result_type(np.asarray(z).dtype, np.float32)))
+    return np.ones_like(_float(z))
 
 
 def _identity(z):
@@ -62,7 +67,7 @@ def _identity(z):
 
 
 ACTIVATIONS = {
-    "relu": Activation(lambda z: z.relu(), lambda z: (np.asarray(z) > 0).astype(_ones(z).dtype)),
+    "relu": Activation(lambda z: z.relu(), lambda z: (_float(z) > 0).astype(_float(z).dtype)),
     "sigmoid": Activation(lambda z: z.sigmoid(), lambda z: _sigmoid_np(z) * (1 - _sigmoid_np(z))),
     "tanh": Activation(lambda z: z.tanh(), lambda z: 1 - np.tanh(z) ** 2),
     "softmax": Activation(_softmax, _ones),

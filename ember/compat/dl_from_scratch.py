@@ -22,7 +22,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..nn.module import Module
 from ..tensor import Tensor
-from ._common import ArrayModule, ArrayParam, Progress, as_float_array, check_columns, check_dims, torch_linear_init
+from ._common import ArrayModule, ArrayParam, as_float_array, check_columns, check_dims, torch_linear_init
 from .activations import ACTIVATIONS, apply_activation, get_activation, log_softmax_columns
 
 __all__ = ["Layer", "Network", "LOSSES", "OPTIMIZERS", "ACTIVATIONS"]
@@ -100,18 +100,13 @@ def mse(out, y):
 LOSSES = {"cross_entropy": cross_entropy, "squared_error": squared_error, "mse": mse}
 
 
-def _optimizers():
-    from .. import optim
-
-    return {
-        "sgd": lambda ps, lr: optim.SGD(ps, lr=0.01 if lr is None else lr),
-        "momentum": lambda ps, lr: optim.SGD(ps, lr=0.01 if lr is None else lr, momentum=0.9),
-        "nesterov": lambda ps, lr: optim.SGD(ps, lr=0.01 if lr is None else lr, momentum=0.9, nesterov=True),
-        "adam": lambda ps, lr: optim.Adam(ps, lr=0.001 if lr is None else lr),
-    }
-
-
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
+# fit's optimizer names: name -> (ember.optim class, its extra arguments, lr when fit's lr is None)
+OPTIMIZERS = {
+    "sgd": ("SGD", {}, 0.01),
+    "momentum": ("SGD", {"momentum": 0.9}, 0.01),
+    "nesterov": ("SGD", {"momentum": 0.9, "nesterov": True}, 0.01),
+    "adam": ("Adam", {}, 0.001),
+}
 
 
 class Network(Module):
@@ -219,13 +214,14 @@ class Network(Module):
                 ``ember.optim`` class, built as ``cls(net.parameters(), lr=lr)``; or an
                 optimizer you built over ``net.parameters()`` (then leave ``lr`` None).
             shuffle: draw a new order each epoch from ember's generator (or ``generator``).
-            verbose: a tqdm bar when stderr is a terminal and tqdm is installed, else one
-                line per epoch; False prints nothing.
+            verbose: as ``ember.train``: a tqdm bar when stdout is a terminal and tqdm is
+                installed, else one line per epoch; False prints nothing.
 
         Returns:
             The list of mean costs, one per epoch.
         """
         from .. import backend
+        from ..train.progress import Progress
 
         check_dims("Network.fit", epochs=epochs, batch_size=batch_size)
         x = check_columns(self.layers[0], x, self.layers[0].input_dim)
@@ -238,34 +234,36 @@ class Network(Module):
         yr = np.ascontiguousarray(y.T, dtype=dtype)
         opt = self._optimizer(optimizer, lr)
         rng = backend.rng(generator)
-        steps = -(-n // batch_size)
-        progress, history = Progress(epochs, steps, verbose), []
-        for epoch in range(epochs):
-            order = rng.permutation(n) if shuffle else np.arange(n)
-            progress.start(epoch)
-            total = 0.0
-            for s in range(0, n, batch_size):
-                idx = order[s:s + batch_size]
-                opt.zero_grad()
-                loss = self.cost_tensor(yr[idx].T, xr[idx].T)
-                loss.backward()
-                opt.step()
-                total += float(loss.data) * len(idx)
-                progress.step(float(loss.data))
-            history.append(total / n)
-            progress.end(epoch, history[-1])
+        progress, history = Progress(enabled=verbose), []
+        try:
+            for epoch in range(epochs):
+                order = rng.permutation(n) if shuffle else np.arange(n)
+                progress.epoch_begin(epoch, epochs, -(-n // batch_size))
+                total, seen = 0.0, 0
+                for s in range(0, n, batch_size):
+                    idx = order[s:s + batch_size]
+                    opt.zero_grad()
+                    loss = self.cost_tensor(yr[idx].T, xr[idx].T)
+                    loss.backward()
+                    opt.step()
+                    total += float(loss.data) * len(idx)
+                    seen += len(idx)
+                    progress.batch_end(lambda: {"loss": total / seen})
+                history.append(total / n)
+                progress.epoch_end({"loss": history[-1]})
+        finally:
+            progress.close()
         return history
 
     def _optimizer(self, optimizer, lr):
         from .. import optim
 
         if isinstance(optimizer, str):
-            makers = _optimizers()
-            key = optimizer.lower()
-            if key not in makers:
-                valid = ", ".join(repr(k) for k in makers)
+            if optimizer.lower() not in OPTIMIZERS:
+                valid = ", ".join(repr(k) for k in OPTIMIZERS)
                 raise ValueError(f"Network.fit: unknown optimizer {optimizer!r}; valid names are {valid}")
-            return makers[key](self.parameters(), lr)
+            cls, kwargs, default_lr = OPTIMIZERS[optimizer.lower()]
+            return getattr(optim, cls)(self.parameters(), lr=default_lr if lr is None else lr, **kwargs)
         if isinstance(optimizer, type) and issubclass(optimizer, optim.Optimizer):
             return optimizer(self.parameters()) if lr is None else optimizer(self.parameters(), lr=lr)
         if isinstance(optimizer, optim.Optimizer):
@@ -273,7 +271,7 @@ class Network(Module):
                 raise ValueError("Network.fit: lr is set on the optimizer you built; leave fit's lr as None")
             return optimizer
         raise TypeError(
-            f"Network.fit: optimizer must be one of {OPTIMIZERS}, an ember.optim class or instance, "
+            f"Network.fit: optimizer must be one of {tuple(OPTIMIZERS)}, an ember.optim class or instance, "
             f"got {type(optimizer).__name__}"
         )
 

@@ -49,7 +49,8 @@ class denseLayer(ArrayModule):  # noqa: N801  (the seed's name)
     linear = ArrayParam()
     bias = ArrayParam()
 
-    def __init__(self, inputDim=None, outputDim=None, activation=None, *, linear=None, bias=None, dtype=None):  # noqa: N803
+    def __init__(self, inputDim=None, outputDim=None, activation=None, *,  # noqa: N803
+                 linear=None, bias=None, dtype=None):
         super().__init__()
         if inputDim is not None and not _is_int(inputDim):  # denseLayer(linear, bias, activation)
             if linear is not None:
@@ -81,7 +82,9 @@ class denseLayer(ArrayModule):  # noqa: N801  (the seed's name)
         elif b.shape in ((m,), (m, 1)):
             b = b.reshape(m, 1)
         else:
-            raise ValueError(f"denseLayer: bias must be a column of shape ({m}, 1) to match linear {lin.shape}, got shape {b.shape}")
+            raise ValueError(
+                f"denseLayer: bias must be a column of shape ({m}, 1) to match linear {lin.shape}, got shape {b.shape}"
+            )
         self.outputDim, self.inputDim = lin.shape
         get_activation(activation, f"denseLayer({self.inputDim}, {self.outputDim})")
         self.activation = activation
