@@ -11,7 +11,6 @@ traceback instead.
 """
 import argparse
 import json
-import math
 import os
 import sys
 
@@ -59,8 +58,16 @@ def _optimizer(name, params, lr, weight_decay, momentum):
 
 
 # ----- data -----
-def _load_split(args_dataset, data_dir, train):
-    return _dataset_class(args_dataset)(root=data_dir, train=train)
+def _load_split(name, data_dir, train, download=False):
+    from ember.datasets import DatasetNotFoundError
+
+    cls = _dataset_class(name)
+    try:
+        return cls(root=data_dir, train=train, download=download)
+    except DatasetNotFoundError:
+        looked = ", ".join(str(f) for f in cls.search_folders(data_dir))
+        raise CLIError(f"{name} ({'train' if train else 'test'} split) not found in {looked}; pass --download to "
+                       f"fetch it, or --data-dir DIR for a folder that holds its files") from None
 
 
 def _normalize(x, mean, std):
@@ -112,77 +119,95 @@ def _is_main_process():
 
 
 # ----- commands -----
-def cmd_train(args):
-    import ember
-    from ember import nn
-    from ember.models import build_model, model_config
-    from ember.train import Trainer
-
-    for name, value, low in (("--epochs", args.epochs, 1), ("--batch-size", args.batch_size, 1)):
+def _check_train_args(args):
+    for name, value, low in (("--epochs", args.epochs, 1), ("--batch-size", args.batch_size, 1),
+                             ("--subset", args.subset, 0), ("--seed", args.seed, 0)):
         if value < low:
             raise CLIError(f"{name} must be at least {low}, got {value}")
     if not args.lr > 0:
         raise CLIError(f"--lr must be positive, got {args.lr}")
     if not 0 <= args.val_split < 1:
         raise CLIError(f"--val-split must be in [0, 1), got {args.val_split}")
-    config = model_config(args.model)  # fails early on an unknown model name
     _lookup(OPTIMIZERS, args.optimizer, "optimizer")
-    ember.manual_seed(args.seed)
-    shuffle_gen = ember.Generator(args.seed + 1)  # the data order: its own stream, seeded
 
-    train_set = _load_split(args.dataset, args.data_dir, True)
-    test_set = _load_split(args.dataset, args.data_dir, False)
+
+def _train_data(args):
+    """Normalized (x, y) for training, validation (None without --val-split) and test; the stats."""
+    train_set = _load_split(args.dataset, args.data_dir, True, args.download)
+    test_set = _load_split(args.dataset, args.data_dir, False, args.download)
     x, y = train_set.data, train_set.targets
     if args.subset:
         x, y = x[:args.subset], y[:args.subset]
+    val = None
     n_val = int(round(len(x) * args.val_split))
-    if n_val:  # the last n_val images of a fixed permutation hold out for validation
+    if n_val:  # a seeded permutation's first n_val images are held out
         perm = np.random.default_rng(args.seed).permutation(len(x))
-        x, y, xv, yv = x[perm[n_val:]], y[perm[n_val:]], x[perm[:n_val]], y[perm[:n_val]]
-    mean, std = float(x.mean()), float(x.std())
+        val, x, y = (x[perm[:n_val]], y[perm[:n_val]]), x[perm[n_val:]], y[perm[n_val:]]
+    mean, std = float(x.mean()), float(x.std())  # the training images' statistics, applied to all
     x = _normalize(x, mean, std)
-    xt = _normalize(test_set.data, mean, std)
-    config["image_size"] = int(x.shape[-1])
-    config["in_channels"] = int(x.shape[1])
-    config["num_classes"] = len(test_set.classes)
-    if args.model == "mlp":
-        del config["image_size"], config["in_channels"]
-        config["in_features"] = int(np.prod(x.shape[1:]))
+    if val is not None:
+        val = (_normalize(val[0], mean, std), val[1])
+    test = (_normalize(test_set.data, mean, std), test_set.targets)
+    stats = {"shape": list(x.shape[1:]), "mean": mean, "std": std}
+    return (x, y), val, test, list(test_set.classes), stats
 
-    model = build_model(config)
-    n_params = sum(p.size for p in model.parameters())
+
+def _save_run(args, model, config, history):
+    """Write the weights, config.json, history.json and curves.png into ``args.out``."""
+    import ember
+    from ember.io import atomic_write
+
+    ember.save(dict(model.state_dict()), os.path.join(args.out, config["weights"]))
+    with atomic_write(os.path.join(args.out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+        f.write("\n")
+    history.save(os.path.join(args.out, "history.json"))
+    saved = f"{config['weights']}, config.json, history.json"
+    try:
+        history.plot(os.path.join(args.out, "curves.png"))
+        saved += " and curves.png"
+    except ImportError:
+        print("curves.png skipped: matplotlib is not installed (pip install 'ember[plot]')")
+    print(f"saved {saved} in {args.out}")
+
+
+def cmd_train(args):
+    import ember
+    from ember import nn
+    from ember.models import build_model, model_config
+    from ember.train import Trainer
+
+    _check_train_args(args)
+    model_cfg = model_config(args.model)  # an unknown name fails before the data is read
+    if _is_main_process():
+        os.makedirs(args.out, exist_ok=True)  # an unwritable --out fails now, not after training
+    ember.manual_seed(args.seed)  # the weights and dropout
+    shuffle_gen = ember.Generator(args.seed + 1)  # the data order: a stream of its own
+
+    (x, y), val, (xt, yt), classes, stats = _train_data(args)
+    # fit the model's input and output sizes to the data, whichever of these options it has
+    sizes = {"in_features": int(np.prod(x.shape[1:])), "in_channels": int(x.shape[1]),
+             "image_size": int(x.shape[-1]), "num_classes": len(classes)}
+    model_cfg.update({k: v for k, v in sizes.items() if k in model_cfg})
+    model = build_model(model_cfg)
     optimizer = _optimizer(args.optimizer, model.parameters(), args.lr, args.weight_decay, args.momentum)
     trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), metrics=["accuracy"], progress=not args.quiet)
-    print(f"{args.model} ({n_params:,} parameters) on {args.dataset}: {len(x)} training images"
-          + (f", {n_val} for validation" if n_val else "") + f", {len(xt)} test images")
-    train_loader = _loader(x, y, args.batch_size, shuffle=True, generator=shuffle_gen)
-    val_loader = _loader(_normalize(xv, mean, std), yv, 1000) if n_val else None
-    history = trainer.fit(train_loader, args.epochs, val_loader=val_loader)
-    test = trainer.evaluate(_loader(xt, test_set.targets, 1000))
 
+    n_params = sum(p.size for p in model.parameters())
+    print(f"{args.model} ({n_params:,} parameters) on {args.dataset}: {len(x)} training images"
+          + (f", {len(val[1])} for validation" if val else "") + f", {len(xt)} test images")
+    history = trainer.fit(_loader(x, y, args.batch_size, shuffle=True, generator=shuffle_gen), args.epochs,
+                          val_loader=_loader(*val, 1000) if val else None)
+    test = trainer.evaluate(_loader(xt, yt, 1000))
     if _is_main_process():
-        os.makedirs(args.out, exist_ok=True)
-        weights = _weights_name()
-        ember.save(dict(model.state_dict()), os.path.join(args.out, weights))
-        run = {
-            "format": RUN_FORMAT, "version": 1, "model": config, "weights": weights,
-            "dataset": args.dataset, "classes": list(test_set.classes),
-            "input": {"shape": list(x.shape[1:]), "mean": mean, "std": std},
+        config = {
+            "format": RUN_FORMAT, "version": 1, "model": model_cfg, "weights": _weights_name(),
+            "dataset": args.dataset, "classes": classes, "input": stats,
             "train": {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "optimizer", "weight_decay",
                                                       "momentum", "seed", "val_split", "subset")},
             "test": test,
         }
-        from ember.io import atomic_write
-
-        with atomic_write(os.path.join(args.out, "config.json"), "w") as f:
-            json.dump(run, f, indent=2)
-            f.write("\n")
-        history.save(os.path.join(args.out, "history.json"))
-        try:
-            history.plot(os.path.join(args.out, "curves.png"))
-        except ImportError:
-            print("curves.png skipped: matplotlib is not installed (pip install 'ember[plot]')")
-        print(f"saved {weights}, config.json, history.json and curves.png in {args.out}")
+        _save_run(args, model, config, history)
     print(f"test accuracy: {test['accuracy']:.4f}")
 
 
@@ -193,7 +218,7 @@ def cmd_evaluate(args):
     config = _read_config(args.run_dir)
     dataset = args.dataset or config["dataset"]
     model = _load_model(args.run_dir, config)
-    test_set = _load_split(dataset, args.data_dir, False)
+    test_set = _load_split(dataset, args.data_dir, False, args.download)
     xt = _normalize(test_set.data, config["input"]["mean"], config["input"]["std"])
     trainer = Trainer(model, None, nn.CrossEntropyLoss(), metrics=["accuracy"], progress=False)
     test = trainer.evaluate(_loader(xt, test_set.targets, 1000))
@@ -269,6 +294,7 @@ def _parser():
     t.add_argument("--dataset", default="mnist", help=f"one of {', '.join(DATASETS)} (default: mnist)")
     t.add_argument("--data-dir", default=None, metavar="DIR",
                    help="folder holding the dataset's files (or a <dataset>/ folder with them)")
+    t.add_argument("--download", action="store_true", help="fetch the dataset if it is not found (verified by SHA-256)")
     t.add_argument("--model", default="mlp", help="mlp or cnn (default: mlp)")
     t.add_argument("--epochs", type=int, default=5, help="default: 5")
     t.add_argument("--batch-size", type=int, default=128, help="default: 128")
@@ -289,6 +315,7 @@ def _parser():
     e.add_argument("run_dir", metavar="RUN_DIR")
     e.add_argument("--dataset", default=None, help="default: the dataset the run was trained on")
     e.add_argument("--data-dir", default=None, metavar="DIR")
+    e.add_argument("--download", action="store_true", help="fetch the dataset if it is not found")
     e.set_defaults(func=cmd_evaluate)
 
     pr = sub.add_parser("predict", parents=[debug], help="classify images with a trained run")

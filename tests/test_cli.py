@@ -88,6 +88,13 @@ def test_errors_are_one_line(argv, message, capsys):
     assert err.startswith("ember: error: " + message) and err.count("\n") == 1, err
 
 
+def test_a_missing_dataset_says_where_it_looked(tmp_path, capsys):
+    assert main(["train", "--data-dir", str(tmp_path), "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"ember: error: mnist (train split) not found in {tmp_path}/mnist, {tmp_path}; pass --download "
+                   "to fetch it, or --data-dir DIR for a folder that holds its files\n")
+
+
 def test_predict_errors_name_the_file(run_dir, tmp_path, capsys):
     np.save(tmp_path / "small.npy", np.zeros((5, 5)))
     assert main(["predict", str(run_dir), str(tmp_path / "small.npy")]) == 1

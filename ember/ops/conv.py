@@ -1,2 +1,380 @@
-"""(placeholder: being written)"""
-__all__ = []
+"""Convolution on (N, C, H, W) and (N, C, L) arrays: im2col and one GEMM, forward and backward.
+
+The input is unrolled once into columns laid out (C, kh, kw, N, OH, OW), so that every GEMM
+operand is a plain 2-D matrix: forward ``W (O, C kh kw) @ cols``, weight gradient
+``gy (O, N OH OW) @ cols.T``, input gradient ``W.T @ gy`` folded back by adding kh * kw
+strided slices (col2im). Groups are a batch axis of the same matmuls.
+"""
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..autograd import Function
+from ._util import as_tensor
+from .movement import reshape
+
+__all__ = ["conv1d", "conv2d", "conv_output_size"]
+
+
+def conv_output_size(size, kernel, stride=1, padding=0, dilation=1, ceil_mode=False):
+    """Output length along one axis of a convolution or pooling window sliding over ``size``.
+
+    Args:
+        size: input length.
+        kernel: window length (before dilation).
+        stride, dilation: as in PyTorch.
+        padding: an int (added on both sides) or a (before, after) pair.
+        ceil_mode: round up (pooling), keeping only windows that start inside the input or
+            the leading padding, as PyTorch does.
+
+    Returns:
+        The output length; 0 or less when the window does not fit.
+    """
+    lo, hi = (padding, padding) if isinstance(padding, (int, np.integer)) else padding
+    room = size + lo + hi - (dilation * (kernel - 1) + 1)
+    if room < 0:
+        return 0
+    if ceil_mode:
+        out = -(-room // stride) + 1
+        if (out - 1) * stride >= size + lo:
+            out -= 1
+        return out
+    return room // stride + 1
+
+
+def _tuple(value, n, name, fn, minimum=1):
+    """An int or a sequence of n ints, as a tuple of n ints >= ``minimum``."""
+    t = (value,) * n if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(t) != n or not all(isinstance(v, (int, np.integer)) for v in t):
+        raise ValueError(f"{fn}: {name} must be an int or {n} ints, got {value!r}")
+    if any(v < minimum for v in t):
+        raise ValueError(f"{fn}: {name} must be >= {minimum}, got {value!r}")
+    return tuple(int(v) for v in t)
+
+
+def _same_padding(kernel, dilation):
+    """(before, after) per axis for padding='same': any odd extra goes after, as in PyTorch."""
+    out = []
+    for k, d in zip(kernel, dilation):
+        total = d * (k - 1)
+        out.append((total // 2, total - total // 2))
+    return tuple(out)
+
+
+def resolve_padding(padding, kernel, stride, dilation, fn):
+    """Padding as one (before, after) pair per spatial axis, from an int, ints, 'same' or 'valid'."""
+    n = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{fn}: padding='same' is not supported for strided convolutions (stride={stride})")
+            return _same_padding(kernel, dilation)
+        raise ValueError(f"{fn}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}")
+    return tuple((p, p) for p in _tuple(padding, n, "padding", fn, minimum=0))
+
+
+def _windows(xp, kernel, stride, dilation, out):
+    """Read-only view (C, kh, kw, N, OH, OW) of every window of the padded input xp."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out
+    n, c = xp.shape[:2]
+    s = xp.strides
+    return as_strided(xp, (c, kh, kw, n, oh, ow), (s[1], dh * s[2], dw * s[3], s[0], sh * s[2], sw * s[3]),
+                      writeable=False)
+
+
+def _pad(x, pads):
+    (pt, pb), (pl, pr) = pads
+    if not (pt or pb or pl or pr):
+        return x
+    n, c, h, w = x.shape
+    xp = np.zeros((n, c, h + pt + pb, w + pl + pr), x.dtype)
+    xp[:, :, pt:pt + h, pl:pl + w] = x
+    return xp
+
+
+def _rows(shape, dtype):
+    """An uninitialized array of ``shape`` whose rows (all but the first axis, flattened) sit at a
+    padded stride: a row length that is a multiple of a large power of two maps every row to the
+    same cache sets, and a GEMM reading such a matrix runs up to 1.4x slower."""
+    n = math.prod(shape[1:])
+    ld = -(-n // 16) * 16
+    if ld // 16 % 2 == 0:
+        ld += 16
+    return np.empty((shape[0], ld), dtype)[:, :n].reshape(shape)
+
+
+class Conv2dFunction(Function):
+    """y = conv(x, w) + b on (N, C, H, W); ``pads`` is ((top, bottom), (left, right)).
+
+    The columns take one of two layouts, whichever moves less memory:
+
+    - channel-major, (C kh kw, N OH OW): each product is one GEMM per group; y and gy are
+      transposed between (N, O, ...) and (O, N, ...) in one pass each.
+    - sample-major, (N, C kh kw, OH OW), when the columns are smaller than the output (few
+      input channels, as in a first layer): one small GEMM per sample writes y in place, which
+      saves both passes over the large output, and the bias rides in the GEMM as a row of ones.
+    """
+
+    def forward(self, x, w, b=None, *, stride, pads, dilation, groups):
+        n, c, h, wd = x.shape
+        o, cg, kh, kw = w.shape
+        oh = conv_output_size(h, kh, stride[0], pads[0], dilation[0])
+        ow = conv_output_size(wd, kw, stride[1], pads[1], dilation[1])
+        k = cg * kh * kw
+        self.w, self.xshape, self.geometry = w, x.shape, (pads, stride, dilation)
+        win = _windows(_pad(x, pads), (kh, kw), stride, dilation, (oh, ow))  # (C, kh, kw, N, OH, OW)
+        self.sample_major = groups == 1 and k < o
+        if self.sample_major:
+            kb = k + (b is not None)
+            cols = np.empty((n, kb, oh * ow), x.dtype)
+            np.copyto(cols[:, :k].reshape(n, c, kh, kw, oh, ow), win.transpose(3, 0, 1, 2, 4, 5))
+            wb = np.empty((o, kb), x.dtype)
+            wb[:, :k] = w.reshape(o, k)
+            if b is not None:
+                cols[:, k] = 1
+                wb[:, k] = b
+            self.cols = cols
+            return np.matmul(wb, cols).reshape(n, o, oh, ow)
+        cols = _rows((c * kh * kw, n, oh, ow), x.dtype)
+        np.copyto(cols.reshape(c, kh, kw, n, oh, ow), win)
+        self.cols = cols = cols.reshape(groups, k, n * oh * ow)
+        yt = np.matmul(w.reshape(groups, o // groups, k), cols).reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
+        y = np.empty((n, o, oh, ow), x.dtype)
+        if b is None:
+            np.copyto(y, yt)
+        else:
+            np.add(yt, b.reshape(o, 1, 1), out=y)  # the transpose's pass adds the bias
+        return y
+
+    def backward(self, gy):
+        w, cols = self.w, self.cols
+        o, cg, kh, kw = w.shape
+        n, _, oh, ow = gy.shape
+        k = cg * kh * kw
+        has_bias = len(self.inputs) > 2
+        gx = gw = gb = None
+        if self.sample_major:
+            gy3 = gy.reshape(n, o, oh * ow)
+            if self.needs_grad(1) or (has_bias and self.needs_grad(2)):
+                gwb = np.matmul(gy3, cols.transpose(0, 2, 1)).sum(axis=0)  # (O, k [+ 1 for the bias])
+                gw = gwb[:, :k].reshape(w.shape) if self.needs_grad(1) else None
+                gb = gwb[:, k].copy() if has_bias and self.needs_grad(2) else None
+            self.cols = None
+            if self.needs_grad(0):
+                gc = np.matmul(w.reshape(o, k).T, gy3).reshape(n, cg, kh, kw, oh, ow)
+                gx = self._col2im(gc.transpose(1, 2, 3, 0, 4, 5), sample_major=True)
+            return (gx, gw, gb) if has_bias else (gx, gw)
+        g = cols.shape[0]
+        gyt = _rows((o, n, oh, ow), gy.dtype)
+        np.copyto(gyt, gy.transpose(1, 0, 2, 3))
+        if has_bias and self.needs_grad(2):
+            gb = gyt.reshape(o, -1).sum(axis=1)
+        if self.needs_grad(1):
+            # cols @ gy.T, the transposed product, runs faster than gy @ cols.T on OpenBLAS
+            gwt = np.matmul(cols, gyt.reshape(g, o // g, -1).transpose(0, 2, 1))  # (g, k, O / g)
+            gw = np.ascontiguousarray(gwt.transpose(0, 2, 1)).reshape(w.shape)
+        self.cols = cols = None  # free the columns before the input gradient allocates its own
+        if self.needs_grad(0):
+            wt = w.reshape(g, o // g, k).transpose(0, 2, 1)
+            if self.geometry[1] == (1, 1):
+                gx = self._input_grad_wide(gyt, wt)
+            else:
+                gc = np.matmul(wt, gyt.reshape(g, o // g, -1))
+                gx = self._col2im(gc.reshape(g * cg, kh, kw, n, oh, ow), sample_major=False)
+        return (gx, gw, gb) if has_bias else (gx, gw)
+
+    def _col2im(self, gc, sample_major):
+        """Fold columns (C, kh, kw, N, OH, OW) back onto the input: one strided add per kernel offset."""
+        n, c, h, wd = self.xshape
+        ((pt, pb), (pl, pr)), (sh, sw), (dh, dw) = self.geometry
+        _, kh, kw, _, oh, ow = gc.shape
+        # accumulate in the columns' own order of N and C, so that the adds run along rows
+        gxp = np.zeros((n, c, h + pt + pb, wd + pl + pr) if sample_major else (c, n, h + pt + pb, wd + pl + pr),
+                       gc.dtype)
+        acc = gxp if sample_major else gxp.transpose(1, 0, 2, 3)  # indexed (N, C, H, W)
+        for i in range(kh):
+            for j in range(kw):
+                r, q = i * dh, j * dw
+                acc[:, :, r:r + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw] += gc[:, i, j].transpose(1, 0, 2, 3)
+        if sample_major and not (pt or pb or pl or pr):
+            return gxp
+        gx = np.empty((n, c, h, wd), gc.dtype)
+        np.copyto(gx, acc[:, :, pt:pt + h, pl:pl + wd])
+        return gx
+
+    def _input_grad_wide(self, gyt, wt):
+        """Input gradient of a stride-1 conv, with rows as long as a whole window row.
+
+        gy is widened with zero columns to the padded input's width, so that every kernel
+        offset's contribution is one contiguous run per (channel, sample) plane instead of OH
+        runs of OW: the adds stop paying NumPy's per-row overhead. The zero columns spill only
+        zeros onto the next row (or into a few slack elements at the end).
+        """
+        n, c, h, wd = self.xshape
+        ((pt, pb), (pl, pr)), _, (dh, dw) = self.geometry
+        o, _, oh, ow = gyt.shape
+        g, k, _ = wt.shape
+        kh, kw = self.w.shape[2:]
+        hp, wp = h + pt + pb, wd + pl + pr
+        gyw = _rows((o, n, oh, wp), gyt.dtype)
+        gyw[..., ow:] = 0
+        gyw[..., :ow] = gyt
+        gcw = np.matmul(wt, gyw.reshape(g, o // g, -1)).reshape(c, kh, kw, n, oh * wp)
+        plane = hp * wp
+        flat = np.zeros(c * n * plane + (kw - 1) * dw, gyt.dtype)
+        item = flat.itemsize
+        for i in range(kh):
+            for j in range(kw):
+                dst = as_strided(flat[i * dh * wp + j * dw:], (c, n, oh * wp), (n * plane * item, plane * item, item))
+                dst += gcw[:, i, j]
+        gxp = flat[:c * n * plane].reshape(c, n, hp, wp)
+        gx = np.empty((n, c, h, wd), gyt.dtype)
+        np.copyto(gx, gxp[:, :, pt:pt + h, pl:pl + wd].transpose(1, 0, 2, 3))
+        return gx
+
+
+def _pad_index(size, lo, hi, mode):
+    """Source index of every padded position along one axis."""
+    i = np.arange(-lo, size + hi)
+    if mode == "reflect":
+        period = 2 * (size - 1)
+        i = np.abs((i + period) % period if period else i * 0)
+        return np.where(i >= size, period - i, i)
+    if mode == "replicate":
+        return np.clip(i, 0, size - 1)
+    return i % size  # circular
+
+
+class ModePadFunction(Function):
+    """Reflect, replicate or circular padding of the last two axes, for Conv's ``padding_mode``."""
+
+    def forward(self, x, *, pads, mode):
+        (pt, pb), (pl, pr) = pads
+        h, w = x.shape[-2:]
+        ih, iw = _pad_index(h, pt, pb, mode), _pad_index(w, pl, pr, mode)
+        # one-hot (padded, source) matrices: the gradient sums the copies back with two GEMMs
+        self.mh = (ih[:, None] == np.arange(h)).astype(x.dtype)
+        self.mw = (iw[:, None] == np.arange(w)).astype(x.dtype)
+        return x[..., ih[:, None], iw]
+
+    def backward(self, gy):
+        return np.matmul(np.matmul(self.mh.T, gy), self.mw)
+
+
+def mode_pad(x, pads, mode, fn):
+    """Pad the last two axes by ((top, bottom), (left, right)) with 'zeros', 'reflect', 'replicate'
+    or 'circular' (PyTorch's ``padding_mode``)."""
+    if mode == "zeros":
+        return x
+    if mode not in ("reflect", "replicate", "circular"):
+        raise ValueError(f"{fn}: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', got {mode!r}")
+    for size, (lo, hi) in zip(x.shape[-2:], pads):
+        if max(lo, hi) > (size - 1 if mode == "reflect" else size):
+            rule = "less than" if mode == "reflect" else "at most"
+            raise ValueError(f"{fn}: {mode} padding of {max(lo, hi)} must be {rule} the input size, "
+                             f"got input of shape {x.shape}")
+    return ModePadFunction.apply(x, pads=tuple(pads), mode=mode)
+
+
+def _check_conv_args(x, weight, bias, groups, fn, nd):
+    axes = "(N, C, H, W)" if nd == 2 else "(N, C, L)"
+    if x.data.ndim != nd + 2:
+        raise ValueError(f"{fn}: expected a {nd + 2}-D input {axes}, got shape {x.shape}")
+    if weight.data.ndim != nd + 2:
+        raise ValueError(f"{fn}: expected a {nd + 2}-D weight (out_channels, in_channels/groups, kernel), "
+                         f"got shape {weight.shape}")
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
+    o, cg = weight.shape[:2]
+    if x.shape[1] != cg * groups:
+        raise ValueError(f"{fn}: input has {x.shape[1]} channels (shape {x.shape}) but weight of shape "
+                         f"{weight.shape} with groups={groups} expects {cg * groups}")
+    if o % groups:
+        raise ValueError(f"{fn}: out_channels ({o}) must be divisible by groups ({groups})")
+    if bias is not None and bias.shape != (o,):
+        raise ValueError(f"{fn}: expected bias of shape ({o},), got {bias.shape}")
+    if x.data.dtype != weight.data.dtype or (bias is not None and bias.data.dtype != x.data.dtype):
+        got = (x.dtype, weight.dtype) + ((bias.dtype,) if bias is not None else ())
+        raise TypeError(f"{fn}: input, weight and bias must have one float dtype, got {', '.join(map(str, got))}")
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"{fn}: expected a floating input, got {x.dtype}")
+
+
+def check_window_fits(sizes, kernel, stride, pads, dilation, fn):
+    """Raise, naming the sizes, when a window does not fit in the padded input."""
+    out = [conv_output_size(s, k, st, p, d) for s, k, st, p, d in zip(sizes, kernel, stride, pads, dilation)]
+    if min(out) < 1:
+        span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+        padded = tuple(s + lo + hi for s, (lo, hi) in zip(sizes, pads))
+        dilated = f" (dilated {span})" if span != tuple(kernel) else ""
+        padded = f" (padded {padded})" if padded != tuple(sizes) else ""
+        raise ValueError(f"{fn}: input of spatial size {tuple(sizes)}{padded} is smaller than "
+                         f"the kernel {tuple(kernel)}{dilated}")
+
+
+def _conv2d(x, weight, bias, stride, pads, dilation, groups):
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return Conv2dFunction.apply(*inputs, stride=stride, pads=pads, dilation=dilation, groups=int(groups))
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation, as in PyTorch) over (N, C, H, W) or (C, H, W) input.
+
+    Args:
+        x: input, (N, C_in, H, W) or unbatched (C_in, H, W).
+        weight: (C_out, C_in / groups, kh, kw).
+        bias: (C_out,) or None.
+        stride, dilation: an int or a pair.
+        padding: an int, a pair, 'valid' (none) or 'same' (output as large as the input,
+            stride 1 only; an odd total puts the extra row/column at the bottom/right).
+        groups: split the channels into this many independent convolutions.
+
+    Shape:
+        Output (N, C_out, OH, OW) with OH = conv_output_size(H, kh, stride, padding, dilation).
+    """
+    x = as_tensor(x)
+    weight = as_tensor(weight)
+    bias = None if bias is None else as_tensor(bias)
+    unbatched = x.data.ndim == 3
+    if unbatched:
+        x = reshape(x, (1,) + x.shape)
+    _check_conv_args(x, weight, bias, groups, "conv2d", 2)
+    stride = _tuple(stride, 2, "stride", "conv2d")
+    dilation = _tuple(dilation, 2, "dilation", "conv2d")
+    pads = resolve_padding(padding, weight.shape[2:], stride, dilation, "conv2d")
+    check_window_fits(x.shape[2:], weight.shape[2:], stride, pads, dilation, "conv2d")
+    y = _conv2d(x, weight, bias, stride, pads, dilation, groups)
+    return reshape(y, y.shape[1:]) if unbatched else y
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution over (N, C, L) or (C, L) input; runs as conv2d with a kernel of height 1.
+
+    Args:
+        x: input, (N, C_in, L) or unbatched (C_in, L).
+        weight: (C_out, C_in / groups, k).
+        bias: (C_out,) or None.
+        stride, padding, dilation, groups: as in ``conv2d``, with one value per argument.
+
+    Shape:
+        Output (N, C_out, L_out) with L_out = conv_output_size(L, k, stride, padding, dilation).
+    """
+    x = as_tensor(x)
+    weight = as_tensor(weight)
+    bias = None if bias is None else as_tensor(bias)
+    unbatched = x.data.ndim == 2
+    if unbatched:
+        x = reshape(x, (1,) + x.shape)
+    _check_conv_args(x, weight, bias, groups, "conv1d", 1)
+    stride = _tuple(stride, 1, "stride", "conv1d")
+    dilation = _tuple(dilation, 1, "dilation", "conv1d")
+    pads = resolve_padding(padding, weight.shape[2:], stride, dilation, "conv1d")
+    check_window_fits(x.shape[2:], weight.shape[2:], stride, pads, dilation, "conv1d")
+    n, c, length = x.shape
+    y = _conv2d(reshape(x, (n, c, 1, length)), reshape(weight, weight.shape[:2] + (1,) + weight.shape[2:]), bias,
+                (1,) + stride, ((0, 0),) + pads, (1,) + dilation, groups)
+    y = reshape(y, (n, y.shape[1], y.shape[3]))
+    return reshape(y, y.shape[1:]) if unbatched else y

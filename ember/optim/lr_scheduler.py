@@ -437,3 +437,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
 # at the end: these build on the classes above
 from ._lr_composite import ChainedScheduler, OneCycleLR, ReduceLROnPlateau, SequentialLR  # noqa: E402
+
+for _cls in (ChainedScheduler, OneCycleLR, ReduceLROnPlateau, SequentialLR):
+    _cls.__module__ = __name__  # their public home
+del _cls

@@ -1,4 +1,4 @@
-"""Callbacks with Keras' hook names: EarlyStopping, ModelCheckpoint, CSVLogger, LRScheduler.
+"""Keras' callbacks and hook names: EarlyStopping, ModelCheckpoint, CSVLogger, LearningRateScheduler.
 
 The Trainer calls, in list order: ``on_train_begin/end(logs)``, ``on_epoch_begin/end(epoch,
 logs)``, ``on_train_batch_begin/end(batch, logs)`` and ``on_test_begin/end(logs)``. Epochs and
@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "CSVLogger", "LRScheduler"]
+__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "CSVLogger", "LearningRateScheduler"]
 
 
 class Callback:
@@ -70,13 +70,18 @@ def overrides(cb, hook):
     return getattr(type(cb), hook, None) is not getattr(Callback, hook)
 
 
-def _resolve_mode(mode, monitor, who):
+def _resolve_mode(mode, monitor, who, trainer=None):
+    """"min" or "max". With "auto": the monitored metric's own ``mode`` when the trainer has
+    that metric, else Keras' rule (max for accuracies, min for everything else)."""
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"{who} mode must be 'auto', 'min' or 'max', got {mode!r}")
-    if mode == "auto":
-        name = monitor[4:] if monitor.startswith("val_") else monitor
-        return "max" if ("acc" in name or name.startswith("auc") or name.startswith("top")) else "min"
-    return mode
+    if mode != "auto":
+        return mode
+    name = monitor[4:] if monitor.startswith("val_") else monitor
+    for m in getattr(trainer, "metrics", ()):
+        if m.name == name:
+            return m.mode
+    return "max" if ("acc" in name or name.startswith("auc") or name.startswith("top")) else "min"
 
 
 def _monitored(logs, monitor, who):
@@ -108,6 +113,7 @@ class EarlyStopping(Callback):
         self.monitor = monitor
         self.min_delta = float(min_delta)
         self.patience = int(patience)
+        self._mode_arg = mode
         self.mode = _resolve_mode(mode, monitor, "EarlyStopping")
         self.baseline = baseline
         self.restore_best_weights = restore_best_weights
@@ -127,6 +133,7 @@ class EarlyStopping(Callback):
         return current > reference + self.min_delta
 
     def on_train_begin(self, logs=None):
+        self.mode = _resolve_mode(self._mode_arg, self.monitor, "EarlyStopping", self.trainer)
         if not self._resumed:  # a fresh fit starts over; a restored one carries on
             self._reset()
         self._resumed = False
@@ -185,10 +192,16 @@ class ModelCheckpoint(Callback):
         self.filepath = os.fspath(filepath)
         self.monitor = monitor
         self.save_best_only = save_best_only
+        self._mode_arg = mode
         self.mode = _resolve_mode(mode, monitor, "ModelCheckpoint")
         self.save_weights_only = save_weights_only
         self.best = math.inf if self.mode == "min" else -math.inf
         self.last_saved = None
+
+    def on_train_begin(self, logs=None):
+        mode = _resolve_mode(self._mode_arg, self.monitor, "ModelCheckpoint", self.trainer)
+        if mode != self.mode:
+            self.mode, self.best = mode, (math.inf if mode == "min" else -math.inf)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_best_only:
@@ -264,39 +277,51 @@ class CSVLogger(Callback):
             f.write(buf.getvalue())
 
 
-class LRScheduler(Callback):
-    """Step an ``ember.optim.lr_scheduler`` scheduler once per epoch or once per batch.
+class LearningRateScheduler(Callback):
+    """Drive the learning rate: step an ``ember.optim.lr_scheduler`` scheduler, or apply a
+    Keras-style schedule function.
 
-    ``ReduceLROnPlateau`` is stepped with the monitored value at the end of each epoch.
+    ``ReduceLROnPlateau`` is stepped with the monitored value at the end of each epoch; other
+    schedulers once per epoch or once per batch. A function ``schedule(epoch, lr) -> new_lr``
+    (Keras' ``LearningRateScheduler``) sets every parameter group's ``lr`` at the start of
+    each epoch.
 
     Args:
-        scheduler: the scheduler (bound to the trainer's optimizer).
-        interval: "epoch" or "batch".
+        scheduler: a scheduler bound to the trainer's optimizer, or a schedule function.
+        interval: "epoch" or "batch" (schedulers other than ``ReduceLROnPlateau``).
         monitor: what ``ReduceLROnPlateau`` is fed; by default "val_loss" when the logs have
             it, else "loss".
     """
 
     def __init__(self, scheduler, interval="epoch", monitor=None):
         if interval not in ("epoch", "batch"):
-            raise ValueError(f"LRScheduler interval must be 'epoch' or 'batch', got {interval!r}")
+            raise ValueError(f"LearningRateScheduler interval must be 'epoch' or 'batch', got {interval!r}")
+        self.function = not hasattr(scheduler, "step")
+        if self.function and not callable(scheduler):
+            raise TypeError("LearningRateScheduler expects a scheduler (with step()) or a function "
+                            f"schedule(epoch, lr), got {type(scheduler).__name__}")
         self.scheduler = scheduler
         self.interval = interval
         self.monitor = monitor
         self.plateau = _is_plateau(scheduler)
+        if (self.plateau or self.function) and interval == "batch":
+            what = "ReduceLROnPlateau needs a monitored value" if self.plateau else "a schedule(epoch, lr) function"
+            raise ValueError(f"LearningRateScheduler: {what}, so it acts per epoch, not per batch")
         self._unused_hooks = ("on_train_batch_end",) if interval == "epoch" else ()
-        if self.plateau and interval == "batch":
-            raise ValueError("LRScheduler: ReduceLROnPlateau needs a monitored value, so it steps per epoch, "
-                             "not per batch")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.function:
+            for group in self.trainer.optimizer.param_groups:
+                group["lr"] = float(self.scheduler(epoch, group["lr"]))
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.interval == "batch":
-            self.scheduler.step()
+        self.scheduler.step()  # called only with interval="batch"
 
     def on_epoch_end(self, epoch, logs=None):
         if self.plateau:
             monitor = self.monitor or ("val_loss" if "val_loss" in logs else "loss")
-            self.scheduler.step(_monitored(logs, monitor, "LRScheduler(ReduceLROnPlateau)"))
-        elif self.interval == "epoch":
+            self.scheduler.step(_monitored(logs, monitor, "LearningRateScheduler(ReduceLROnPlateau)"))
+        elif self.interval == "epoch" and not self.function:
             self.scheduler.step()
 
 

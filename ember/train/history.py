@@ -85,6 +85,7 @@ class History:
         try:
             # a bare Figure renders through Agg without touching pyplot's global backend
             from matplotlib.figure import Figure
+            from matplotlib.ticker import MaxNLocator
         except ImportError:
             raise ImportError("History.plot needs matplotlib: pip install 'ember[plot]'") from None
         names = [k for k in self.history if not k.startswith("val_") and k != "lr"]
@@ -101,6 +102,7 @@ class History:
                 ax.plot(x, self.history["val_" + name], "s--", label="validation")
             ax.set_title(name)
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(alpha=0.3)
             ax.legend()
         buf = io.BytesIO()

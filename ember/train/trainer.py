@@ -13,7 +13,7 @@ import numpy as np
 from .. import backend
 from ..autograd import no_grad
 from ..tensor import Tensor
-from .callbacks import Callback, LRScheduler, overrides
+from .callbacks import Callback, LearningRateScheduler, overrides
 from .history import History
 from .metrics import get_metric
 from .progress import Progress
@@ -39,8 +39,8 @@ class Trainer:
         metrics: Metric objects, names ("accuracy", "top5_accuracy") or batch functions
             ``fn(outputs, targets) -> float`` (see ``ember.train.metrics``).
         scheduler: an ``ember.optim.lr_scheduler`` scheduler stepped once per epoch
-            (``ReduceLROnPlateau`` with the monitored value), or an ``LRScheduler`` callback
-            to step it per batch.
+            (``ReduceLROnPlateau`` with the monitored value), or a ``LearningRateScheduler``
+            callback (to step it per batch, or to apply a Keras-style schedule function).
         callbacks: ``Callback`` objects, called in order after the scheduler.
         progress: show a bar per epoch on a terminal, a line per epoch otherwise; False: silent.
         stop_on_nonfinite: raise ``NonFiniteLossError`` naming the epoch and batch when the
@@ -64,11 +64,12 @@ class Trainer:
         for name in names:
             if names.count(name) > 1 or name in ("loss", "lr") or name.startswith("val_"):
                 raise ValueError(f"Trainer: metric name {name!r} is taken or repeated; metrics are {names}")
-        if scheduler is None or isinstance(scheduler, LRScheduler):
+        if scheduler is None or isinstance(scheduler, LearningRateScheduler):
             sched_cb = scheduler
         else:
-            sched_cb = LRScheduler(scheduler)
-        self.scheduler = None if sched_cb is None else sched_cb.scheduler
+            sched_cb = LearningRateScheduler(scheduler)
+        # the scheduler object whose state checkpoints keep (a schedule function has none)
+        self.scheduler = None if sched_cb is None or sched_cb.function else sched_cb.scheduler
         for cb in callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError(f"Trainer callbacks must be Callback objects, got {type(cb).__name__}")
@@ -83,7 +84,7 @@ class Trainer:
         self.stop_training = False
         self._train_loader = None
         self._pending_loader_state = None
-        self._where = (0, 0, 0, None)  # epoch, epochs, batch, batches: for the non-finite error
+        self._where, self._batch = (0, 0, None), 0  # (epoch, epochs, batches) and batch: for errors
 
     @property
     def is_main_process(self):
@@ -112,19 +113,23 @@ class Trainer:
         self.stop_training = False
         self._call("on_train_begin", {})
         logs = {}
-        while self.epoch < epochs and not self.stop_training:
-            epoch = self.epoch
-            lr = self._lr()
-            self._call("on_epoch_begin", epoch, {})
-            logs = self._train_epoch(train_loader, epoch, epochs)
-            if val_loader is not None:
-                logs.update({"val_" + k: v for k, v in self.evaluate(val_loader).items()})
-            if lr is not None:
-                logs["lr"] = lr
-            self.epoch += 1
-            self.history.append(epoch, logs)
-            self.progress.epoch_end(logs)
-            self._call("on_epoch_end", epoch, logs)
+        try:
+            while self.epoch < epochs and not self.stop_training:
+                epoch = self.epoch
+                self._call("on_epoch_begin", epoch, {})
+                lr = self._lr()  # the rate this epoch starts with (a schedule may have set it just now)
+                logs = self._train_epoch(train_loader, epoch, epochs)
+                if val_loader is not None:
+                    logs.update({"val_" + k: v for k, v in self.evaluate(val_loader).items()})
+                if lr is not None:
+                    logs["lr"] = lr
+                self.epoch += 1
+                self.history.append(epoch, logs)
+                self.progress.epoch_end(logs)
+                self._call("on_epoch_end", epoch, logs)
+        except BaseException:
+            self.progress.close()  # leave the terminal clean for the traceback
+            raise
         self._call("on_train_end", logs)
         return self.history
 
@@ -143,27 +148,24 @@ class Trainer:
         def running():
             return {"loss": total / max(count, 1), **{m.name: m.compute() for m in metrics}}
 
+        self._where = (epoch, epochs, batches)
         progress.epoch_begin(epoch, epochs, batches)
-        try:
-            for b, batch in enumerate(loader):
-                x, y = _split(batch)
-                self._where = (epoch, epochs, b, batches)
-                for cb in begin:
-                    cb.on_train_batch_begin(b, {})
-                lv, out = self._train_step(x, y)
-                n = len(y)
-                total += lv * n
-                count += n
-                if metrics:
-                    od, yd = out.data, _array(y)
-                    for m in metrics:
-                        m.update(od, yd)
-                for cb in end:
-                    cb.on_train_batch_end(b, {"loss": lv})
-                progress.batch_end(running)
-        except BaseException:
-            progress.close()
-            raise
+        for b, batch in enumerate(loader):
+            x, y = _split(batch)
+            self._batch = b
+            for cb in begin:
+                cb.on_train_batch_begin(b, {})
+            lv, out = self._train_step(x, y)
+            n = len(y)
+            total += lv * n
+            count += n
+            if metrics:
+                od, yd = out.data, _array(y)
+                for m in metrics:
+                    m.update(od, yd)
+            for cb in end:
+                cb.on_train_batch_end(b, {"loss": lv})
+            progress.batch_end(running)
         if count == 0:
             raise ValueError(f"fit: the training loader gave no batches in epoch {epoch + 1}")
         return running()
@@ -185,10 +187,10 @@ class Trainer:
         """Between backward and step: where data-parallel training averages the gradients."""
 
     def _nonfinite(self, lv):
-        epoch, epochs, b, batches = self._where
+        epoch, epochs, batches = self._where
         of = f"/{batches}" if batches is not None else ""
         raise NonFiniteLossError(
-            f"the loss is {lv} at epoch {epoch + 1}/{epochs}, batch {b + 1}{of}; training stopped before that "
+            f"the loss is {lv} at epoch {epoch + 1}/{epochs}, batch {self._batch + 1}{of}; training stopped before that "
             "batch changed the weights. Try a lower learning rate, check the inputs for NaN or infinity, "
             "or pass stop_on_nonfinite=False to the Trainer to carry on."
         )

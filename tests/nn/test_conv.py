@@ -88,12 +88,17 @@ def test_conv_without_bias_and_unbatched(torch):
     np.testing.assert_allclose(y1.data, torch.nn.functional.conv1d(torch.tensor(x[:, 0]), torch.tensor(w[:, :, 0])).numpy())
 
 
-@pytest.mark.parametrize("kw", [dict(stride=2, padding=1), dict(dilation=2, groups=2, padding="same")])
-def test_conv2d_gradcheck(kw):
+@pytest.mark.parametrize("out_channels,kw", [
+    (2, dict(stride=2, padding=1)),
+    (2, dict(padding=1)),  # stride 1: the wide input-gradient path
+    (2, dict(dilation=2, groups=2, padding="same")),
+    (20, dict(stride=(1, 2), padding=1)),  # more outputs than column rows: sample-major
+])
+def test_conv2d_gradcheck(out_channels, kw):
     rng = np.random.default_rng(2)
     x = ember.tensor(rng.standard_normal((2, 2, 5, 5)), requires_grad=True)
-    w = ember.tensor(rng.standard_normal((2, 1 if kw.get("groups") else 2, 3, 3)), requires_grad=True)
-    b = ember.tensor(rng.standard_normal(2), requires_grad=True)
+    w = ember.tensor(rng.standard_normal((out_channels, 1 if kw.get("groups") else 2, 3, 3)), requires_grad=True)
+    b = ember.tensor(rng.standard_normal(out_channels), requires_grad=True)
     assert ember.gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kw), [x, w, b])
 
 

@@ -12,9 +12,9 @@ STEPS = 40
 
 CONFIGS = [
     ("SGD", dict(lr=0.1)),
-    ("SGD", dict(lr=0.05, momentum=0.9)),
-    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.3)),
-    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    ("SGD", dict(lr=0.01, momentum=0.9)),
+    ("SGD", dict(lr=0.01, momentum=0.9, dampening=0.3)),
+    ("SGD", dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.01)),
     ("SGD", dict(lr=0.1, weight_decay=0.1, maximize=True)),
     ("Adam", dict(lr=1e-2)),
     ("Adam", dict(lr=1e-2, amsgrad=True)),
@@ -125,7 +125,8 @@ def test_matches_torch_float64(torch, cfg):
     values, grads = initial_values(SHAPES, np.float64), grad_sequence(STEPS, SHAPES, np.float64)
     e_params, e_opt = run_ember(name, kw, values, grads)
     t_params, t_opt = run_torch(torch, name, kw, values, grads)
-    assert_same_run(torch, e_params, e_opt, t_params, t_opt, rtol=1e-10, atol=1e-12)
+    rtol = 1e-7 if name == "NAdam" else 1e-10  # torch keeps NAdam's mu_product in float32
+    assert_same_run(torch, e_params, e_opt, t_params, t_opt, rtol=rtol, atol=rtol * 1e-2)
 
 
 @pytest.mark.parametrize("name,defaults,groups", [
@@ -251,12 +252,18 @@ def test_updates_in_place_without_touching_grads():
 
 
 def test_non_contiguous_parameter_is_updated_in_place(torch):
-    values = [np.asfortranarray(initial_values([(6, 5)], np.float32)[0])]
-    grads = [[g] for g in [np.random.default_rng(t).standard_normal((6, 5)).astype(np.float32) for t in range(10)]]
-    e_params, _ = run_ember("Adam", dict(lr=0.1), values, grads)
-    assert not e_params[0].data.flags.c_contiguous
-    t_params, _ = run_torch(torch, "Adam", dict(lr=0.1), values, grads)
-    np.testing.assert_allclose(e_params[0].data, t_params[0].detach().numpy(), rtol=1e-5, atol=1e-6)
+    values = initial_values([(6, 5)], np.float32)
+    grads = [np.random.default_rng(t).standard_normal((6, 5)).astype(np.float32) for t in range(10)]
+    p = Parameter(values[0])
+    p.data = np.asfortranarray(values[0])
+    data = p.data
+    opt = optim.Adam([p], lr=0.1)
+    for g in grads:
+        p.grad = g
+        opt.step()
+    assert p.data is data and not data.flags.c_contiguous
+    t_params, _ = run_torch(torch, "Adam", dict(lr=0.1), values, [[g] for g in grads])
+    np.testing.assert_allclose(p.data, t_params[0].detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_params_without_grad_are_skipped():
@@ -304,3 +311,39 @@ def test_named_parameters_and_repr():
     assert opt.state_dict()["param_groups"][0]["param_names"] == ["weight", "bias"]
     text = repr(opt)
     assert text.startswith("AdamW (") and "Parameter Group 0" in text and "lr: 0.001" in text
+
+
+def test_training_loop_with_scheduler_and_clipping_matches_torch(torch):
+    # the whole loop a user writes: backward, clip, step, schedule; same data, same weights
+    from ember.nn.utils import clip_grad_norm_
+    from ember.optim.lr_scheduler import OneCycleLR
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 5)).astype(np.float32)
+    y = (x @ rng.standard_normal((5, 2)) + 0.1).astype(np.float32)
+    model = ember.nn.Linear(5, 2)
+    tmodel = torch.nn.Linear(5, 2)
+    with torch.no_grad():
+        tmodel.weight.copy_(torch.from_numpy(model.weight.data))
+        tmodel.bias.copy_(torch.from_numpy(model.bias.data))
+    opt = optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.05)
+    topt = torch.optim.AdamW(tmodel.parameters(), lr=1e-2, weight_decay=0.05, foreach=False)
+    sched = OneCycleLR(opt, max_lr=0.05, total_steps=30)
+    tsched = torch.optim.lr_scheduler.OneCycleLR(topt, max_lr=0.05, total_steps=30)
+    for _ in range(30):
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        norm = clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        topt.zero_grad()
+        tloss = ((tmodel(torch.from_numpy(x)) - torch.from_numpy(y)) ** 2).mean()
+        tloss.backward()
+        tnorm = torch.nn.utils.clip_grad_norm_(tmodel.parameters(), 1.0)
+        topt.step()
+        tsched.step()
+        assert float(loss) == pytest.approx(tloss.item(), rel=1e-5)
+        assert float(norm) == pytest.approx(tnorm.item(), rel=1e-5)
+    np.testing.assert_allclose(model.weight.data, tmodel.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.bias.data, tmodel.bias.detach().numpy(), rtol=1e-5, atol=1e-6)

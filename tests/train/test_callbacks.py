@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember.train import Callback, CSVLogger, EarlyStopping, LRScheduler, ModelCheckpoint
+from ember.train import Callback, CSVLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint
 
 
 class Script(Callback):
@@ -94,6 +94,16 @@ def test_early_stopping_auto_mode_maximises_accuracy():
     assert EarlyStopping("val_loss").mode == "min"
 
 
+def test_auto_mode_asks_the_trainers_metric(make_trainer):
+    from ember.train import MeanMetric
+
+    es = EarlyStopping("val_score", patience=1)
+    assert es.mode == "min"  # Keras' rule, knowing nothing of the metric yet
+    make_trainer(metrics=[MeanMetric(lambda o, y: 0.0, name="score", mode="max")], callbacks=[es])
+    es.on_train_begin({})
+    assert es.mode == "max" and es.best == -np.inf
+
+
 def test_early_stopping_baseline_must_be_beaten():
     values = [0.9, 0.8, 0.85, 0.7]
     assert _run(EarlyStopping(patience=2), values) == 4
@@ -128,7 +138,7 @@ def test_callback_argument_errors(tmp_path):
     with pytest.raises(ValueError, match="mode must be 'auto', 'min' or 'max', got 'best'"):
         ModelCheckpoint(tmp_path / "m.npz", mode="best")
     with pytest.raises(ValueError, match="interval must be 'epoch' or 'batch'"):
-        LRScheduler(None, interval="step")
+        LearningRateScheduler(None, interval="step")
 
 
 def test_model_checkpoint_saves_the_best_weights(make_trainer, data, tk, tmp_path):
@@ -182,10 +192,21 @@ def test_lr_scheduler_per_epoch_and_per_batch(make_trainer, data, tk):
     t = make_trainer(lr=0.1, scheduler=lambda opt: StepLR(opt, step_size=1, gamma=0.5))
     t.fit(tk.loader(x, y), epochs=3)
     assert t.history["lr"] == pytest.approx([0.1, 0.05, 0.025])
-    t = make_trainer(lr=0.1, scheduler=lambda opt: LRScheduler(StepLR(opt, step_size=2, gamma=0.5), "batch"))
+    t = make_trainer(lr=0.1, scheduler=lambda opt: LearningRateScheduler(StepLR(opt, step_size=2, gamma=0.5), "batch"))
     t.fit(tk.loader(x, y), epochs=2)  # 6 batches an epoch: 3 halvings per epoch
     assert t.history["lr"] == pytest.approx([0.1, 0.1 / 8])
     assert t.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 / 64)
+
+
+def test_a_keras_schedule_function(make_trainer, data, tk, tmp_path):
+    t = make_trainer(lr=0.1, scheduler=lambda opt: LearningRateScheduler(lambda epoch, lr: lr if epoch < 1 else lr / 10))
+    t.fit(tk.loader(*data), epochs=3)
+    assert t.history["lr"] == pytest.approx([0.1, 0.01, 0.001])
+    t.save_checkpoint(tmp_path / "c.npz")  # nothing of the function's to save
+    with pytest.raises(ValueError, match="per epoch, not per batch"):
+        LearningRateScheduler(lambda e, lr: lr, interval="batch")
+    with pytest.raises(TypeError, match="expects a scheduler"):
+        LearningRateScheduler(0.1)
 
 
 def test_reduce_lr_on_plateau_gets_the_monitored_value(make_trainer, data, tk):
@@ -205,4 +226,4 @@ def test_reduce_lr_on_plateau_gets_the_monitored_value(make_trainer, data, tk):
     assert fed == pytest.approx(t.history["val_loss"])
     plateau = t.scheduler
     with pytest.raises(ValueError, match="per epoch, not per batch"):
-        LRScheduler(plateau, interval="batch")
+        LearningRateScheduler(plateau, interval="batch")

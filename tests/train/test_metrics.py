@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ember.train import Accuracy, MeanMetric, Metric, TopKAccuracy, Trainer, get_metric
+from ember.train import Accuracy, MeanMetric, Metric, TopKAccuracy, get_metric
 
 
 def test_accuracy_accumulates_over_batches(rng):
