@@ -5,6 +5,7 @@ with the same thread count, measured in one run, rounds interleaved.
 (ember ms, torch ms, ratio) and saves it under benchmarks/results/. Each time is the minimum
 over ``repeat`` interleaved rounds: on a shared machine the minimum tracks the code, the
 median the neighbours. A first conv layer's input needs no gradient, as in a real network.
+For a one-thread comparison: ``EMBER_THREADS=1 OPENBLAS_NUM_THREADS=1 python -m benchmarks.layers``.
 """
 import argparse
 import time
@@ -118,6 +119,9 @@ def run(repeat=15, only=None):
             f"(BLAS and torch.set_num_threads), load average {m['loadavg_1min']} on {m['cores']} cores. "
             + ("" if torch is not None else "PyTorch not installed: ember only. ")
             + "Ratio = ember / torch (below 1: ember is faster).")
+    if m["threads"] > 1 and m["loadavg_1min"] > 0.5 * m["cores"]:
+        note += (" The machine was busy: with more threads than idle cores, either framework's threads "
+                 "wait for each other and these timings mostly measure the neighbours.")
     md = table("Layers: ember vs PyTorch CPU", ["layer", "input", "ember ms", "torch ms", "ratio"], rows, note)
     return md, results
 

@@ -69,6 +69,7 @@ def test_conv2d_matches_torch(torch, xs, ws, kw, dtype):
     _compare_with_torch(torch, F.conv2d, torch.nn.functional.conv2d, xs, ws, kw, dtype)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("xs,ws,kw", CONV1D_CASES)
 def test_conv1d_matches_torch(torch, xs, ws, kw, dtype):
