@@ -213,6 +213,24 @@ class Module:
                     m._buffers[k] = b.astype(dtype)
         return self
 
+    def to(self, target):
+        """Move parameters and buffers to a device ('cpu', 'cuda') or cast them to a dtype;
+        returns self, as in PyTorch."""
+        if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
+            from .. import backend
+
+            for m in self.modules():
+                for p in m._parameters.values():
+                    if p is not None:
+                        p.data = backend.to_device(p.data, target)
+                        if p.grad is not None:
+                            p.grad = backend.to_device(p.grad, target)
+                for k, b in m._buffers.items():
+                    if b is not None:
+                        m._buffers[k] = backend.to_device(b, target)
+            return self
+        return self.astype(target)
+
     def float(self):
         return self.astype(np.float32)
 

@@ -24,3 +24,19 @@ def test_cuda_without_cupy_says_so():
 def test_unknown_device():
     with pytest.raises(ValueError, match="unknown device"):
         ember.set_default_device("tpu")
+
+
+def test_module_to_cpu_and_dtype():
+    from ember import nn
+
+    m = nn.Linear(3, 2)
+    assert m.to("cpu") is m and m.weight.device == "cpu"
+    assert m.to(ember.float64).weight.dtype == ember.float64
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="CuPy is installed")
+def test_module_to_cuda_without_cupy():
+    from ember import nn
+
+    with pytest.raises(RuntimeError, match="needs CuPy"):
+        nn.Linear(3, 2).to("cuda")
