@@ -132,13 +132,21 @@ def _check_grad(fn, i, t, g):
         )
 
 
+def _owner(a):
+    """The array that owns ``a``'s memory (NumPy collapses chains of views to it)."""
+    return a if a.base is None else a.base
+
+
 def _accumulate_leaf(t, g, claimed):
-    # A gradient array may be shared (an Add passes gy to both inputs): a leaf owns its .grad,
-    # so it copies anything it cannot own alone.
+    # Gradient arrays may share memory (an Add passes gy to both inputs, a Reshape passes a
+    # view): a leaf owns its .grad, so it copies what shares memory with a gradient already
+    # handed out in this walk, or what it may not write.
     if t.grad is None:
-        if id(g) in claimed or not g.flags.owndata or not g.flags.writeable:
+        owner = id(_owner(g))
+        if owner in claimed or not g.flags.writeable:
             g = g.copy()
-        claimed.add(id(g))
+            owner = id(g)
+        claimed.add(owner)
         t.grad = g
     elif t.grad.shape == g.shape and t.grad.flags.writeable:
         t.grad += g
@@ -162,7 +170,7 @@ def backward(root, grad=None, retain_graph=False):
         grad = grad.data if isinstance(grad, _Tensor) else xp.asarray(grad, dtype=root.data.dtype)
         if grad.shape != root.data.shape:
             raise RuntimeError(f"backward() got grad of shape {grad.shape} for a tensor of shape {root.data.shape}")
-    claimed = {id(grad)}  # the caller's array is never handed to a leaf as is
+    claimed = {id(_owner(grad))}  # the caller's array is never handed to a leaf as is
     if root._fn is None:
         _accumulate_leaf(root, grad, claimed)
         return

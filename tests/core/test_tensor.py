@@ -198,3 +198,12 @@ def test_integer_operands_take_the_float_dtype():
     assert (x * np.array([2, 3])).dtype == np.float32
     assert (np.array([1, 2]) - x).dtype == np.float32
     assert (x + np.array([True, False])).dtype == np.float32
+
+
+def test_views_of_one_gradient_are_not_shared_between_leaves():
+    a = ember.zeros(2, 3, requires_grad=True)
+    b = ember.zeros(3, 2, requires_grad=True)
+    (a.reshape(6) + b.reshape(6)).sum().backward()
+    a.grad *= 5
+    np.testing.assert_allclose(b.grad, 1)
+    np.testing.assert_allclose(a.grad, 5)
