@@ -77,10 +77,11 @@ def _normalize(x, mean, std):
     return x
 
 
-def _loader(x, y, batch_size, shuffle=False, generator=None):
+def _loader(x, y, batch_size, shuffle=False, generator=None, sampler=None):
     from ember.data import DataLoader, TensorDataset
 
-    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle, generator=generator)
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle, generator=generator,
+                      sampler=sampler)
 
 
 # ----- run directory -----
@@ -114,8 +115,18 @@ def _weights_name():
     return "model.safetensors"
 
 
+def _distributed():
+    """True when started by ``mpirun -n N`` with N > 1: then train data-parallel over MPI."""
+    from ember import distributed as dist
+
+    return dist.launched_by_mpirun()
+
+
 def _is_main_process():
-    return True  # the one place that decides which process writes the run directory
+    """The one place that decides which process writes the run directory: rank 0."""
+    from ember import distributed as dist
+
+    return dist.get_rank() == 0
 
 
 # ----- commands -----
@@ -179,6 +190,13 @@ def cmd_train(args):
 
     _check_train_args(args)
     model_cfg = model_config(args.model)  # an unknown name fails before the data is read
+    distributed = _distributed()
+    if distributed:
+        from ember import distributed as dist
+
+        rank, world = dist.init()
+        if args.batch_size % world:
+            raise ValueError(f"--batch-size {args.batch_size} must divide evenly among {world} ranks")
     if _is_main_process():
         os.makedirs(args.out, exist_ok=True)  # an unwritable --out fails now, not after training
     ember.manual_seed(args.seed)  # the weights and dropout
@@ -191,13 +209,20 @@ def cmd_train(args):
     model_cfg.update({k: v for k, v in sizes.items() if k in model_cfg})
     model = build_model(model_cfg)
     optimizer = _optimizer(args.optimizer, model.parameters(), args.lr, args.weight_decay, args.momentum)
-    trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), metrics=["accuracy"], progress=not args.quiet)
+    trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), metrics=["accuracy"], progress=not args.quiet,
+                      distributed=distributed)
+    if distributed:  # --batch-size is the global batch: each rank takes its share of a disjoint shard
+        sampler = dist.DistributedSampler(len(x), shuffle=True, seed=args.seed)
+        train_loader = _loader(x, y, args.batch_size // world, sampler=sampler)
+    else:
+        train_loader = _loader(x, y, args.batch_size, shuffle=True, generator=shuffle_gen)
 
     n_params = sum(p.size for p in model.parameters())
-    print(f"{args.model} ({n_params:,} parameters) on {args.dataset}: {len(x)} training images"
-          + (f", {len(val[1])} for validation" if val else "") + f", {len(xt)} test images")
-    history = trainer.fit(_loader(x, y, args.batch_size, shuffle=True, generator=shuffle_gen), args.epochs,
-                          val_loader=_loader(*val, 1000) if val else None)
+    if _is_main_process():
+        print(f"{args.model} ({n_params:,} parameters) on {args.dataset}: {len(x)} training images"
+              + (f", {len(val[1])} for validation" if val else "") + f", {len(xt)} test images"
+              + (f", {world} ranks" if distributed else ""))
+    history = trainer.fit(train_loader, args.epochs, val_loader=_loader(*val, 1000) if val else None)
     test = trainer.evaluate(_loader(xt, yt, 1000))
     if _is_main_process():
         config = {
@@ -208,7 +233,7 @@ def cmd_train(args):
             "test": test,
         }
         _save_run(args, model, config, history)
-    print(f"test accuracy: {test['accuracy']:.4f}")
+        print(f"test accuracy: {test['accuracy']:.4f}")
 
 
 def cmd_evaluate(args):
@@ -280,6 +305,18 @@ def cmd_predict(args):
 
 
 # ----- argument parsing -----
+def cmd_export(args):
+    import ember.onnx
+
+    config = _read_config(args.run_dir)
+    model = _load_model(args.run_dir, config)
+    shape = [1] + list(config["input"]["shape"])
+    ember.onnx.export(model, args.output, np.zeros(shape, np.float32), opset=args.opset)
+    print(f"wrote {args.output} (opset {args.opset}, input 'input' of shape [batch, "
+          f"{', '.join(map(str, shape[1:]))}], normalized as in training: (x - {config['input']['mean']:.4f}) / "
+          f"{config['input']['std']:.4f})")
+
+
 def _parser():
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -324,7 +361,22 @@ def _parser():
     pr.add_argument("--invert", action="store_true",
                     help="invert the images (dark ink on a light background, unlike MNIST)")
     pr.set_defaults(func=cmd_predict)
+
+    x = sub.add_parser("export", parents=[debug], help="export a trained run to ONNX")
+    x.add_argument("run_dir", metavar="RUN_DIR")
+    x.add_argument("output", metavar="MODEL.onnx")
+    x.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17)")
+    x.set_defaults(func=cmd_export)
     return p
+
+
+def _abort_other_ranks():
+    """Under mpirun, one failing rank ends the job rather than leaving the others waiting."""
+    from ember import distributed as dist
+
+    if dist.is_initialized() and dist.get_world_size() > 1:
+        sys.stderr.flush()
+        dist._state["comm"].Abort(1)
 
 
 def main(argv=None):
@@ -344,5 +396,6 @@ def main(argv=None):
             raise
         msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         print(f"ember: error: {str(msg).strip() or type(e).__name__}", file=sys.stderr)
+        _abort_other_ranks()
         return 1
     return 0

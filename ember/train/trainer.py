@@ -45,6 +45,10 @@ class Trainer:
         progress: show a bar per epoch on a terminal, a line per epoch otherwise; False: silent.
         stop_on_nonfinite: raise ``NonFiniteLossError`` naming the epoch and batch when the
             loss is NaN or infinite, before that batch changes the weights.
+        distributed: data-parallel over MPI (``ember.distributed``): rank 0's weights are
+            broadcast now, gradients are averaged across ranks after every backward, logged
+            metrics are averaged across ranks, and only rank 0 writes files. Give each rank its
+            shard with ``DataLoader(..., sampler=ember.distributed.DistributedSampler(dataset))``.
 
     Attributes:
         epoch: epochs completed so far (``fit(epochs=N)`` trains until it is N).
@@ -53,9 +57,17 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer, loss, metrics=(), scheduler=None, callbacks=(), progress=True,
-                 stop_on_nonfinite=True):
+                 stop_on_nonfinite=True, distributed=False):
         if not callable(loss):
             raise TypeError(f"Trainer loss must be callable (e.g. nn.CrossEntropyLoss()), got {type(loss).__name__}")
+        self.distributed = bool(distributed)
+        self._averager = None
+        if self.distributed:
+            from .. import distributed as dist
+
+            dist.init()
+            dist.broadcast_module(model)
+            self._averager = dist.GradientAverager(model.parameters())
         self.model = model
         self.optimizer = optimizer
         self.loss_fn = loss
@@ -88,8 +100,21 @@ class Trainer:
 
     @property
     def is_main_process(self):
-        """Whether this process writes files (checkpoints, logs, plots): always, until distributed."""
-        return True
+        """Whether this process writes files (checkpoints, logs, plots): rank 0 when distributed."""
+        if not self.distributed:
+            return True
+        from .. import distributed as dist
+
+        return dist.is_main_process()
+
+    def _mean_across_ranks(self, logs):
+        if not self.distributed:
+            return logs
+        from .. import distributed as dist
+
+        keys = sorted(logs)
+        means = dist.allreduce_mean([logs[k] for k in keys])
+        return {k: float(v) for k, v in zip(keys, means)}
 
     # ----- training -----
     def fit(self, train_loader, epochs, val_loader=None):
@@ -168,7 +193,7 @@ class Trainer:
             progress.batch_end(running)
         if count == 0:
             raise ValueError(f"fit: the training loader gave no batches in epoch {epoch + 1}")
-        return running()
+        return self._mean_across_ranks(running())
 
     def _train_step(self, x, y):
         """One optimization step on a batch; returns (loss as a float, the output Tensor)."""
@@ -184,7 +209,9 @@ class Trainer:
         return lv, out
 
     def _reduce_gradients(self):
-        """Between backward and step: where data-parallel training averages the gradients."""
+        """Between backward and step: data-parallel training averages the gradients here."""
+        if self._averager is not None:
+            self._averager()
 
     def _nonfinite(self, lv):
         epoch, epochs, batches = self._where
@@ -223,7 +250,7 @@ class Trainer:
             model.train(was_training)
         if count == 0:
             raise ValueError("evaluate: the loader gave no batches")
-        logs = {"loss": total / count, **{m.name: m.compute() for m in metrics}}
+        logs = self._mean_across_ranks({"loss": total / count, **{m.name: m.compute() for m in metrics}})
         self._call("on_test_end", logs)
         return logs
 

@@ -22,6 +22,27 @@ class MLP(nn.Module):
         return self.fc2(self.fc1(x).relu())
 
 
+def main_trainer(out, global_batch):
+    """The same epoch through Trainer(distributed=True) and a DataLoader over the shard."""
+    from ember.data import DataLoader, TensorDataset
+    from ember.train import Trainer
+
+    rank, world = dist.init()
+    ember.manual_seed(0)
+    r = np.random.default_rng(0)
+    x = r.standard_normal((512, 20)).astype(np.float32)
+    y = r.integers(0, 5, 512)
+    model = MLP()
+    sampler = dist.DistributedSampler(len(x), shuffle=True, seed=1)
+    loader = DataLoader(TensorDataset(x, y), batch_size=global_batch // world, sampler=sampler)
+    trainer = Trainer(model, ember.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(),
+                      metrics=["accuracy"], progress=False, distributed=world > 1)
+    trainer.fit(loader, epochs=2)
+    trainer.save_checkpoint(out + ".ckpt.npz")  # rank 0 only
+    if dist.is_main_process():
+        np.savez(out, **{k: v for k, v in model.state_dict().items()})
+
+
 def main(out, global_batch, fail=False):
     rank, world = dist.init()
     ember.manual_seed(0)
@@ -50,4 +71,7 @@ def main(out, global_batch, fail=False):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), fail=len(sys.argv) > 3)
+    if len(sys.argv) > 3 and sys.argv[3] == "trainer":
+        main_trainer(sys.argv[1], int(sys.argv[2]))
+    else:
+        main(sys.argv[1], int(sys.argv[2]), fail=len(sys.argv) > 3)
