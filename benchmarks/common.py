@@ -17,6 +17,49 @@ def threads():
     return os.cpu_count() or 1
 
 
+def _openblas():
+    """NumPy's bundled OpenBLAS through ctypes (None when it cannot be found): the suite uses
+    it only to time GEMMs at a chosen thread count in one process."""
+    import ctypes
+    import glob
+
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs", "*openblas*.so*"))
+    for path in libs:
+        lib = ctypes.CDLL(path)
+        for name in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_", "openblas_set_num_threads"):
+            if hasattr(lib, name):
+                return getattr(lib, name)
+    return None
+
+
+def set_blas_threads(n):
+    """Set NumPy's OpenBLAS thread count now; returns False when that is not possible."""
+    fn = _openblas()
+    if fn is None:
+        return False
+    fn(int(n))
+    return True
+
+
+def min_interleaved(fns, repeat, warmup=1):
+    """Fastest seconds per call of each function, the functions taking turns round by round:
+    on a shared machine the minimum tracks the code, the median the neighbours."""
+    for f in fns:
+        for _ in range(warmup):
+            f()
+    best = [float("inf")] * len(fns)
+    for _ in range(repeat):
+        for i, f in enumerate(fns):
+            t0 = time.perf_counter()
+            f()
+            best[i] = min(best[i], time.perf_counter() - t0)
+    return best
+
+
+def loadavg():
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else float("nan")
+
+
 def try_torch():
     """PyTorch with the same thread count, or None when it is not installed."""
     try:
@@ -41,7 +84,7 @@ def timeit(fn, repeat=7, number=1, warmup=1):
 
 
 def machine():
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    load = loadavg()
     return {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "python": platform.python_version(),
@@ -49,7 +92,7 @@ def machine():
         "cpu": platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
         "threads": threads(),
-        "loadavg_1min": round(load, 2),
+        "loadavg_1min": load,
     }
 
 

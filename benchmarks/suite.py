@@ -4,20 +4,21 @@ table per workload and saves JSON + Markdown under benchmarks/results/.
 
 Workloads: (1) MNIST MLP epoch, manual loop and Trainer; (2) the Keras mnist_convnet CNN on a
 10k-sample slice; (3) a CIFAR-sized conv net, forward+backward per batch of 64; (4) inference
-throughput at batch 1000; (5) autograd per-op overhead; (6) peak memory while training;
-(7) the GEMM limit and the MLP epoch as a fraction of it.
+throughput at batch 1000; (5) autograd per-op overhead; (6) peak memory while training
+(benchmarks/memory.py); (7) the GEMM limit and the MLP epoch as a fraction of it.
+
+Training epochs run in interleaved rounds (every contender once per round) and keep each
+one's best: on a shared 2-core machine the minimum tracks the code, the median the
+neighbours. ``--threads 1`` gives every framework one thread, the comparison a busy machine
+disturbs least.
 """
 import gc
-import json
-import os
-import subprocess
-import sys
 import time
 
 import numpy as np
 
 from benchmarks import reference_numpy as ref
-from benchmarks.common import ratio, table, threads, timeit, try_torch
+from benchmarks.common import loadavg, min_interleaved, ratio, set_blas_threads, table, threads, try_torch
 
 BATCH = 128
 
@@ -129,39 +130,48 @@ def numpy_epoch(model, x, y, seed=0):
     return time.perf_counter() - t0
 
 
-def best_of(fn, repeat):
-    """The fastest of ``repeat`` runs: epochs are long, so the minimum filters out neighbours."""
-    return min(fn() for _ in range(repeat))
+def rounds_min(contenders, rounds):
+    """Seconds per epoch of each contender: the fastest of ``rounds`` rounds in which every
+    contender runs once in turn, so that a busy spell of the neighbours hits them all alike.
+    Returns ({name: best}, {name: [every time]}, load average at the end)."""
+    times = {k: [] for k in contenders}
+    for _ in range(rounds):
+        for k, fn in contenders.items():
+            gc.collect()
+            times[k].append(fn())
+    return {k: min(v) for k, v in times.items()}, times, loadavg()
 
 
-def workload_mlp(quick, torch):
+def workload_mlp(quick, torch, rounds):
     n = 10000 if quick else None
     x, y = mnist(n)
-    rep = 1 if quick else 2
-    res = {
-        "ember manual loop": best_of(lambda: ember_epoch(ember_mlp(), x, y), rep),
-        "ember Trainer": best_of(lambda: ember_epoch(ember_mlp(), x, y, trainer=True), rep),
-        "hand-written NumPy": best_of(lambda: numpy_epoch(ref.MLP(), x.reshape(len(x), -1), y), rep),
+    contenders = {
+        "ember manual loop": lambda: ember_epoch(ember_mlp(), x, y),
+        "ember Trainer": lambda: ember_epoch(ember_mlp(), x, y, trainer=True),
+        "hand-written NumPy": lambda: numpy_epoch(ref.MLP(), x.reshape(len(x), -1), y),
     }
     if torch is not None:
-        res["PyTorch"] = best_of(lambda: torch_epoch(torch, torch_model(torch, "mlp"), x, y), rep)
-    return res, f"MNIST MLP 784-256-128-10, Adam, batch {BATCH}, {len(x)} samples (seconds per epoch)"
+        contenders["PyTorch"] = lambda: torch_epoch(torch, torch_model(torch, "mlp"), x, y)
+    res, times, load = rounds_min(contenders, rounds)
+    title = f"MNIST MLP 784-256-128-10, Adam, batch {BATCH}, {len(x)} samples (seconds per epoch)"
+    return res, times, load, title
 
 
-def workload_cnn(quick, torch):
+def workload_cnn(quick, torch, rounds):
     x, y = mnist(2560 if quick else 10000)
-    res = {
-        "ember manual loop": ember_epoch(ember_cnn(), x, y),
-        "ember Trainer": ember_epoch(ember_cnn(), x, y, trainer=True),
-        "hand-written NumPy": numpy_epoch(ref.CNN(), x, y),
+    contenders = {
+        "ember manual loop": lambda: ember_epoch(ember_cnn(), x, y),
+        "ember Trainer": lambda: ember_epoch(ember_cnn(), x, y, trainer=True),
+        "hand-written NumPy": lambda: numpy_epoch(ref.CNN(), x, y),
     }
     if torch is not None:
-        res["PyTorch"] = torch_epoch(torch, torch_model(torch, "cnn"), x, y)
-    return res, f"Keras mnist_convnet CNN, Adam, batch {BATCH}, {len(x)}-sample slice (seconds)"
+        contenders["PyTorch"] = lambda: torch_epoch(torch, torch_model(torch, "cnn"), x, y)
+    res, times, load = rounds_min(contenders, rounds)
+    title = f"Keras mnist_convnet CNN, Adam, batch {BATCH}, {len(x)}-sample slice (seconds)"
+    return res, times, load, title
 
 
 def workload_cifar(quick, torch):
-    import ember
     from ember.nn import functional as F
 
     r = np.random.default_rng(0)
@@ -173,7 +183,7 @@ def workload_cifar(quick, torch):
         m.zero_grad()
         F.cross_entropy(m(x), y).backward()
 
-    res = {"ember": timeit(step_e, repeat=3 if quick else 7)}
+    fns = {"ember": step_e}
     if torch is not None:
         tm = torch_model(torch, "cifar")
         xt, yt = torch.from_numpy(x), torch.from_numpy(y)
@@ -182,9 +192,11 @@ def workload_cifar(quick, torch):
             tm.zero_grad()
             torch.nn.functional.cross_entropy(tm(xt), yt).backward()
 
-        res["PyTorch"] = timeit(step_t, repeat=3 if quick else 7)
-    del ember
-    return res, "CIFAR-sized conv net (Conv 3x3 32-64-128 + BatchNorm + ReLU + max-pool), forward+backward, batch 64 (seconds per batch)"
+        fns["PyTorch"] = step_t
+    best = min_interleaved(list(fns.values()), repeat=3 if quick else 10)
+    title = ("CIFAR-sized conv net (Conv 3x3 32-64-128 + BatchNorm + ReLU + max-pool), forward+backward, "
+             "batch 64 (seconds per batch)")
+    return dict(zip(fns, best)), title
 
 
 def workload_inference(quick, torch):
@@ -194,120 +206,111 @@ def workload_inference(quick, torch):
     out = {}
     for kind, em, nm in (("mlp", ember_mlp, ref.MLP), ("cnn", ember_cnn, ref.CNN)):
         m = em().eval()
+        npm = nm()
+        xin = x.reshape(1000, -1) if kind == "mlp" else x
 
-        def fe():
+        def fe(m=m):
             with ember.no_grad():
                 m(x)
 
-        row = {"ember": 1000 / timeit(fe, repeat=5)}
-        npm = nm()
-        xin = x.reshape(1000, -1) if kind == "mlp" else x
-        row["hand-written NumPy"] = 1000 / timeit(lambda: npm.forward(xin), repeat=5)
+        fns = {"ember": fe, "hand-written NumPy": lambda npm=npm, xin=xin: npm.forward(xin)}
         if torch is not None:
             tm = torch_model(torch, kind).eval()
             xt = torch.from_numpy(x)
 
-            def ft():
+            def ft(tm=tm):
                 with torch.no_grad():
                     tm(xt)
 
-            row["PyTorch"] = 1000 / timeit(ft, repeat=5)
-        out[kind] = row
-    return out, "Inference throughput, batch 1000 (samples per second; higher is better)"
+            fns["PyTorch"] = ft
+        best = min_interleaved(list(fns.values()), repeat=5 if quick else 15)
+        out[kind] = {k: 1000 / t for k, t in zip(fns, best)}
+    return out, "Inference throughput, batch 1000 (samples per second, best of interleaved rounds; higher is better)"
 
 
 def workload_gemm(quick, mlp_seconds, n_samples):
-    """GEMM GFLOP/s at the MLP's shapes, and the epoch's ideal time from them."""
+    """GEMM GFLOP/s at the MLP's shapes at 1 thread and at the suite's count, a large sgemm for
+    the machine's reachable peak, and the epoch's GEMM-only time as a fraction of ember's."""
     r = np.random.default_rng(0)
     shapes = []  # (m, k, n) for forward, grad-input and grad-weight of each layer
     for i, o in ((784, 256), (256, 128), (128, 10)):
         shapes += [(BATCH, i, o), (BATCH, o, i), (o, BATCH, i)]
-    total_flops, total_time = 0.0, 0.0
+    shapes.append((2048, 2048, 2048))
+    counts = sorted({1, threads()})
+    can_set = set_blas_threads(threads())
+    counts = counts if can_set else [threads()]
     rows = []
     for m, k, n in shapes:
         a = r.standard_normal((m, k)).astype(np.float32)
         b = r.standard_normal((k, n)).astype(np.float32)
-        t = timeit(lambda: a @ b, repeat=5, number=50)
-        flops = 2.0 * m * k * n
-        rows.append({"shape": f"({m}x{k}) @ ({k}x{n})", "gflops": flops / t / 1e9, "us": t * 1e6})
-        total_flops += flops
-        total_time += t
+        number = max(1, int(4e8 // (2 * m * k * n)))
+        row = {"shape": f"({m}x{k}) @ ({k}x{n})", "flops": 2.0 * m * k * n}
+
+        def f():
+            for _ in range(number):
+                a @ b
+
+        for _ in range(1 if quick else 3):  # alternate the thread counts, keep each one's best
+            for c in counts:
+                if can_set:
+                    set_blas_threads(c)
+                row[c] = min(row.get(c, float("inf")), min_interleaved([f], repeat=3)[0] / number)
+        rows.append(row)
+    if can_set:
+        set_blas_threads(threads())
     steps = -(-n_samples // BATCH)
-    ideal = total_time * steps
-    return {"gemm": rows, "ideal_epoch_seconds": ideal, "ember_epoch_seconds": mlp_seconds,
-            "fraction_of_ideal": ideal / mlp_seconds if mlp_seconds else None}
+    ideal = {c: steps * sum(row[c] for row in rows[:-1]) for c in counts}
+    return {"gemm": rows, "threads": counts, "ideal_epoch_seconds": ideal, "ember_epoch_seconds": mlp_seconds,
+            "loadavg": loadavg()}
 
 
-MEMORY_SCRIPT = r"""
-import resource, sys, numpy as np
-sys.path.insert(0, {root!r})
-from benchmarks import suite
-kind, who = sys.argv[1], sys.argv[2]
-x, y = suite.mnist({n})
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-if who == "ember":
-    suite.ember_epoch(suite.ember_mlp() if kind == "mlp" else suite.ember_cnn(), x, y)
-elif who == "numpy":
-    m = suite.ref.MLP() if kind == "mlp" else suite.ref.CNN()
-    suite.numpy_epoch(m, x.reshape(len(x), -1) if kind == "mlp" else x, y)
-else:
-    import torch
-    torch.set_num_threads({threads})
-    suite.torch_epoch(torch, suite.torch_model(torch, kind), x, y)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(peak / 1024, (peak - base) / 1024)
-"""
-
-
-def workload_memory(quick, torch):
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    out = {}
-    for kind, n in (("mlp", 10000 if quick else 60000), ("cnn", 2560)):
-        row = {}
-        for who in ("ember", "numpy") + (("torch",) if torch is not None else ()):
-            code = MEMORY_SCRIPT.format(root=root, n=n, threads=threads())
-            r = subprocess.run([sys.executable, "-c", code, kind, who], capture_output=True, text=True)
-            if r.returncode != 0:
-                row[who] = None
-                print(r.stderr[-2000:], file=sys.stderr)
-                continue
-            peak, growth = map(float, r.stdout.split()[-2:])
-            row[who] = {"peak_mb": peak, "training_mb": growth}
-        out[kind] = row
-    return out, "Peak memory (RSS) while training one epoch / slice (MB)"
-
-
-def _seconds_table(title, res, order):
+def _seconds_table(title, res, times, load, order):
     base_t = res.get("PyTorch")
     base_n = res.get("hand-written NumPy")
     rows = []
     for k in order:
         if k in res:
             v = res[k]
-            rows.append([k, f"{v:.3f}", ratio(v, base_t) if base_t else "-", ratio(v, base_n) if base_n else "-"])
-    note = "" if base_t else "PyTorch not installed: no PyTorch column."
-    return table(title, ["", "seconds", "vs PyTorch", "vs NumPy"], rows, note)
+            spread = f"{min(times[k]):.3f}-{max(times[k]):.3f}" if times and len(times[k]) > 1 else "-"
+            rows.append([k, f"{v:.3f}", spread, ratio(v, base_t) if base_t else "-", ratio(v, base_n) if base_n else "-"])
+    note = (f"Best of {len(next(iter(times.values())))} interleaved rounds (all rounds' range beside it); "
+            f"load average {load} at the end.")
+    if "ember Trainer" in res and "ember manual loop" in res:
+        note += f" Trainer / manual loop: {res['ember Trainer'] / res['ember manual loop']:.2f}x."
+    if not base_t:
+        note += " PyTorch not installed: no PyTorch column."
+    return table(title, ["", "seconds", "range", "vs PyTorch", "vs NumPy"], rows, note)
 
 
-def run(quick=False, only=None):
+def _gemm_table(res):
+    counts = res["threads"]
+    head = ["GEMM"] + [f"GFLOP/s, {c} thread{'s' * (c > 1)}" for c in counts]
+    rows = [[r["shape"]] + [f"{r['flops'] / r[c] / 1e9:.0f}" for c in counts] for r in res["gemm"]]
+    ideal, e = res["ideal_epoch_seconds"], res["ember_epoch_seconds"]
+    rows.append(["MLP epoch, GEMMs only (s); ember's manual loop: "
+                 f"{e:.3f} s"] + [f"{ideal[c]:.3f} ({100 * ideal[c] / e:.0f}%)" for c in counts])
+    note = (f"Best of alternating rounds; load average {res['loadavg']}. The last row is the epoch's GEMM time "
+            "alone at each thread count, as a share of ember's epoch. On a busy 2-core machine a 2-thread "
+            "GEMM waits for its descheduled second thread: compare the two columns.")
+    return table("The physical limit: float32 GEMM at the MLP's shapes, and a large sgemm", head, rows, note)
+
+
+def run(quick=False, only=None, rounds=None):
     torch = try_torch()
     results, md = {}, []
     want = lambda name: only is None or name in only  # noqa: E731
+    rounds = rounds or (1 if quick else 3)
     order = ["ember manual loop", "ember Trainer", "PyTorch", "hand-written NumPy", "ember"]
-    if want("mlp"):
-        res, title = workload_mlp(quick, torch)
-        results["mlp"] = res
-        md.append(_seconds_table(title, res, order))
-        gc.collect()
-    if want("cnn"):
-        res, title = workload_cnn(quick, torch)
-        results["cnn"] = res
-        md.append(_seconds_table(title, res, order))
-        gc.collect()
+    for name, workload in (("mlp", workload_mlp), ("cnn", workload_cnn)):
+        if want(name):
+            res, times, load, title = workload(quick, torch, rounds)
+            results[name] = {"best": res, "times": times, "loadavg": load}
+            md.append(_seconds_table(title, res, times, load, order))
+            gc.collect()
     if want("cifar"):
         res, title = workload_cifar(quick, torch)
         results["cifar"] = res
-        md.append(_seconds_table(title, res, order))
+        md.append(_seconds_table(title, res, {k: [v] for k, v in res.items()}, loadavg(), order))
     if want("inference"):
         res, title = workload_inference(quick, torch)
         results["inference"] = res
@@ -315,8 +318,10 @@ def run(quick=False, only=None):
         for kind, row in res.items():
             t = row.get("PyTorch")
             rows.append([kind, f"{row['ember']:.0f}", f"{t:.0f}" if t else "-", f"{row['hand-written NumPy']:.0f}",
-                         f"{row['ember'] / t:.2f}x" if t else "-"])
-        md.append(table(title, ["model", "ember", "PyTorch", "NumPy", "ember / PyTorch"], rows))
+                         f"{row['ember'] / t:.2f}x" if t else "-",
+                         f"{row['ember'] / row['hand-written NumPy']:.2f}x"])
+        md.append(table(title, ["model", "ember", "PyTorch", "NumPy", "ember / PyTorch", "ember / NumPy"], rows,
+                        f"Load average {loadavg()}."))
     if want("overhead"):
         from benchmarks import autograd_overhead
 
@@ -324,22 +329,16 @@ def run(quick=False, only=None):
         results["overhead"] = res
         md.append(m)
     if want("memory"):
-        res, title = workload_memory(quick, torch)
+        from benchmarks import memory
+
+        res = memory.run(quick, torch is not None, threads())
         results["memory"] = res
-        rows = []
-        for kind, row in res.items():
-            e, n_, t = row.get("ember"), row.get("numpy"), row.get("torch")
-            fmt = lambda d: f"{d['peak_mb']:.0f}" if d else "-"  # noqa: E731
-            rows.append([kind, fmt(e), fmt(n_), fmt(t), ratio(e and e["peak_mb"], n_ and n_["peak_mb"])])
-        md.append(table(title, ["model", "ember", "NumPy", "PyTorch", "ember / NumPy"], rows))
+        md.append(memory.markdown(res))
     if want("gemm") and "mlp" in results:
         n = 10000 if quick else 60000
-        res = workload_gemm(quick, results["mlp"]["ember manual loop"], n)
+        res = workload_gemm(quick, results["mlp"]["best"]["ember manual loop"], n)
         results["gemm"] = res
-        rows = [[r["shape"], f"{r['gflops']:.0f}", f"{r['us']:.0f}"] for r in res["gemm"]]
-        rows.append(["MLP epoch: ideal (GEMM only) / ember", f"{res['ideal_epoch_seconds']:.3f} s / {res['ember_epoch_seconds']:.3f} s",
-                     f"{100 * res['fraction_of_ideal']:.0f}% of ideal"])
-        md.append(table("The physical limit: float32 GEMM at the MLP's shapes", ["GEMM", "GFLOP/s", "us"], rows))
+        md.append(_gemm_table(res))
     return results, "\n".join(md)
 
 
@@ -349,14 +348,17 @@ def main(argv=None):
     from benchmarks.common import machine, save
 
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="smaller slices: a smoke run in about a minute")
+    p.add_argument("--quick", action="store_true", help="smaller slices, one round: a smoke run")
     p.add_argument("--only", nargs="*", help="mlp cnn cifar inference overhead memory gemm")
+    p.add_argument("--rounds", type=int, help="interleaved rounds per training workload (default 3; 1 with --quick)")
+    p.add_argument("--threads", type=int, help="threads for BLAS and PyTorch (default: the cores); "
+                   "1 gives relative comparisons that a busy machine disturbs least")
     p.add_argument("--name", default="suite", help="results file prefix")
     a = p.parse_args(argv)
     info = machine()
-    header = (f"Machine: {info['cores']} cores, {info['threads']} threads for every framework, NumPy {info['numpy']}, "
-              f"load average {info['loadavg_1min']} at the start ({info['date']}).\n")
-    results, md = run(a.quick, set(a.only) if a.only else None)
+    header = (f"Machine: {info['cores']} cores ({info['cpu']}), {info['threads']} threads for every framework, "
+              f"NumPy {info['numpy']}, load average {info['loadavg_1min']} at the start ({info['date']}).\n")
+    results, md = run(a.quick, set(a.only) if a.only else None, a.rounds)
     md = header + "\n" + md
     print(md)
     save(a.name, results, md)

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import Function
+from ._parallel import parallel_for
 from ._util import as_tensor
 from .movement import reshape
 
@@ -145,7 +146,8 @@ class Conv2dFunction(Function):
         if self.sample_major:
             kb = k + (b is not None)
             cols = np.empty((n, kb, oh * ow), x.dtype)
-            np.copyto(cols[:, :k].reshape(n, c, kh, kw, oh, ow), win.transpose(3, 0, 1, 2, 4, 5))
+            dst, src = cols[:, :k].reshape(n, c, kh, kw, oh, ow), win.transpose(3, 0, 1, 2, 4, 5)
+            parallel_for(lambda s, e: np.copyto(dst[s:e], src[s:e]), n, work=dst.size)
             wb = np.empty((o, kb), x.dtype)
             wb[:, :k] = w.reshape(o, k)
             if b is not None:
@@ -154,14 +156,16 @@ class Conv2dFunction(Function):
             self.cols = cols
             return np.matmul(wb, cols).reshape(n, o, oh, ow)
         cols = _rows((c * kh * kw, n, oh, ow), x.dtype)
-        np.copyto(cols.reshape(c, kh, kw, n, oh, ow), win)
+        dst = cols.reshape(c, kh, kw, n, oh, ow)
+        parallel_for(lambda s, e: np.copyto(dst[s:e], win[s:e]), c, work=dst.size)
         self.cols = cols = cols.reshape(groups, k, n * oh * ow)
         yt = np.matmul(w.reshape(groups, o // groups, k), cols).reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
         y = np.empty((n, o, oh, ow), x.dtype)
         if b is None:
-            np.copyto(y, yt)
-        else:
-            np.add(yt, b.reshape(o, 1, 1), out=y)  # the transpose's pass adds the bias
+            parallel_for(lambda s, e: np.copyto(y[s:e], yt[s:e]), n, work=y.size)
+        else:  # the transpose's pass adds the bias
+            bb = b.reshape(o, 1, 1)
+            parallel_for(lambda s, e: np.add(yt[s:e], bb, out=y[s:e]), n, work=y.size)
         return y
 
     def backward(self, gy):
@@ -184,7 +188,8 @@ class Conv2dFunction(Function):
             return (gx, gw, gb) if has_bias else (gx, gw)
         g = cols.shape[0]
         gyt = _rows((o, n, oh, ow), gy.dtype)
-        np.copyto(gyt, gy.transpose(1, 0, 2, 3))
+        gyT = gy.transpose(1, 0, 2, 3)
+        parallel_for(lambda s, e: np.copyto(gyt[s:e], gyT[s:e]), o, work=gyt.size)
         if has_bias and self.needs_grad(2):
             gb = gyt.reshape(o, -1).sum(axis=1)
         if self.needs_grad(1):
@@ -235,19 +240,33 @@ class Conv2dFunction(Function):
         kh, kw = self.w.shape[2:]
         hp, wp = h + pt + pb, wd + pl + pr
         gyw = _rows((o, n, oh, wp), gyt.dtype)
-        gyw[..., ow:] = 0
-        gyw[..., :ow] = gyt
+
+        def widen(s, e):
+            gyw[s:e, ..., ow:] = 0
+            gyw[s:e, ..., :ow] = gyt[s:e]
+
+        parallel_for(widen, o, work=gyw.size)
         gcw = np.matmul(wt, gyw.reshape(g, o // g, -1)).reshape(c, kh, kw, n, oh * wp)
         plane = hp * wp
-        flat = np.zeros(c * n * plane + (kw - 1) * dw, gyt.dtype)
+        # each channel's planes get their own slack, so that the zeros spilled past a channel's
+        # last plane never land on the next channel, which another thread may be adding into
+        slack = (kw - 1) * dw
+        cstride = n * plane + slack
+        flat = np.zeros(c * cstride, gyt.dtype)
         item = flat.itemsize
-        for i in range(kh):
-            for j in range(kw):
-                dst = as_strided(flat[i * dh * wp + j * dw:], (c, n, oh * wp), (n * plane * item, plane * item, item))
-                dst += gcw[:, i, j]
-        gxp = flat[:c * n * plane].reshape(c, n, hp, wp)
+
+        def fold(s, e):  # channels [s, e)
+            for i in range(kh):
+                for j in range(kw):
+                    start = s * cstride + i * dh * wp + j * dw
+                    dst = as_strided(flat[start:], (e - s, n, oh * wp), (cstride * item, plane * item, item))
+                    dst += gcw[s:e, i, j]
+
+        parallel_for(fold, c, work=gcw.size)
+        gxp = flat.reshape(c, cstride)[:, :n * plane].reshape(c, n, hp, wp)
         gx = np.empty((n, c, h, wd), gyt.dtype)
-        np.copyto(gx, gxp[:, :, pt:pt + h, pl:pl + wd].transpose(1, 0, 2, 3))
+        src = gxp[:, :, pt:pt + h, pl:pl + wd].transpose(1, 0, 2, 3)
+        parallel_for(lambda s, e: np.copyto(gx[s:e], src[s:e]), n, work=gx.size)
         return gx
 
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
+from ._parallel import big, parallel_for
 from ._util import as_tensor
 
 
@@ -164,13 +165,26 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
+    """max(a, 0); keeps its output. Large contiguous float arrays are split over the cores."""
+
     def forward(self, a):
-        y = np.maximum(a, 0)
+        if a.dtype.kind == "f" and a.flags.c_contiguous and big(a.size):
+            y = np.empty(a.shape, a.dtype)
+            af, yf = a.reshape(-1), y.reshape(-1)
+            parallel_for(lambda s, e: np.maximum(af[s:e], 0, out=yf[s:e]), af.size)
+        else:
+            y = np.maximum(a, 0)
         self.y = y
         return y
 
     def backward(self, gy):
-        return gy * (self.y > 0)
+        y = self.y
+        if gy.flags.c_contiguous and gy.dtype == y.dtype and big(gy.size):
+            gx = np.empty(gy.shape, gy.dtype)
+            yf, gf, xf = y.reshape(-1), gy.reshape(-1), gx.reshape(-1)
+            parallel_for(lambda s, e: np.multiply(gf[s:e], yf[s:e] > 0, out=xf[s:e]), yf.size)
+            return gx
+        return gy * (y > 0)
 
 
 class Maximum(Function):

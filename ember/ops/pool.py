@@ -9,6 +9,7 @@ the gradient there alone.
 import numpy as np
 
 from ..autograd import Function
+from ._parallel import parallel_for
 from ._util import as_tensor
 from .conv import _tuple, conv_output_size
 from .movement import reshape
@@ -72,21 +73,31 @@ class MaxPool2dFunction(Function):
 
     def _forward_2x2(self, x, out):
         oh, ow = out
-        x = x[:, :, :2 * oh, :2 * ow]
-        top, bottom = x[:, :, 0::2], x[:, :, 1::2]
-        # rows first: the passes over the whole input read whole rows
-        rows = np.maximum(top, bottom)
-        lower = np.greater(bottom, top)  # on a tie the top row (first in row-major order) wins
-        left, right = rows[..., 0::2], rows[..., 1::2]
-        y = np.maximum(left, right)
-        to_right = np.greater(right, left)
-        # Rows first breaks one tie unlike PyTorch's row-major scan: the bottom-left won its
-        # column and the top-right holds the same maximum; PyTorch picks the top-right.
-        tie = np.equal(left, right)
-        if tie.any():
-            tie &= lower[..., 0::2]
-            tie &= ~lower[..., 1::2]
-            to_right |= tie
+        n, c = x.shape[:2]
+        y = np.empty((n, c, oh, ow), x.dtype)
+        lower = np.empty((n, c, oh, 2 * ow), bool)
+        to_right = np.empty((n, c, oh, ow), bool)
+
+        def part(s, e):  # samples [s, e): a part's row maxima stay in cache for the column pass
+            xs = x[s:e, :, :2 * oh, :2 * ow]
+            top, bottom = xs[:, :, 0::2], xs[:, :, 1::2]
+            # rows first: the passes over the whole input read whole rows
+            rows = np.maximum(top, bottom)
+            low = lower[s:e]
+            np.greater(bottom, top, out=low)  # on a tie the top row (first in row-major order) wins
+            left, right = rows[..., 0::2], rows[..., 1::2]
+            np.maximum(left, right, out=y[s:e])
+            tr = to_right[s:e]
+            np.greater(right, left, out=tr)
+            # Rows first breaks one tie unlike PyTorch's row-major scan: the bottom-left won its
+            # column and the top-right holds the same maximum; PyTorch picks the top-right.
+            tie = np.equal(left, right)
+            if tie.any():
+                tie &= low[..., 0::2]
+                tie &= ~low[..., 1::2]
+                tr |= tie
+
+        parallel_for(part, n, work=x.size)
         self.lower, self.to_right = lower, to_right
         return y
 
@@ -103,14 +114,20 @@ class MaxPool2dFunction(Function):
     def _backward_2x2(self, gy):
         n, c, h, w = self.xshape
         oh, ow = gy.shape[2:]
-        # route to the winning column (g * mask and g - g * mask), then to the winning row
-        grows = np.empty((n, c, oh, 2 * ow), gy.dtype)
-        np.multiply(gy, self.to_right, out=grows[..., 1::2])
-        np.subtract(gy, grows[..., 1::2], out=grows[..., 0::2])
         even = (h, w) == (2 * oh, 2 * ow)
         gx = np.empty(self.xshape, gy.dtype) if even else np.zeros(self.xshape, gy.dtype)
-        np.multiply(grows, self.lower, out=gx[:, :, 1:2 * oh:2, :2 * ow])
-        np.subtract(grows, gx[:, :, 1:2 * oh:2, :2 * ow], out=gx[:, :, 0:2 * oh:2, :2 * ow])
+
+        def part(s, e):
+            # route to the winning column (g * mask and g - g * mask), then to the winning row
+            g = gy[s:e]
+            grows = np.empty((e - s, c, oh, 2 * ow), gy.dtype)
+            np.multiply(g, self.to_right[s:e], out=grows[..., 1::2])
+            np.subtract(g, grows[..., 1::2], out=grows[..., 0::2])
+            gxs = gx[s:e]
+            np.multiply(grows, self.lower[s:e], out=gxs[:, :, 1:2 * oh:2, :2 * ow])
+            np.subtract(grows, gxs[:, :, 1:2 * oh:2, :2 * ow], out=gxs[:, :, 0:2 * oh:2, :2 * ow])
+
+        parallel_for(part, n, work=gx.size)
         return gx
 
 
