@@ -21,20 +21,11 @@ from ember.models import mlp
 from ember.optim.lr_scheduler import OneCycleLR
 from ember.train import LearningRateScheduler, Trainer
 
-MEAN, STD = 0.1307, 0.3081  # MNIST's training-set pixel mean and standard deviation
 
+class RandomShift:
+    """Shift each image of a batch (B, C, H, W) by up to ``pixels`` in x and y; zeros fill in."""
 
-def normalize(x):
-    return (x - MEAN) / STD
-
-
-normalize.batched = True  # MNIST applies it to whole batches (B, 1, 28, 28) at once
-
-
-class ShiftAndNormalize:
-    """Shift each image of a batch by up to ``pixels`` in x and y (zeros fill in), then normalize."""
-
-    batched = True
+    batched = True  # MNIST applies it to whole batches at once
 
     def __init__(self, pixels=2):
         self.pixels = pixels
@@ -44,7 +35,7 @@ class ShiftAndNormalize:
         padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
         windows = np.lib.stride_tricks.sliding_window_view(padded, x.shape[2:], axis=(2, 3))  # (B, C, 2p+1, 2p+1, H, W)
         dy, dx = ember.backend.rng().integers(0, 2 * p + 1, size=(2, n))  # ember's generator: seeded, checkpointed
-        return normalize(windows[np.arange(n), :, dy, dx])
+        return windows[np.arange(n), :, dy, dx]
 
 
 def main():
@@ -57,16 +48,15 @@ def main():
     epochs = args.epochs or (30 if args.recipe else 5)
     ember.manual_seed(args.seed)
 
-    train = MNIST(args.data_dir, train=True, transform=ShiftAndNormalize(2) if args.recipe else normalize)
-    test = MNIST(args.data_dir, train=False, transform=normalize)
+    train = MNIST(args.data_dir, train=True, transform=RandomShift(2) if args.recipe else None)  # pixels in [0, 1]
     train_loader = DataLoader(train, batch_size=128, shuffle=True)
-    test_loader = DataLoader(test, batch_size=1000)
+    test_loader = DataLoader(MNIST(args.data_dir, train=False), batch_size=1000)
 
     model = mlp()  # Flatten, Linear(784, 256), ReLU, Linear(256, 128), ReLU, Linear(128, 10)
     if args.recipe:
         optimizer = optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
-        steps = OneCycleLR(optimizer, max_lr=3e-3, epochs=epochs, steps_per_epoch=len(train_loader))
-        scheduler = LearningRateScheduler(steps, interval="batch")
+        one_cycle = OneCycleLR(optimizer, max_lr=3e-3, epochs=epochs, steps_per_epoch=len(train_loader))
+        scheduler = LearningRateScheduler(one_cycle, interval="batch")
     else:
         optimizer, scheduler = optim.Adam(model.parameters(), lr=1e-3), None
     trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(), metrics=["accuracy"], scheduler=scheduler)

@@ -39,7 +39,8 @@ def test_train_writes_the_run_and_ends_with_the_accuracy(run_dir, capsys):
     pytest.importorskip("matplotlib")
     assert "curves.png" in files
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["model"] == {"name": "mlp", "in_features": 784, "hidden": [256, 128], "num_classes": 10}
+    assert config["model"] == {"name": "mlp", "in_features": 784, "hidden": [256, 128], "num_classes": 10,
+                               "init": "pytorch"}
     assert config["train"]["epochs"] == 1 and config["dataset"] == "mnist"
     assert 0.5 < config["test"]["accuracy"] <= 1  # 256 images, one epoch: far from chance anyway
 

@@ -6,7 +6,7 @@ from ember.models import build_model, model_config
 
 def test_configs_fill_in_defaults_and_rebuild_the_same_model():
     c = model_config("mlp")
-    assert c == {"name": "mlp", "in_features": 784, "hidden": [256, 128], "num_classes": 10}
+    assert c == {"name": "mlp", "in_features": 784, "hidden": [256, 128], "num_classes": 10, "init": "pytorch"}
     m = build_model(c)
     assert [tuple(p.shape) for p in m.parameters()] == [(256, 784), (256,), (128, 256), (128,), (10, 128), (10,)]
     assert model_config("cnn", num_classes=5)["num_classes"] == 5
@@ -29,6 +29,16 @@ def test_cnn_matches_keras_mnist_convnet_in_torch(torch):
     np.testing.assert_allclose(m(x).data, t(torch.from_numpy(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
 
 
+def test_keras_init_is_glorot_uniform_with_zero_biases():
+    m = build_model(model_config("cnn"))
+    conv2, fc = m[3], m[8]
+    assert not fc.bias.data.any() and not conv2.bias.data.any()
+    limit = np.sqrt(6 / (32 * 9 + 64 * 9))  # Glorot: fan_in + fan_out of a 3x3 conv 32 -> 64
+    assert np.abs(conv2.weight.data).max() <= limit and np.abs(conv2.weight.data).max() > 0.9 * limit
+    torch_like = build_model(model_config("cnn", init="pytorch"))
+    assert torch_like[8].bias.data.any()  # PyTorch draws the biases too
+
+
 def test_model_errors_list_the_valid_choices():
     with pytest.raises(ValueError, match="unknown model 'resnet'; valid names: mlp, cnn"):
         model_config("resnet")
@@ -36,5 +46,7 @@ def test_model_errors_list_the_valid_choices():
         build_model({"name": "mlp", "width": 3})
     with pytest.raises(ValueError, match="at least 10x10"):
         build_model(model_config("cnn", image_size=8))
+    with pytest.raises(ValueError, match="unknown init 'he'; valid names: pytorch, keras"):
+        build_model(model_config("mlp", init="he"))
     with pytest.raises(ValueError, match="'name' key"):
         build_model({"hidden": [3]})
