@@ -10,6 +10,9 @@ Keras' recipe: pixels scaled to [0, 1], Adam with Keras' defaults (lr 1e-3, eps 
 128, 10% of the training set held out for validation.
 ``--recipe`` trains on all 60,000 images, shifts each by up to 2 pixels (``RandomShift``
 from mnist_mlp.py) and anneals the learning rate from 1e-3 to 0 along a cosine, per batch.
+
+Measured (seed 0): 98.72% after 5 epochs and 99.19% after 15 of Keras' recipe (Keras
+reports 99.22%); 99.21% with --recipe.
 """
 import argparse
 

@@ -9,6 +9,9 @@ The recipe keeps the model and the batch size and adds three things:
   2. AdamW (decoupled weight decay 1e-4) instead of Adam;
   3. a one-cycle learning rate, warming up to 3e-3 and annealing to ~0, stepped per batch,
      over 30 epochs.
+
+Measured (seeds 0, 1, 2): 97.44%, 97.85%, 97.43% after 5 epochs (PyTorch, same setup and
+seeds: 97.81% on average); 99.00% with --recipe (seed 0).
 """
 import argparse
 
