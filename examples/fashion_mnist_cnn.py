@@ -9,6 +9,8 @@ clothes (its training accuracy stays near its test accuracy), so ``--recipe`` tr
 longer and faster: all 60,000 images normalized to mean 0 and standard deviation 1, Adam at
 2e-3 annealed to 0 along a cosine, per batch, over 30 epochs. The loss and accuracy curves
 go to ``fashion_cnn_curves.png`` when matplotlib is installed.
+
+Measured (seed 0): 90.36% after 15 epochs of Keras' recipe; 91.67% with --recipe.
 """
 import argparse
 
