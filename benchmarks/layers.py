@@ -8,11 +8,10 @@ median the neighbours. A first conv layer's input needs no gradient, as in a rea
 For a one-thread comparison: ``EMBER_THREADS=1 OPENBLAS_NUM_THREADS=1 python -m benchmarks.layers``.
 """
 import argparse
-import time
 
 import numpy as np
 
-from benchmarks.common import machine, ratio, save, table, threads, try_torch
+from benchmarks.common import machine, min_interleaved, ratio, save, table, try_torch
 
 # (group, label, layer constructor args, input shape, input needs grad)
 CASES = [
@@ -78,20 +77,6 @@ def _output_shape(name, args, kw, x):
         return getattr(nn, name)(*args, **kw)(x).shape
 
 
-def _min_interleaved(fns, repeat, warmup=2):
-    """Minimum seconds per call of each function, the functions taking turns round by round."""
-    for f in fns:
-        for _ in range(warmup):
-            f()
-    best = [float("inf")] * len(fns)
-    for _ in range(repeat):
-        for i, f in enumerate(fns):
-            t0 = time.perf_counter()
-            f()
-            best[i] = min(best[i], time.perf_counter() - t0)
-    return best
-
-
 def run(repeat=15, only=None):
     torch = try_torch()
     rng = np.random.default_rng(0)
@@ -109,7 +94,7 @@ def run(repeat=15, only=None):
         fns = [_ember_step(name, args, kw, x, g, needs_grad)]
         if torch is not None:
             fns.append(_torch_step(torch, name, args, kw, x, g, needs_grad))
-        times = _min_interleaved(fns, repeat)
+        times = min_interleaved(fns, repeat, warmup=2)
         e = times[0] * 1e3
         t = times[1] * 1e3 if torch is not None else None
         rows.append([label, "x".join(map(str, shape)), f"{e:.2f}", f"{t:.2f}" if t else "-", ratio(e, t) if t else "-"])

@@ -18,6 +18,22 @@ def moment_thresholds(dtype, eps):
     return thr, min(thr, (1e-7 * eps) ** 2)
 
 
+def update_moments(d, m, v, beta1, beta2, t, thr_m=0.0, thr_v=0.0):
+    """Adam's moment updates in place, with ``t`` as scratch:
+    m += (1 - beta1) (d - m) (PyTorch's lerp), v = beta2 v + (1 - beta2) d^2; then, when the
+    thresholds are set, float32 values too small to matter are flushed to zero (subnormals)."""
+    np.subtract(d, m, out=t)
+    t *= 1 - beta1
+    m += t
+    np.multiply(d, d, out=t)
+    t *= 1 - beta2
+    v *= beta2
+    v += t
+    if thr_m:
+        _flush(m, thr_m, t)
+        _flush(v, thr_v, t)
+
+
 class Adam(Optimizer):
     r"""Adam (Kingma & Ba, 2015) exactly as ``torch.optim.Adam``, AMSGrad and decoupled decay included.
 
@@ -82,16 +98,7 @@ class Adam(Optimizer):
             if decoupled and wd != 0:
                 x_ *= 1 - lr * wd
             d = _grad_term(x_, g_, t0, 0.0 if decoupled else wd, maximize)
-            np.subtract(d, m, out=t1)  # m += (1 - beta1) (g - m): PyTorch's lerp
-            t1 *= 1 - beta1
-            m += t1
-            np.multiply(d, d, out=t1)  # v = beta2 v + (1 - beta2) g^2
-            t1 *= 1 - beta2
-            v *= beta2
-            v += t1
-            if thr_m:
-                _flush(m, thr_m, t1)
-                _flush(v, thr_v, t1)
+            update_moments(d, m, v, beta1, beta2, t1, thr_m, thr_v)
             if vm is not None:
                 np.maximum(vm, v, out=vm)
                 v = vm

@@ -3,8 +3,8 @@ import math
 
 import numpy as np
 
-from .adam import moment_thresholds
-from .optimizer import Optimizer, _check_betas, _check_number, _flush, _grad_term
+from .adam import update_moments, moment_thresholds
+from .optimizer import Optimizer, _check_betas, _check_number, _grad_term
 
 __all__ = ["RAdam"]
 
@@ -66,16 +66,7 @@ class RAdam(Optimizer):
             if decoupled and wd != 0:
                 x_ *= 1 - lr * wd
             d = _grad_term(x_, g_, t0, 0.0 if decoupled else wd, group["maximize"])
-            np.subtract(d, m, out=t1)  # m += (1 - beta1) (g - m): PyTorch's lerp
-            t1 *= 1 - beta1
-            m += t1
-            np.multiply(d, d, out=t1)
-            t1 *= 1 - beta2
-            v *= beta2
-            v += t1
-            if thr_m:
-                _flush(m, thr_m, t1)
-                _flush(v, thr_v, t1)
+            update_moments(d, m, v, beta1, beta2, t1, thr_m, thr_v)
             if rectified:
                 np.sqrt(v, out=t1)
                 t1 += eps
