@@ -6,6 +6,7 @@ grad mode is on and an input requires grad, links the result to the function so 
 what each function saved unless ``retain_graph=True``.
 """
 import functools
+import operator
 
 import numpy as np
 
@@ -57,6 +58,9 @@ class enable_grad(set_grad_enabled):
         super().__init__(True)
 
 
+_data = operator.attrgetter("data")
+
+
 class Function:
     """One differentiable op.
 
@@ -68,6 +72,7 @@ class Function:
 
     inputs = ()
     freed = False
+    _retained = None  # weakref to the output, set by Tensor.retain_grad()
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
@@ -82,13 +87,13 @@ class Function:
     def apply(cls, *inputs, **params):
         """Run forward on the inputs' arrays; record the op when a gradient may be needed."""
         fn = cls()
-        y = fn.forward(*[t.data for t in inputs], **params)
+        y = fn.forward(*map(_data, inputs), **params) if params else fn.forward(*map(_data, inputs))
         if _GradMode.enabled:
             for t in inputs:
                 if t.requires_grad:
                     fn.inputs = inputs
-                    return _Tensor._from_op(y, fn)
-        return _Tensor._from_op(y, None)
+                    return _from_op(y, fn)
+        return _from_op(y, None)
 
     def _release(self):
         inputs = self.inputs
@@ -100,36 +105,45 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-_Tensor = None  # set by ember.tensor, which imports this module first
+_Tensor = _from_op = None  # set by ember.tensor, which imports this module first
 
 
 def _toposort(root_fn):
-    """Functions reachable from ``root_fn``, each after every function that consumes it."""
-    order, visited = [], set()
-    stack = [(root_fn, False)]
+    """Functions reachable from ``root_fn``, each after every function that consumes it.
+
+    Kahn's algorithm: count each function's consumers, then emit a function once all of
+    them have been emitted. Functions hash by identity, so they key the dicts directly.
+    """
+    consumers = {root_fn: 0}
+    stack = [root_fn]
     while stack:
-        fn, done = stack.pop()
-        if done:
-            order.append(fn)
-            continue
-        if id(fn) in visited:
-            continue
-        visited.add(id(fn))
-        stack.append((fn, True))
+        for t in stack.pop().inputs:
+            f = t._fn
+            if f is None:
+                continue
+            if f in consumers:
+                consumers[f] += 1
+            else:
+                consumers[f] = 1
+                stack.append(f)
+    order, ready = [], [root_fn]
+    while ready:
+        fn = ready.pop()
+        order.append(fn)
         for t in fn.inputs:
             f = t._fn
-            if f is not None and id(f) not in visited:
-                stack.append((f, False))
-    order.reverse()
+            if f is not None:
+                consumers[f] -= 1
+                if not consumers[f]:
+                    ready.append(f)
     return order
 
 
-def _check_grad(fn, i, t, g):
-    if g.shape != t.data.shape or g.dtype != t.data.dtype:
-        raise RuntimeError(
-            f"{type(fn).__name__}.backward returned a gradient of shape {g.shape} and dtype "
-            f"{g.dtype} for input {i}, which has shape {t.data.shape} and dtype {t.data.dtype}"
-        )
+def _bad_grad(fn, i, t, g):
+    raise RuntimeError(
+        f"{type(fn).__name__}.backward returned a gradient of shape {g.shape} and dtype "
+        f"{g.dtype} for input {i}, which has shape {t.data.shape} and dtype {t.data.dtype}"
+    )
 
 
 def _owner(a):
@@ -174,11 +188,11 @@ def backward(root, grad=None, retain_graph=False):
     if root._fn is None:
         _accumulate_leaf(root, grad, claimed)
         return
-    grads = {id(root._fn): grad}
+    grads = {root._fn: grad}
     owned = set()  # grads this walk allocated by summing, safe to add into in place
     with no_grad():
         for fn in _toposort(root._fn):
-            gy = grads.pop(id(fn), None)
+            gy = grads.pop(fn, None)
             if gy is None:
                 continue
             if fn.freed:
@@ -187,28 +201,27 @@ def backward(root, grad=None, retain_graph=False):
                     "already freed what it saved). Pass retain_graph=True to the first backward() "
                     "if you need to backward twice."
                 )
-            retained = fn.__dict__.get("_retained")
-            if retained is not None and retained() is not None:
-                _accumulate_leaf(retained(), gy, claimed)
+            if fn._retained is not None and fn._retained() is not None:
+                _accumulate_leaf(fn._retained(), gy, claimed)
             gxs = fn.backward(gy)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             for i, (t, g) in enumerate(zip(fn.inputs, gxs)):
                 if g is None or not t.requires_grad:
                     continue
-                _check_grad(fn, i, t, g)
+                if g.shape != t.data.shape or g.dtype != t.data.dtype:
+                    _bad_grad(fn, i, t, g)
                 f = t._fn
                 if f is None:
                     _accumulate_leaf(t, g, claimed)
                     continue
-                key = id(f)
-                prev = grads.get(key)
+                prev = grads.get(f)
                 if prev is None:
-                    grads[key] = g
-                elif key in owned:
+                    grads[f] = g
+                elif f in owned:
                     prev += g
                 else:
-                    grads[key] = prev + g
-                    owned.add(key)
+                    grads[f] = prev + g
+                    owned.add(f)
             if not retain_graph:
                 fn._release()

@@ -33,10 +33,11 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._fn = None
 
-    @classmethod
-    def _from_op(cls, data, fn):
-        t = object.__new__(cls)
-        t.data = data if type(data) is np.ndarray else np.asarray(data)
+    @staticmethod
+    def _from_op(data, fn):
+        """A Tensor over ``data`` (an op's result), produced by ``fn`` (None: a constant)."""
+        t = _new(Tensor)
+        t.data = data if type(data) is _ndarray else np.asarray(data)  # NumPy may return a scalar
         t.grad = None
         t.requires_grad = fn is not None
         t._fn = fn
@@ -168,38 +169,22 @@ class Tensor:
         return self.data if dtype is None else self.data.astype(dtype)
 
     # ----- operators -----
-    def __add__(self, o):
-        return ops.add(self, o)
-
+    # a + b, a - b, a * b, a / b, a ** b and a @ b are the op functions themselves
+    # (ember.ops.add, ...), bound in ember/ops/__init__.py: one Python call less per op.
     def __radd__(self, o):
         return ops.add(o, self)
-
-    def __sub__(self, o):
-        return ops.sub(self, o)
 
     def __rsub__(self, o):
         return ops.sub(o, self)
 
-    def __mul__(self, o):
-        return ops.mul(self, o)
-
     def __rmul__(self, o):
         return ops.mul(o, self)
-
-    def __truediv__(self, o):
-        return ops.div(self, o)
 
     def __rtruediv__(self, o):
         return ops.div(o, self)
 
-    def __pow__(self, o):
-        return ops.pow(self, o)
-
     def __rpow__(self, o):
         return ops.pow(o, self)
-
-    def __matmul__(self, o):
-        return ops.matmul(self, o)
 
     def __rmatmul__(self, o):
         return ops.matmul(o, self)
@@ -369,6 +354,8 @@ def rand(*shape, dtype=None, requires_grad=False, generator=None):
     return Tensor(data, requires_grad)
 
 
+_new, _ndarray = object.__new__, np.ndarray
 autograd._Tensor = Tensor
+autograd._from_op = Tensor._from_op
 
 from . import ops  # noqa: E402  (ops need Tensor defined first)

@@ -12,15 +12,7 @@ from .reduce import argmax, argmin, logsumexp, max, mean, min, std, sum, var  # 
 from ..tensor import Tensor as _Tensor
 
 
-def _method(fn):
-    def m(self, *args, **kwargs):
-        return fn(self, *args, **kwargs)
-
-    m.__name__ = fn.__name__
-    m.__doc__ = fn.__doc__
-    return m
-
-
+# The op functions take the tensor first, so they serve as methods unchanged: x.exp() is exp(x).
 for _name, _fn in {
     "exp": exp, "log": log, "sqrt": sqrt, "abs": abs, "tanh": tanh, "sigmoid": sigmoid, "relu": relu,
     "clip": clip, "clamp": clamp, "maximum": maximum, "minimum": minimum, "matmul": matmul,
@@ -29,8 +21,10 @@ for _name, _fn in {
     "permute": permute, "swapaxes": swapaxes, "flatten": flatten, "squeeze": squeeze,
     "unsqueeze": unsqueeze, "broadcast_to": broadcast_to, "expand": expand, "split": split,
     "chunk": chunk, "pow": pow, "add": add, "sub": sub, "mul": mul, "div": div, "neg": neg,
+    "__add__": add, "__sub__": sub, "__mul__": mul, "__truediv__": div, "__pow__": pow,
+    "__matmul__": matmul,
 }.items():
-    setattr(_Tensor, _name, _method(_fn))
+    setattr(_Tensor, _name, _fn)
 
 
 def _softmax(self, dim=-1):

@@ -24,22 +24,27 @@ def _unb(g, shape, dtype):
 
 
 class Add(Function):
+    # Add and Sub save nothing: backward needs only the inputs' shapes and dtypes, which
+    # ``self.inputs`` (the input tensors, kept by every recorded op) already carries.
     def forward(self, a, b):
-        self.sa, self.da, self.sb, self.db = a.shape, a.dtype, b.shape, b.dtype
         return a + b
 
     def backward(self, gy):
-        return _unb(gy, self.sa, self.da), _unb(gy, self.sb, self.db)
+        a, b = self.inputs[0].data, self.inputs[1].data
+        ga = _unb(gy, a.shape, a.dtype) if self.inputs[0].requires_grad else None
+        gb = _unb(gy, b.shape, b.dtype) if self.inputs[1].requires_grad else None
+        return ga, gb
 
 
 class Sub(Function):
     def forward(self, a, b):
-        self.sa, self.da, self.sb, self.db = a.shape, a.dtype, b.shape, b.dtype
         return a - b
 
     def backward(self, gy):
-        gb = -gy if self.needs_grad(1) else None
-        return _unb(gy, self.sa, self.da), gb if gb is None else _unb(gb, self.sb, self.db)
+        a, b = self.inputs[0].data, self.inputs[1].data
+        ga = _unb(gy, a.shape, a.dtype) if self.inputs[0].requires_grad else None
+        gb = _unb(-gy, b.shape, b.dtype) if self.inputs[1].requires_grad else None
+        return ga, gb
 
 
 class Mul(Function):
@@ -244,6 +249,8 @@ class Cast(Function):
 
 
 def _pair(a, b):
+    if type(b) is type(a) is Tensor and a.data.dtype == b.data.dtype:
+        return a, b  # the common case, kept cheap: this runs once per arithmetic op
     if isinstance(a, Tensor):
         b = as_tensor(b, a)
     else:
@@ -260,22 +267,26 @@ def _pair(a, b):
 
 def add(a, b):
     """a + b with broadcasting."""
-    return Add.apply(*_pair(a, b))
+    a, b = _pair(a, b)
+    return Add.apply(a, b)
 
 
 def sub(a, b):
     """a - b with broadcasting."""
-    return Sub.apply(*_pair(a, b))
+    a, b = _pair(a, b)
+    return Sub.apply(a, b)
 
 
 def mul(a, b):
     """a * b with broadcasting."""
-    return Mul.apply(*_pair(a, b))
+    a, b = _pair(a, b)
+    return Mul.apply(a, b)
 
 
 def div(a, b):
     """a / b with broadcasting."""
-    return Div.apply(*_pair(a, b))
+    a, b = _pair(a, b)
+    return Div.apply(a, b)
 
 
 def pow(a, b):
