@@ -46,3 +46,35 @@ def norm_axis(axis, dim):
             raise TypeError("pass axis or dim, not both")
         return tuple(dim) if isinstance(dim, list) else dim
     return tuple(axis) if isinstance(axis, list) else axis
+
+
+def channels_last(shape, dtype, zero=False):
+    """An (N, C, H, W) array stored as (N, H, W, C): each pixel's channels are contiguous.
+    NumPy's ops keep this layout in their results (``order='K'``); the convolutions produce it."""
+    n, c, h, w = shape
+    return (np.zeros if zero else np.empty)((n, h, w, c), dtype).transpose(0, 3, 1, 2)
+
+
+def is_channels_last(a):
+    """Whether the (N, C, H, W) array ``a`` is stored densely as (N, H, W, C)."""
+    return a.ndim == 4 and not a.flags.c_contiguous and a.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def empty_as(a, shape=None, dtype=None, zero=False):
+    """A new array of ``shape`` and ``dtype`` (default a's) in a's layout: channels-last if
+    ``a`` is, else C order; zero-filled with ``zero``."""
+    shape = a.shape if shape is None else shape
+    dtype = a.dtype if dtype is None else dtype
+    if is_channels_last(a):
+        return channels_last(shape, dtype, zero)
+    return (np.zeros if zero else np.empty)(shape, dtype)
+
+
+def flat(a):
+    """The 1-D view of ``a``'s elements in memory order when ``a`` is dense (C order or
+    channels-last), else None. Two arrays of one shape and layout have matching flat views."""
+    if a.flags.c_contiguous:
+        return a.reshape(-1)
+    if is_channels_last(a):
+        return a.transpose(0, 2, 3, 1).reshape(-1)
+    return None

@@ -116,20 +116,21 @@ def _rows(shape, dtype):
 class Conv2dFunction(Function):
     """y = conv(x, w) + b on (N, C, H, W); ``pads`` is ((top, bottom), (left, right)).
 
-    The columns take one of two layouts, whichever moves less memory:
+    Ungrouped convolutions run channels-last: the columns are (N OH OW, kh kw C), one row per
+    output pixel, so that
 
-    - channel-major, (C kh kw, N OH OW): each product is one GEMM per group; y and gy are
-      transposed between (N, O, ...) and (O, N, ...) in one pass each.
-    - sample-major, (N, C kh kw, OH OW), when the columns are smaller than the output (few
-      input channels, as in a first layer): one small GEMM per sample writes y in place, which
-      saves both passes over the large output (1.7x faster on MNIST's first layer), and the
-      bias rides in the GEMM as a row of ones.
+    - the forward is one GEMM, cols @ W.T, whose (N OH OW, O) result *is* y stored as
+      (N, OH, OW, O): y is returned as an (N, O, OH, OW) view of it, with no transpose pass;
+    - every copy into the columns moves runs of kw * C contiguous values (a window row);
+    - ReLU and 2x2 max-pooling after it read each pixel's channels contiguously, and hand
+      back gradients in the same layout, so gy is (N OH OW, O) rows without a copy;
+    - the input gradient is one GEMM per kernel offset, gy @ W[:, :, i, j], each added to
+      a shifted window of the (N, H, W, C) gradient as runs of OW * C values (a col2im over
+      the whole column matrix adds runs of only C: measured 2x slower).
 
-    Measured and kept: GEMM operands at a padded row stride (``_rows``, up to 1.4x faster), the
-    weight gradient as cols @ gy.T (1.3x faster than gy @ cols.T), the stride-1 input gradient
-    on widened rows (``_input_grad_wide``, col2im 1.5x faster). Measured and dropped: widened
-    rows everywhere (12-25% larger GEMMs ate the gain), per-kernel-offset GEMMs in place of
-    col2im, chunking the batch to stay in cache, and a full convolution for the input gradient.
+    A small kernel (kh kw C <= 64, a first layer) carries the bias as a column of ones in
+    the GEMM, which then also yields the bias gradient. Grouped convolutions use
+    channel-major columns (C kh kw, N OH OW), one GEMM per group.
     """
 
     def forward(self, x, w, b=None, *, stride, pads, dilation, groups):
@@ -137,24 +138,12 @@ class Conv2dFunction(Function):
         o, cg, kh, kw = w.shape
         oh = conv_output_size(h, kh, stride[0], pads[0], dilation[0])
         ow = conv_output_size(wd, kw, stride[1], pads[1], dilation[1])
-        k = cg * kh * kw
         self.w, self.xshape, self.geometry = w, x.shape, (pads, stride, dilation)
+        self.channels_last = groups == 1
+        if self.channels_last:
+            return self._forward_channels_last(x, w, b, (oh, ow))
+        k = cg * kh * kw
         win = _windows(_pad(x, pads), (kh, kw), stride, dilation, (oh, ow))  # (C, kh, kw, N, OH, OW)
-        # k <= 64 keeps the N per-sample products small: larger ones made 2-thread OpenBLAS hand
-        # each call to its second thread, up to 40x slower on a busy 2-core machine (measured)
-        self.sample_major = groups == 1 and k < o and k <= 64
-        if self.sample_major:
-            kb = k + (b is not None)
-            cols = np.empty((n, kb, oh * ow), x.dtype)
-            dst, src = cols[:, :k].reshape(n, c, kh, kw, oh, ow), win.transpose(3, 0, 1, 2, 4, 5)
-            parallel_for(lambda s, e: np.copyto(dst[s:e], src[s:e]), n, work=dst.size)
-            wb = np.empty((o, kb), x.dtype)
-            wb[:, :k] = w.reshape(o, k)
-            if b is not None:
-                cols[:, k] = 1
-                wb[:, k] = b
-            self.cols = cols
-            return np.matmul(wb, cols).reshape(n, o, oh, ow)
         cols = _rows((c * kh * kw, n, oh, ow), x.dtype)
         dst = cols.reshape(c, kh, kw, n, oh, ow)
         parallel_for(lambda s, e: np.copyto(dst[s:e], win[s:e]), c, work=dst.size)
@@ -168,24 +157,43 @@ class Conv2dFunction(Function):
             parallel_for(lambda s, e: np.add(yt[s:e], bb, out=y[s:e]), n, work=y.size)
         return y
 
+    def _forward_channels_last(self, x, w, b, out):
+        n, c, h, wd = x.shape
+        o, _, kh, kw = w.shape
+        (oh, ow), ((pt, pb), (pl, pr)), (sh, sw), (dh, dw) = out, *self.geometry
+        xl = x.transpose(0, 2, 3, 1)  # (N, H, W, C): a free view when x is channels-last
+        if pt or pb or pl or pr:
+            xp = np.zeros((n, h + pt + pb, wd + pl + pr, c), x.dtype)
+            xp[:, pt:pt + h, pl:pl + wd] = xl
+            xl = xp
+        s0, s1, s2, s3 = xl.strides
+        win = as_strided(xl, (n, oh, ow, kh, kw, c), (s0, sh * s1, sw * s2, dh * s1, dw * s2, s3), writeable=False)
+        k = kh * kw * c
+        self.bias_column = b is not None and k <= 64
+        kb = k + self.bias_column
+        cols = np.empty((n * oh * ow, kb), x.dtype)
+        dst = cols[:, :k].reshape(n, oh, ow, kh, kw, c)
+        parallel_for(lambda s, e: np.copyto(dst[s:e], win[s:e]), n, work=dst.size)
+        wt = np.empty((kb, o), x.dtype)  # W as (kh kw C [+ bias], O)
+        wt[:k] = w.transpose(2, 3, 1, 0).reshape(k, o)
+        if self.bias_column:
+            cols[:, k] = 1
+            wt[k] = b
+        y = cols @ wt  # (N OH OW, O)
+        if b is not None and not self.bias_column:
+            parallel_for(lambda s, e: np.add(y[s:e], b, out=y[s:e]), len(y), work=y.size)
+        self.cols, self.wt = cols, wt
+        return y.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
+
     def backward(self, gy):
+        if self.channels_last:
+            return self._backward_channels_last(gy)
         w, cols = self.w, self.cols
         o, cg, kh, kw = w.shape
         n, _, oh, ow = gy.shape
         k = cg * kh * kw
         has_bias = len(self.inputs) > 2
         gx = gw = gb = None
-        if self.sample_major:
-            gy3 = gy.reshape(n, o, oh * ow)
-            if self.needs_grad(1) or (has_bias and self.needs_grad(2)):
-                gwb = np.matmul(gy3, cols.transpose(0, 2, 1)).sum(axis=0)  # (O, k [+ 1 for the bias])
-                gw = gwb[:, :k].reshape(w.shape) if self.needs_grad(1) else None
-                gb = gwb[:, k].copy() if has_bias and self.needs_grad(2) else None
-            self.cols = None
-            if self.needs_grad(0):
-                gc = np.matmul(w.reshape(o, k).T, gy3).reshape(n, cg, kh, kw, oh, ow)
-                gx = self._col2im(gc.transpose(1, 2, 3, 0, 4, 5), sample_major=True)
-            return (gx, gw, gb) if has_bias else (gx, gw)
         g = cols.shape[0]
         gyt = _rows((o, n, oh, ow), gy.dtype)
         gyT = gy.transpose(1, 0, 2, 3)
@@ -203,24 +211,67 @@ class Conv2dFunction(Function):
                 gx = self._input_grad_wide(gyt, wt)
             else:
                 gc = np.matmul(wt, gyt.reshape(g, o // g, -1))
-                gx = self._col2im(gc.reshape(g * cg, kh, kw, n, oh, ow), sample_major=False)
+                gx = self._col2im(gc.reshape(g * cg, kh, kw, n, oh, ow))
         return (gx, gw, gb) if has_bias else (gx, gw)
 
-    def _col2im(self, gc, sample_major):
+    def _backward_channels_last(self, gy):
+        w, cols, wt = self.w, self.cols, self.wt
+        o, c, kh, kw = w.shape
+        n, _, oh, ow = gy.shape
+        k = kh * kw * c
+        has_bias = len(self.inputs) > 2
+        gx = gw = gb = None
+        gyl = gy.transpose(0, 2, 3, 1)  # (N, OH, OW, O)
+        if not gyl.flags.c_contiguous:
+            dense = np.empty(gyl.shape, gy.dtype)
+            parallel_for(lambda s, e: np.copyto(dense[s:e], gyl[s:e]), n, work=dense.size)
+            gyl = dense
+        g = gyl.reshape(n * oh * ow, o)
+        if self.needs_grad(1) or (has_bias and self.needs_grad(2)):
+            gwt = cols.T @ g  # (kh kw C [+ 1], O): faster than g.T @ cols on OpenBLAS
+            if self.needs_grad(1):
+                gw = np.ascontiguousarray(gwt[:k].reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
+            if has_bias and self.needs_grad(2):
+                gb = gwt[k].copy() if self.bias_column else np.ones(len(g), g.dtype) @ g
+        self.cols = cols = None  # free the columns before the input gradient allocates its own
+        if self.needs_grad(0):
+            gx = self._input_grad_channels_last(g, wt[:k].reshape(kh, kw, c, o), (n, oh, ow))
+        return (gx, gw, gb) if has_bias else (gx, gw)
+
+    def _input_grad_channels_last(self, g, wt4, out):
+        """Sum over kernel offsets of (gy @ W[:, :, i, j]) added to the input pixels it came from."""
+        n, c, h, wd = self.xshape
+        ((pt, pb), (pl, pr)), (sh, sw), (dh, dw) = self.geometry
+        kh, kw = wt4.shape[:2]
+        _, oh, ow = out
+        gxp = np.zeros((n, h + pt + pb, wd + pl + pr, c), g.dtype)
+        part = np.empty((len(g), c), g.dtype)
+        part4 = part.reshape(n, oh, ow, c)
+        for i in range(kh):
+            for j in range(kw):
+                np.matmul(g, wt4[i, j].T, out=part)
+                r, q = i * dh, j * dw
+                dst = gxp[:, r:r + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw]
+                parallel_for(lambda s, e: np.add(dst[s:e], part4[s:e], out=dst[s:e]), n, work=part.size)
+        if pt or pb or pl or pr:
+            gxl = np.empty((n, h, wd, c), g.dtype)
+            src = gxp[:, pt:pt + h, pl:pl + wd]
+            parallel_for(lambda s, e: np.copyto(gxl[s:e], src[s:e]), n, work=gxl.size)
+            gxp = gxl
+        return gxp.transpose(0, 3, 1, 2)
+
+    def _col2im(self, gc):
         """Fold columns (C, kh, kw, N, OH, OW) back onto the input: one strided add per kernel offset."""
         n, c, h, wd = self.xshape
         ((pt, pb), (pl, pr)), (sh, sw), (dh, dw) = self.geometry
         _, kh, kw, _, oh, ow = gc.shape
-        # accumulate in the columns' own order of N and C, so that the adds run along rows
-        gxp = np.zeros((n, c, h + pt + pb, wd + pl + pr) if sample_major else (c, n, h + pt + pb, wd + pl + pr),
-                       gc.dtype)
-        acc = gxp if sample_major else gxp.transpose(1, 0, 2, 3)  # indexed (N, C, H, W)
+        # accumulate in the columns' own order (C, N), so that the adds run along rows
+        gxp = np.zeros((c, n, h + pt + pb, wd + pl + pr), gc.dtype)
+        acc = gxp.transpose(1, 0, 2, 3)  # indexed (N, C, H, W)
         for i in range(kh):
             for j in range(kw):
                 r, q = i * dh, j * dw
                 acc[:, :, r:r + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw] += gc[:, i, j].transpose(1, 0, 2, 3)
-        if sample_major and not (pt or pb or pl or pr):
-            return gxp
         gx = np.empty((n, c, h, wd), gc.dtype)
         np.copyto(gx, acc[:, :, pt:pt + h, pl:pl + wd])
         return gx

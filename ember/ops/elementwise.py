@@ -7,7 +7,7 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor
 from ._parallel import big, parallel_for
-from ._util import as_tensor
+from ._util import as_tensor, empty_as, flat
 
 
 def _unb(g, shape, dtype):
@@ -170,12 +170,14 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
-    """max(a, 0); keeps its output. Large contiguous float arrays are split over the cores."""
+    """max(a, 0); keeps its output. Large dense float arrays (C order or channels-last) are
+    split over the cores, and the result keeps the input's layout."""
 
     def forward(self, a):
-        if a.dtype.kind == "f" and a.flags.c_contiguous and big(a.size):
-            y = np.empty(a.shape, a.dtype)
-            af, yf = a.reshape(-1), y.reshape(-1)
+        af = flat(a) if a.dtype.kind == "f" and big(a.size) else None
+        if af is not None:
+            y = empty_as(a)
+            yf = flat(y)
             parallel_for(lambda s, e: np.maximum(af[s:e], 0, out=yf[s:e]), af.size)
         else:
             y = np.maximum(a, 0)
@@ -184,11 +186,13 @@ class ReLU(Function):
 
     def backward(self, gy):
         y = self.y
-        if gy.flags.c_contiguous and gy.dtype == y.dtype and big(gy.size):
-            gx = np.empty(gy.shape, gy.dtype)
-            yf, gf, xf = y.reshape(-1), gy.reshape(-1), gx.reshape(-1)
-            parallel_for(lambda s, e: np.multiply(gf[s:e], yf[s:e] > 0, out=xf[s:e]), yf.size)
-            return gx
+        if gy.dtype == y.dtype and gy.strides == y.strides and big(gy.size):
+            gf, yf = flat(gy), flat(y)
+            if gf is not None and yf is not None:
+                gx = empty_as(gy)
+                xf = flat(gx)
+                parallel_for(lambda s, e: np.multiply(gf[s:e], yf[s:e] > 0, out=xf[s:e]), yf.size)
+                return gx
         return gy * (y > 0)
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd import Function
 from ._parallel import parallel_for
-from ._util import as_tensor
+from ._util import as_tensor, empty_as
 from .conv import _tuple, conv_output_size
 from .movement import reshape
 
@@ -74,9 +74,11 @@ class MaxPool2dFunction(Function):
     def _forward_2x2(self, x, out):
         oh, ow = out
         n, c = x.shape[:2]
-        y = np.empty((n, c, oh, ow), x.dtype)
-        lower = np.empty((n, c, oh, 2 * ow), bool)
-        to_right = np.empty((n, c, oh, ow), bool)
+        # outputs and masks in x's layout: channels-last after a convolution, where every
+        # pass below then runs over contiguous channels
+        y = empty_as(x, (n, c, oh, ow))
+        lower = empty_as(x, (n, c, oh, 2 * ow), bool)
+        to_right = empty_as(x, (n, c, oh, ow), bool)
 
         def part(s, e):  # samples [s, e): a part's row maxima stay in cache for the column pass
             xs = x[s:e, :, :2 * oh, :2 * ow]
@@ -115,12 +117,13 @@ class MaxPool2dFunction(Function):
         n, c, h, w = self.xshape
         oh, ow = gy.shape[2:]
         even = (h, w) == (2 * oh, 2 * ow)
-        gx = np.empty(self.xshape, gy.dtype) if even else np.zeros(self.xshape, gy.dtype)
+        like = self.lower  # in the forward input's layout, as gx is
+        gx = empty_as(like, self.xshape, gy.dtype, zero=not even)
 
         def part(s, e):
             # route to the winning column (g * mask and g - g * mask), then to the winning row
             g = gy[s:e]
-            grows = np.empty((e - s, c, oh, 2 * ow), gy.dtype)
+            grows = empty_as(like[s:e], dtype=gy.dtype)
             np.multiply(g, self.to_right[s:e], out=grows[..., 1::2])
             np.subtract(g, grows[..., 1::2], out=grows[..., 0::2])
             gxs = gx[s:e]

@@ -64,3 +64,19 @@ def test_split_passes_match_one_thread_exactly(split_everything, threads, monkey
     got = _cnn_step(0)
     for w, g in zip(want, got):
         np.testing.assert_array_equal(w, g)
+
+
+def test_relu_split_over_channels_last_memory(split_everything):
+    # conv outputs are stored (N, H, W, C): ReLU splits that memory and keeps its layout
+    split_everything(3, 0)
+    r = np.random.default_rng(1)
+    a = r.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    cl = np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    g = r.standard_normal(a.shape).astype(np.float32)
+    g_cl = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    x = ember.Tensor(cl, requires_grad=True)  # as it is: ember.tensor copies into C order
+    y = nn.functional.relu(x)
+    y.backward(g_cl)
+    np.testing.assert_array_equal(y.data, np.maximum(a, 0))
+    np.testing.assert_array_equal(x.grad, g * (a > 0))
+    assert y.data.strides == cl.strides and x.grad.strides == cl.strides

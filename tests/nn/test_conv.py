@@ -27,7 +27,7 @@ CONV2D_CASES = [
     ((2, 3, 8, 7), (4, 3, 3, 3), dict(padding="valid")),
     ((1, 1, 5, 5), (2, 1, 5, 5), {}),  # kernel as large as the input
     ((3, 2, 6, 6), (3, 2, 1, 1), dict(stride=2)),  # 1x1 kernel
-    # more outputs than column rows: the sample-major layout
+    # small kernels (kh kw C <= 64): the bias rides in the GEMM
     ((2, 1, 7, 8), (16, 1, 3, 3), {}),
     ((2, 1, 7, 8), (16, 1, 3, 3), dict(stride=2, padding=1)),
     ((2, 2, 7, 8), (12, 2, 2, 3), dict(padding=(1, 0), dilation=(1, 2))),
@@ -41,14 +41,22 @@ CONV1D_CASES = [
 ]
 
 
-def _compare_with_torch(torch, efn, tfn, xs, ws, kw, dtype, bias=True):
+def _channels_last(a):
+    """The same (N, C, H, W) values stored as (N, H, W, C), as a convolution's output is."""
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+def _compare_with_torch(torch, efn, tfn, xs, ws, kw, dtype, bias=True, channels_last=False):
     rng = np.random.default_rng(0)
     x, w, b = (rng.standard_normal(s).astype(dtype) for s in (xs, ws, (ws[0],)))
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     ty = tfn(tx, tw, tb if bias else None, **kw)
     g = rng.standard_normal(tuple(ty.shape)).astype(dtype)
     ty.backward(torch.tensor(g))
-    ex, ew, eb = (ember.tensor(a, requires_grad=True) for a in (x, w, b))
+    if channels_last:  # input and incoming gradient in the layout ember's conv, ReLU and pool produce
+        x, g = _channels_last(x), _channels_last(g)
+    # ember.Tensor wraps the array as it is (ember.tensor copies it into C order)
+    ex, ew, eb = (ember.Tensor(a, requires_grad=True) for a in (x, w, b))
     ey = efn(ex, ew, eb if bias else None, **kw)
     ey.backward(g)
     assert ey.shape == tuple(ty.shape) and ey.dtype == dtype
@@ -70,6 +78,24 @@ def test_conv2d_matches_torch(torch, xs, ws, kw, dtype):
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("xs,ws,kw", CONV2D_CASES)
+def test_conv2d_on_channels_last_input_matches_torch(torch, xs, ws, kw):
+    _compare_with_torch(torch, F.conv2d, torch.nn.functional.conv2d, xs, ws, kw, np.float64, channels_last=True)
+
+
+def test_conv2d_output_and_input_gradient_are_channels_last():
+    # y is a view of the GEMM's (N OH OW, O) result; gx keeps x's layout for the layer before
+    conv = nn.Conv2d(3, 5, 3, padding=1)
+    x = ember.tensor(np.random.default_rng(4).standard_normal((2, 3, 6, 6)).astype(np.float32), requires_grad=True)
+    y = conv(x)
+    assert y.data.transpose(0, 2, 3, 1).flags.c_contiguous
+    y.sum().backward()
+    assert x.grad.shape == x.shape and x.grad.transpose(0, 2, 3, 1).flags.c_contiguous
+    grouped = nn.Conv2d(4, 4, 3, groups=2)  # grouped: C order
+    assert grouped(np.ones((1, 4, 5, 5), np.float32)).data.flags.c_contiguous
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("xs,ws,kw", CONV1D_CASES)
 def test_conv1d_matches_torch(torch, xs, ws, kw, dtype):
@@ -77,7 +103,7 @@ def test_conv1d_matches_torch(torch, xs, ws, kw, dtype):
 
 
 def test_conv_without_bias_and_unbatched(torch):
-    for ws in [(4, 3, 3, 3), (32, 3, 3, 3)]:  # channel-major and sample-major
+    for ws in [(4, 3, 3, 3), (32, 3, 3, 3)]:
         _compare_with_torch(torch, F.conv2d, torch.nn.functional.conv2d, (2, 3, 6, 6), ws, {}, np.float64, bias=False)
     rng = np.random.default_rng(1)
     x, w = rng.standard_normal((3, 6, 7)), rng.standard_normal((4, 3, 3, 3))
@@ -93,7 +119,7 @@ def test_conv_without_bias_and_unbatched(torch):
     (2, dict(stride=2, padding=1)),
     (2, dict(padding=1)),  # stride 1: the wide input-gradient path
     (2, dict(dilation=2, groups=2, padding="same")),
-    (20, dict(stride=(1, 2), padding=1)),  # more outputs than column rows: sample-major
+    (20, dict(stride=(1, 2), padding=1)),
 ])
 def test_conv2d_gradcheck(out_channels, kw):
     rng = np.random.default_rng(2)
@@ -201,16 +227,16 @@ def test_conv_output_size_formula():
     assert conv_output_size(5, 2, stride=2, padding=1, ceil_mode=True) == 3  # not 4
 
 
-@pytest.mark.parametrize("out_channels", [4, 16])  # channel-major and sample-major first layers
+@pytest.mark.parametrize("out_channels", [4, 16])  # the bias in the GEMM or added after it
 def test_first_layer_computes_no_input_gradient(monkeypatch, out_channels):
     calls = []
-    for name in ("_col2im", "_input_grad_wide"):
+    for name in ("_col2im", "_input_grad_wide", "_input_grad_channels_last"):
         orig = getattr(conv_ops.Conv2dFunction, name)
         monkeypatch.setattr(conv_ops.Conv2dFunction, name,
                             lambda self, *a, _orig=orig, **kw: calls.append(1) or _orig(self, *a, **kw))
-    model = nn.Conv2d(1, out_channels, 3)
+    model = nn.Conv2d(1, out_channels, 3) if out_channels == 4 else nn.Conv2d(8, out_channels, 3)
     model2 = nn.Conv2d(out_channels, 2, 3)
-    x = np.random.default_rng(7).standard_normal((2, 1, 8, 8)).astype(np.float32)
+    x = np.random.default_rng(7).standard_normal((2, model.in_channels, 8, 8)).astype(np.float32)
     model2(model(x)).sum().backward()
     assert len(calls) == 1  # the second layer's input gradient only
     assert model.weight.grad is not None and model.bias.grad is not None

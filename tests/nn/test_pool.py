@@ -30,13 +30,20 @@ AVG2D = [
 SHAPES = [(2, 3, 8, 8), (2, 3, 7, 9)]  # even, and odd sizes that leave a row/column out
 
 
-def _run(torch, name, x, kw, dtype=np.float64):
+def _channels_last(a):
+    """The same (N, C, H, W) values stored as (N, H, W, C), as a convolution's output is."""
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+def _run(torch, name, x, kw, dtype=np.float64, channels_last=False):
     x = x.astype(dtype)
     tx = torch.tensor(x, requires_grad=True)
     ty = getattr(torch.nn.functional, name)(tx, **kw)
     g = np.random.default_rng(1).standard_normal(tuple(ty.shape)).astype(dtype)
     ty.backward(torch.tensor(g))
-    ex = ember.tensor(x, requires_grad=True)
+    if channels_last:
+        x = _channels_last(x)
+    ex = ember.Tensor(x, requires_grad=True)  # as it is: ember.tensor would copy it into C order
     ey = getattr(F, name)(ex, **kw)
     ey.backward(g)
     assert ey.shape == tuple(ty.shape) and ey.dtype == dtype and ex.grad.dtype == dtype
@@ -57,6 +64,17 @@ def test_max_pool2d_ties_route_to_the_first_maximum(torch, kw):
     x = np.random.default_rng(2).integers(-2, 3, size=(3, 4, 8, 9)).astype(np.float64)
     _run(torch, "max_pool2d", x, kw)
     _run(torch, "max_pool2d", np.maximum(x, 0), kw)  # after ReLU: windows of zeros
+
+
+@pytest.mark.parametrize("kw", MAX2D[:3] + AVG2D[:2])
+def test_pooling_channels_last_input(torch, kw):
+    # after a convolution the input is stored (N, H, W, C); the 2x2 path keeps that layout
+    x = np.random.default_rng(3).integers(-2, 3, size=(3, 5, 8, 9)).astype(np.float64)
+    name = "avg_pool2d" if kw in AVG2D[:2] and kw not in MAX2D[:3] else "max_pool2d"
+    _run(torch, name, x, kw, channels_last=True)
+    _run(torch, name, x, kw, dtype=np.float32, channels_last=True)
+    y = F.max_pool2d(ember.Tensor(_channels_last(x)), 2)
+    assert y.data.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
 def test_max_pool2d_2x2_tie_between_top_right_and_bottom_left(torch):
