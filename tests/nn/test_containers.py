@@ -118,3 +118,23 @@ def test_identity_flatten_unflatten(torch):
         nn.Flatten()(np.zeros(5))
     with pytest.raises(ValueError, match="cannot split dim 1 of size 60"):
         nn.Unflatten(1, (7, 8))(y)
+
+
+@pytest.mark.parametrize("pool", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
+def test_sequential_pools_before_relu_with_identical_values_and_gradients(pool):
+    # Sequential runs ReLU -> MaxPool2d as pool, then ReLU: the same numbers, cheaper
+    from ember.nn import functional as F
+
+    r = np.random.default_rng(5)
+    x = r.integers(-3, 3, size=(2, 3, 6, 7)).astype(np.float64)  # ties and all-negative windows
+    x[0, 0, :2, :2] = -1.0
+    seq = nn.Sequential(nn.ReLU(), nn.MaxPool2d(**pool))
+    a = ember.tensor(x, requires_grad=True)
+    ya = seq(a)
+    g = r.standard_normal(ya.shape)
+    ya.backward(g)
+    b = ember.tensor(x, requires_grad=True)
+    yb = F.max_pool2d(F.relu(b), **pool)  # the order as written
+    yb.backward(g)
+    np.testing.assert_array_equal(ya.data, yb.data)
+    np.testing.assert_array_equal(a.grad, b.grad)
