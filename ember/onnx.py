@@ -328,6 +328,11 @@ def _linear(g, rec, ins):
     return g.node("Add", [y, ins[2]]) if len(ins) > 2 else y
 
 
+@converts("LinearReLU")
+def _linear_relu(g, rec, ins):
+    return g.node("Relu", [_linear(g, rec, ins)])
+
+
 @converts("LeakyReLU")
 def _leaky(g, rec, ins):
     return g.node("LeakyRelu", ins, alpha=float(rec.params["slope"]))

@@ -9,6 +9,7 @@ from ..ops._util import as_tensor
 from ..ops.movement import reshape
 from ..tensor import Tensor
 from .activation import ReLU
+from .linear import Linear
 from .module import Module
 from .pooling import MaxPool2d
 
@@ -28,6 +29,11 @@ def _index(idx, n, who):
     return i % n
 
 
+def _plain(m):
+    """m's class, or None when its forward is replaced on the instance (as summary() does)."""
+    return None if "forward" in m.__dict__ else type(m)
+
+
 class Sequential(Module):
     """Chain modules: the output of each is the input of the next.
 
@@ -35,10 +41,14 @@ class Sequential(Module):
     keeps the names (they become the ``state_dict`` prefixes). Indexing takes ints (negative
     too) and slices, which give a new Sequential sharing the modules.
 
-    One shortcut, exact in values and gradients: a ``ReLU`` followed by a ``MaxPool2d`` runs
-    as the pooling, then the ReLU. ReLU is monotone, so max(relu(a), relu(b)) equals
-    relu(max(a, b)), and the gradient reaches the same element (or is zero in both orders);
-    the ReLU's two passes then run over the pooled output, 4x smaller after a 2x2 pool.
+    Two shortcuts, exact in values and gradients:
+
+    - a ``Linear`` followed by a ``ReLU`` runs as one op, the ReLU in place on the GEMM's
+      result (no second array, no second pass over memory);
+    - a ``ReLU`` followed by a ``MaxPool2d`` runs as the pooling, then the ReLU. ReLU is
+      monotone, so max(relu(a), relu(b)) equals relu(max(a, b)), and the gradient reaches
+      the same element (or is zero in both orders); the ReLU's passes then run over the
+      pooled output, 4x smaller after a 2x2 pool.
     """
 
     def __init__(self, *args):
@@ -108,7 +118,12 @@ class Sequential(Module):
         i = 0
         while i < len(mods):
             m = mods[i]
-            if type(m) is ReLU and i + 1 < len(mods) and type(mods[i + 1]) is MaxPool2d:
+            nxt = _plain(mods[i + 1]) if i + 1 < len(mods) else None
+            if _plain(m) is Linear and nxt is ReLU:
+                x = m(x, relu=True)  # one op: see the class docstring
+                i += 2
+                continue
+            if _plain(m) is ReLU and nxt is MaxPool2d:
                 x = m(mods[i + 1](x))  # pool first: see the class docstring
                 i += 2
                 continue

@@ -47,14 +47,16 @@ class Linear(Module):
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x):
+    def forward(self, x, relu=False):
+        """``x @ weight.T + bias``; ``relu=True`` applies ReLU in the same op (nn.Sequential
+        does so for a Linear followed by a ReLU)."""
         x = _as_float_input(x, self.weight.data.dtype)
         if x.data.ndim == 0 or x.data.shape[-1] != self.in_features:
             raise ValueError(
                 f"Linear({self.in_features} -> {self.out_features}) expected input with "
                 f"{self.in_features} features, got shape {tuple(x.shape)}"
             )
-        return linear(x, self.weight, self.bias)
+        return linear(x, self.weight, self.bias, relu=relu)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -13,7 +13,7 @@ from ..tensor import Tensor
 from ._util import as_tensor
 from .elementwise import cast
 
-__all__ = ["linear", "dropout", "dropout2d", "embedding"]
+__all__ = ["linear", "dropout", "dropout2d", "embedding"]  # and linear_relu, for nn.Sequential
 
 
 def _float_like(x, dtype):
@@ -47,8 +47,22 @@ class Linear(Function):
         return gx, gw, gb
 
 
-def linear(x, weight, bias=None):
-    """Affine map ``x @ weight.T + bias``.
+class LinearReLU(Linear):
+    """relu(x @ W.T + b) in one op: the ReLU runs in place on the GEMM's fresh result, and its
+    backward masks gy by the saved output before Linear's backward (nn.Sequential uses it)."""
+
+    def forward(self, x, w, b=None):
+        y = super().forward(x, w, b)
+        np.maximum(y, 0, out=y)
+        self.y = y
+        return y
+
+    def backward(self, gy):
+        return super().backward(gy * (self.y > 0))
+
+
+def linear(x, weight, bias=None, relu=False):
+    """Affine map ``x @ weight.T + bias`` (then ReLU, with ``relu``).
 
     Args:
         x: input of shape (*, in_features); cast to the weight's dtype if it differs.
@@ -67,12 +81,13 @@ def linear(x, weight, bias=None):
             f"linear: weight of shape {w.shape} expects input with {w.data.shape[1]} features, "
             f"got shape {x.shape}"
         )
+    op = LinearReLU if relu else Linear
     if bias is None:
-        return Linear.apply(x, w)
+        return op.apply(x, w)
     b = bias if isinstance(bias, Tensor) else as_tensor(bias)
     if b.data.shape != (w.data.shape[0],):
         raise ValueError(f"linear: bias must have shape ({w.data.shape[0]},), got {b.shape}")
-    return Linear.apply(x, w, b)
+    return op.apply(x, w, b)
 
 
 class _MaskMul(Function):

@@ -138,3 +138,28 @@ def test_sequential_pools_before_relu_with_identical_values_and_gradients(pool):
     yb.backward(g)
     np.testing.assert_array_equal(ya.data, yb.data)
     np.testing.assert_array_equal(a.grad, b.grad)
+
+
+def test_sequential_linear_relu_runs_as_one_op_with_identical_results():
+    from ember.nn import functional as F
+    from ember.ops.layers import LinearReLU
+
+    ember.manual_seed(0)
+    seq = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3))
+    x = np.random.default_rng(6).standard_normal((7, 5))
+    a = ember.tensor(x, requires_grad=True)
+    ya = seq(a)
+    assert isinstance(ya._fn.inputs[0]._fn, LinearReLU)
+    g = np.random.default_rng(7).standard_normal(ya.shape)
+    ya.backward(g)
+    grads = [p.grad.copy() for p in seq.parameters()]
+    seq.zero_grad()
+    b = ember.tensor(x, requires_grad=True)
+    yb = seq[2](F.relu(seq[0](b)))  # module by module
+    yb.backward(g)
+    np.testing.assert_array_equal(ya.data, yb.data)
+    np.testing.assert_array_equal(a.grad, b.grad)
+    for want, p in zip(grads, seq.parameters()):
+        np.testing.assert_array_equal(want, p.grad)
+    # summary() hooks every layer, so nothing is fused and every row is there
+    assert "ReLU" in nn.summary(seq, (5,))
