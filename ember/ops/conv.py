@@ -1,10 +1,11 @@
 """Convolution on (N, C, H, W) and (N, C, L) arrays: im2col and GEMMs, forward and backward.
 
-The input is unrolled once into columns (one strided view, one copy); the forward, the weight
-gradient and the input gradient are then one matrix product each. The input gradient is
-folded back onto the input by kh * kw strided adds (col2im, never np.add.at) and is skipped
-when the input needs no gradient (a first layer). ``Conv2dFunction`` says which layouts are
-used and why; ``conv1d`` runs as ``conv2d`` with a kernel of height 1.
+The input is unrolled once into columns (one strided view, one copy); the forward and the
+weight gradient are then one matrix product each, the input gradient one per kernel offset
+(or one, folded back by strided adds: never np.add.at), skipped when the input needs no
+gradient (a first layer). Ungrouped convolutions work channels-last and return their output
+as an (N, C, H, W) view of (N, H, W, C) memory; ``Conv2dFunction`` says why. ``conv1d`` runs as
+``conv2d`` with a kernel of height 1.
 """
 import math
 

@@ -4,7 +4,8 @@ The common 2x2, stride-2 window takes a fast path in two passes: pairs of rows (
 contiguous runs), then pairs of columns of the half-size result. Other windows loop over the
 kh * kw kernel offsets, each a strided view of the whole input, never over pixels. Max-pool
 keeps which offset won (the first maximum in row-major order on ties, as PyTorch) and routes
-the gradient there alone.
+the gradient there alone. The 2x2 max-pool keeps a channels-last input's layout (a
+convolution's output), in its output, masks and input gradient.
 """
 import numpy as np
 
