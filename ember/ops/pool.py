@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd import Function
 from ._parallel import parallel_for
-from ._util import as_tensor, empty_as
+from ._util import as_tensor, empty_as, is_channels_last
 from .conv import _tuple, conv_output_size
 from .movement import reshape
 
@@ -120,6 +120,12 @@ class MaxPool2dFunction(Function):
         even = (h, w) == (2 * oh, 2 * ow)
         like = self.lower  # in the forward input's layout, as gx is
         gx = empty_as(like, self.xshape, gy.dtype, zero=not even)
+        if is_channels_last(like) and not is_channels_last(gy):
+            # gy in C order (from a Flatten) and masks channels-last: mixed strides in every
+            # pass below cost 4x; one copy of the (small) pooled gradient lines them up
+            g_cl = empty_as(like, gy.shape, gy.dtype)
+            np.copyto(g_cl, gy)
+            gy = g_cl
 
         def part(s, e):
             # route to the winning column (g * mask and g - g * mask), then to the winning row
