@@ -131,8 +131,8 @@ class Conv2dFunction(Function):
       a shifted window of the (N, H, W, C) gradient as runs of OW * C values (a col2im over
       the whole column matrix adds runs of only C: measured 2x slower).
 
-    A small kernel (kh kw C <= 64, a first layer) carries the bias as a column of ones in
-    the GEMM, which then also yields the bias gradient. Grouped convolutions use
+    The bias rides in the GEMM as a column of ones (no pass over y), which then also yields
+    the bias gradient. Grouped convolutions use
     channel-major columns (C kh kw, N OH OW), one GEMM per group.
     """
 
@@ -172,7 +172,7 @@ class Conv2dFunction(Function):
         s0, s1, s2, s3 = xl.strides
         win = as_strided(xl, (n, oh, ow, kh, kw, c), (s0, sh * s1, sw * s2, dh * s1, dw * s2, s3), writeable=False)
         k = kh * kw * c
-        self.bias_column = b is not None and k <= 64
+        self.bias_column = b is not None
         kb = k + self.bias_column
         if kw * c >= 16:
             cols = np.empty((n * oh * ow, kb), x.dtype)
@@ -193,8 +193,6 @@ class Conv2dFunction(Function):
             cols[:, k] = 1
             wt[k] = b
         y = cols @ wt  # (N OH OW, O)
-        if b is not None and not self.bias_column:
-            parallel_for(lambda s, e: np.add(y[s:e], b, out=y[s:e]), len(y), work=y.size)
         self.cols, self.wt = cols, wt
         return y.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
 
@@ -245,7 +243,7 @@ class Conv2dFunction(Function):
             if self.needs_grad(1):
                 gw = np.ascontiguousarray(gwt[:k].reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
             if has_bias and self.needs_grad(2):
-                gb = gwt[k].copy() if self.bias_column else np.ones(len(g), g.dtype) @ g
+                gb = gwt[k].copy()
         self.cols = cols = None  # free the columns before the input gradient allocates its own
         if self.needs_grad(0):
             gx = self._input_grad_channels_last(g, wt[:k].reshape(kh, kw, c, o), (n, oh, ow))

@@ -115,9 +115,8 @@ def _dropout(x, p, training, generator, mask_shape, who):
     if p == 1:
         return _MaskMul.apply(x, mask=np.zeros((1,) * x.data.ndim, dt))
     u = backend.rng(generator).random(mask_shape, dtype=np.float32 if dt == np.float32 else np.float64)
-    keep = u >= p  # P(keep) = 1 - p
-    mask = keep.astype(dt)
-    mask *= dt.type(1.0 / (1.0 - p))  # inverted dropout: eval needs no rescale
+    # keep with P = 1 - p, scaled by 1/(1-p) (inverted dropout: eval needs no rescale), in one pass
+    mask = np.multiply(u >= p, dt.type(1.0 / (1.0 - p)), dtype=dt)
     return _MaskMul.apply(x, mask=mask)
 
 

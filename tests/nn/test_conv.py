@@ -27,7 +27,7 @@ CONV2D_CASES = [
     ((2, 3, 8, 7), (4, 3, 3, 3), dict(padding="valid")),
     ((1, 1, 5, 5), (2, 1, 5, 5), {}),  # kernel as large as the input
     ((3, 2, 6, 6), (3, 2, 1, 1), dict(stride=2)),  # 1x1 kernel
-    # small kernels (kh kw C <= 64): the bias rides in the GEMM
+    # few input channels: the columns are stored transposed
     ((2, 1, 7, 8), (16, 1, 3, 3), {}),
     ((2, 1, 7, 8), (16, 1, 3, 3), dict(stride=2, padding=1)),
     ((2, 2, 7, 8), (12, 2, 2, 3), dict(padding=(1, 0), dilation=(1, 2))),
@@ -227,7 +227,7 @@ def test_conv_output_size_formula():
     assert conv_output_size(5, 2, stride=2, padding=1, ceil_mode=True) == 3  # not 4
 
 
-@pytest.mark.parametrize("out_channels", [4, 16])  # the bias in the GEMM or added after it
+@pytest.mark.parametrize("out_channels", [4, 16])
 def test_first_layer_computes_no_input_gradient(monkeypatch, out_channels):
     calls = []
     for name in ("_col2im", "_input_grad_wide", "_input_grad_channels_last"):
