@@ -1,5 +1,6 @@
 """Containers of modules (``Sequential``, ``ModuleList``, ``ModuleDict``) and the shape
 layers that only rearrange (``Identity``, ``Flatten``, ``Unflatten``)."""
+import math
 import operator
 from collections import OrderedDict
 
@@ -272,7 +273,7 @@ class Flatten(Module):
         if not (-n <= start < n and -n <= end < n) or (start % n) > (end % n):
             raise ValueError(f"{self!r} cannot flatten input of shape {tuple(s)}")
         start, end = start % n, end % n
-        return reshape(x, s[:start] + (int(np.prod(s[start : end + 1])),) + s[end + 1 :])
+        return reshape(x, s[:start] + (math.prod(s[start : end + 1]),) + s[end + 1 :])
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
