@@ -317,7 +317,11 @@ class CrossEntropy(Function):
         g_i (p_ic ((1 - eps) a_i + eps W / C) - (1 - eps) a_i [c = t_i] - eps w_c / C).
     """
 
+    plain = False
+
     def forward(self, x, t, w, valid, eps, reduction):
+        if x.ndim == 2 and w is None and valid is None and not eps and reduction != "none":
+            return self._forward_plain(x, t, reduction)
         C = x.shape[1]
         ti = np.expand_dims(t, 1)
         p = x - x.max(axis=1, keepdims=True)  # z, then exp(z), then the softmax, in one array
@@ -349,8 +353,27 @@ class CrossEntropy(Function):
         self.eps, self.reduction, self.n = eps, reduction, a.sum()
         return _reduce(l, reduction, self.n)
 
+    def _forward_plain(self, x, t, reduction):
+        # the common case, (N, C) logits and plain labels, with row indexing instead of the
+        # general *_along_axis helpers (a third of the time at MNIST's 128 x 10); same numbers
+        rows = np.arange(len(t))
+        p = x - x.max(axis=1, keepdims=True)
+        zt = p[rows, t]
+        np.exp(p, out=p)
+        s = p.sum(axis=1, keepdims=True)
+        p /= s
+        l = np.log(s[:, 0])
+        l -= zt
+        self.p, self.t, self.rows, self.plain = p, t, rows, True
+        self.reduction, self.n = reduction, len(t)
+        return _reduce(l, reduction, self.n)
+
     def backward(self, gy):
         g = _scale(gy, self.reduction, self.n)
+        if self.plain:
+            gx = self.p * g
+            gx[self.rows, self.t] -= g
+            return gx
         ti = self.ti
         gx = self.p * np.expand_dims(g * self.coef, 1)
         at = g * ((1 - self.eps) * self.a)  # the one-hot part, subtracted at the targets only
