@@ -170,6 +170,22 @@ def test_cross_entropy_is_one_fused_function():
     assert type(loss.grad_fn).__name__ == "CrossEntropy" and loss.grad_fn.inputs == (x,)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_plain_path_equals_the_general_one(rng, reduction):
+    # (N, C) logits with plain labels take a shortcut; unit class weights force the general
+    # path, which must give the very same numbers
+    x = rng.standard_normal((64, 10)).astype(np.float32) * 4
+    t = rng.integers(0, 10, 64)
+    a, b = ember.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    la = F.cross_entropy(a, t, reduction=reduction)
+    lb = F.cross_entropy(b, t, reduction=reduction, weight=np.ones(10, np.float32))
+    assert la.grad_fn.plain and not lb.grad_fn.plain
+    la.backward()
+    lb.backward()
+    assert la.dtype == np.float32 and la.item() == lb.item()
+    np.testing.assert_array_equal(a.grad, b.grad)
+
+
 # ----- gradchecks (float64, finite differences) -----
 
 GRADCHECKS = [
@@ -186,6 +202,7 @@ GRADCHECKS = [
     ("ce_labels", lambda x, t: F.cross_entropy(x, np.array([0, 2, -100, 1]), weight=np.array([1.0, 2, 0.5]),
                                                label_smoothing=0.2) + 0 * t.sum()),
     ("ce_labels_none", lambda x, t: F.cross_entropy(x, np.array([0, 2, 2, 1]), reduction="none") + 0 * t.sum()),
+    ("ce_labels_plain", lambda x, t: F.cross_entropy(x, np.array([0, 2, 2, 1])) + 0 * t.sum()),
     ("nll", lambda x, t: F.nll_loss(x, np.array([0, 2, 1, 1]), weight=np.array([1.0, 2, 0.5]), ignore_index=1)
      + 0 * t.sum()),
 ]
