@@ -201,8 +201,9 @@ def backward(root, grad=None, retain_graph=False):
                     "already freed what it saved). Pass retain_graph=True to the first backward() "
                     "if you need to backward twice."
                 )
-            if fn._retained is not None and fn._retained() is not None:
-                _accumulate_leaf(fn._retained(), gy, claimed)
+            kept = fn._retained() if fn._retained is not None else None
+            if kept is not None:
+                _accumulate_leaf(kept, gy, claimed)
             gxs = fn.backward(gy)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)

@@ -4,6 +4,7 @@ The ops live in ``ember.ops`` by family (each with its forward and backward toge
 module is their public index, as ``torch.nn.functional`` is.
 """
 from ..ops.activation import *  # noqa: F401,F403
+from ..ops.classification import *  # noqa: F401,F403
 from ..ops.conv import *  # noqa: F401,F403
 from ..ops.layers import *  # noqa: F401,F403
 from ..ops.loss import *  # noqa: F401,F403

@@ -1,7 +1,8 @@
 """Loss modules: PyTorch's constructors (including the legacy ``size_average``/``reduce``
-flags) over ``ember.ops.loss``. ``weight`` and ``pos_weight`` are buffers, so they appear in
-``state_dict`` under PyTorch's names."""
+flags) over ``ember.ops.loss`` and ``ember.ops.classification``. ``weight`` and ``pos_weight``
+are buffers, so they appear in ``state_dict`` under PyTorch's names."""
 from ..ops import loss as F
+from ..ops.classification import cross_entropy, nll_loss
 from .module import Module
 
 __all__ = [
@@ -97,8 +98,8 @@ class CrossEntropyLoss(_WeightedLoss):
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
-                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+        return cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                             reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
 class NLLLoss(_WeightedLoss):
@@ -109,8 +110,8 @@ class NLLLoss(_WeightedLoss):
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
-        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
-                          reduction=self.reduction)
+        return nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                        reduction=self.reduction)
 
 
 class BCELoss(_WeightedLoss):

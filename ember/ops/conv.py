@@ -172,8 +172,7 @@ class Conv2dFunction(Function):
         s0, s1, s2, s3 = xl.strides
         win = as_strided(xl, (n, oh, ow, kh, kw, c), (s0, sh * s1, sw * s2, dh * s1, dw * s2, s3), writeable=False)
         k = kh * kw * c
-        self.bias_column = b is not None
-        kb = k + self.bias_column
+        kb = k + (b is not None)  # the bias rides as a column of ones
         if kw * c >= 16:
             cols = np.empty((n * oh * ow, kb), x.dtype)
             dst = cols[:, :k].reshape(n, oh, ow, kh, kw, c)
@@ -189,7 +188,7 @@ class Conv2dFunction(Function):
             cols = cols_t.T
         wt = np.empty((kb, o), x.dtype)  # W as (kh kw C [+ bias], O)
         wt[:k] = w.transpose(2, 3, 1, 0).reshape(k, o)
-        if self.bias_column:
+        if b is not None:
             cols[:, k] = 1
             wt[k] = b
         y = cols @ wt  # (N OH OW, O)
@@ -411,6 +410,23 @@ def check_window_fits(sizes, kernel, stride, pads, dilation, fn):
                          f"the kernel {tuple(kernel)}{dilated}")
 
 
+def _conv_args(x, weight, bias, stride, padding, dilation, groups, fn, nd):
+    """Checked arguments of an ``nd``-D convolution: tensors (x batched), stride, (before, after)
+    pads and dilation as tuples, and whether x came unbatched."""
+    x = as_tensor(x)
+    weight = as_tensor(weight)
+    bias = None if bias is None else as_tensor(bias)
+    unbatched = x.data.ndim == nd + 1
+    if unbatched:
+        x = reshape(x, (1,) + x.shape)
+    _check_conv_args(x, weight, bias, groups, fn, nd)
+    stride = _tuple(stride, nd, "stride", fn)
+    dilation = _tuple(dilation, nd, "dilation", fn)
+    pads = resolve_padding(padding, weight.shape[2:], stride, dilation, fn)
+    check_window_fits(x.shape[2:], weight.shape[2:], stride, pads, dilation, fn)
+    return x, weight, bias, stride, pads, dilation, unbatched
+
+
 def _conv2d(x, weight, bias, stride, pads, dilation, groups):
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return Conv2dFunction.apply(*inputs, stride=stride, pads=pads, dilation=dilation, groups=int(groups))
@@ -431,17 +447,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     Shape:
         Output (N, C_out, OH, OW) with OH = conv_output_size(H, kh, stride, padding, dilation).
     """
-    x = as_tensor(x)
-    weight = as_tensor(weight)
-    bias = None if bias is None else as_tensor(bias)
-    unbatched = x.data.ndim == 3
-    if unbatched:
-        x = reshape(x, (1,) + x.shape)
-    _check_conv_args(x, weight, bias, groups, "conv2d", 2)
-    stride = _tuple(stride, 2, "stride", "conv2d")
-    dilation = _tuple(dilation, 2, "dilation", "conv2d")
-    pads = resolve_padding(padding, weight.shape[2:], stride, dilation, "conv2d")
-    check_window_fits(x.shape[2:], weight.shape[2:], stride, pads, dilation, "conv2d")
+    x, weight, bias, stride, pads, dilation, unbatched = _conv_args(
+        x, weight, bias, stride, padding, dilation, groups, "conv2d", 2)
     y = _conv2d(x, weight, bias, stride, pads, dilation, groups)
     return reshape(y, y.shape[1:]) if unbatched else y
 
@@ -458,17 +465,8 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     Shape:
         Output (N, C_out, L_out) with L_out = conv_output_size(L, k, stride, padding, dilation).
     """
-    x = as_tensor(x)
-    weight = as_tensor(weight)
-    bias = None if bias is None else as_tensor(bias)
-    unbatched = x.data.ndim == 2
-    if unbatched:
-        x = reshape(x, (1,) + x.shape)
-    _check_conv_args(x, weight, bias, groups, "conv1d", 1)
-    stride = _tuple(stride, 1, "stride", "conv1d")
-    dilation = _tuple(dilation, 1, "dilation", "conv1d")
-    pads = resolve_padding(padding, weight.shape[2:], stride, dilation, "conv1d")
-    check_window_fits(x.shape[2:], weight.shape[2:], stride, pads, dilation, "conv1d")
+    x, weight, bias, stride, pads, dilation, unbatched = _conv_args(
+        x, weight, bias, stride, padding, dilation, groups, "conv1d", 1)
     n, c, length = x.shape
     y = _conv2d(reshape(x, (n, c, 1, length)), reshape(weight, weight.shape[:2] + (1,) + weight.shape[2:]), bias,
                 (1,) + stride, ((0, 0),) + pads, (1,) + dilation, groups)
