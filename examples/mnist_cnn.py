@@ -7,7 +7,8 @@
 The model (``ember.models.cnn``): Conv2d(1, 32, 3), ReLU, MaxPool2d(2), Conv2d(32, 64, 3),
 ReLU, MaxPool2d(2), Flatten, Dropout(0.5), Linear(1600, 10), initialized as Keras does.
 Keras' recipe: pixels scaled to [0, 1], Adam with Keras' defaults (lr 1e-3, eps 1e-7), batch
-128, 10% of the training set held out for validation.
+128, the last 10% of the training set held out for validation (Keras' ``validation_split=0.1``
+takes the last samples, before shuffling).
 ``--recipe`` trains on all 60,000 images, shifts each by up to 2 pixels (``RandomShift``
 from mnist_mlp.py) and anneals the learning rate from 1e-3 to 0 along a cosine, per batch.
 
@@ -21,7 +22,7 @@ import argparse
 
 import ember
 from ember import nn, optim
-from ember.data import MNIST, DataLoader, random_split
+from ember.data import MNIST, DataLoader, Subset
 from ember.models import cnn
 from ember.optim.lr_scheduler import CosineAnnealingLR
 from ember.train import LearningRateScheduler, Trainer
@@ -42,7 +43,8 @@ def main():
     if args.recipe:
         train, val_loader = full, None
     else:
-        train, val = random_split(full, [0.9, 0.1], generator=ember.Generator(args.seed))
+        cut = len(full) * 9 // 10  # Keras' validation_split=0.1: the last 6,000 images
+        train, val = Subset(full, range(cut)), Subset(full, range(cut, len(full)))
         val_loader = DataLoader(val, batch_size=1000)
     train_loader = DataLoader(train, batch_size=128, shuffle=True)
     test_loader = DataLoader(MNIST(args.data_dir, train=False), batch_size=1000)
