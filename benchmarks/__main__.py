@@ -10,6 +10,7 @@ for i, arg in enumerate(sys.argv):
         for var in ("EMBER_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[var] = value
 
+import ember  # noqa: E402,F401  before NumPy: ember sets OpenBLAS's thread timeout (see ember/__init__.py)
 from benchmarks.suite import main  # noqa: E402
 
 main()

@@ -41,15 +41,31 @@ def set_blas_threads(n):
     return True
 
 
+SETTLE_SECONDS = 0.2
+
+
+def settle():
+    """Let the previous contender's idle threads go to sleep before the next one starts.
+
+    After their work, OpenBLAS's threads spin for up to ~0.1 s by default and PyTorch's OpenMP
+    threads for a while too; on 2 cores a contender started meanwhile shares them, and whoever
+    followed PyTorch in a round measured up to 1.8x slower (MLP inference, batch 1000)."""
+    time.sleep(SETTLE_SECONDS)
+
+
 def min_interleaved(fns, repeat, warmup=1):
     """Fastest seconds per call of each function, the functions taking turns round by round:
-    on a shared machine the minimum tracks the code, the median the neighbours."""
+    on a shared machine the minimum tracks the code, the median the neighbours. Each timed
+    call follows a pause (``settle``) and one untimed call of the same function, so that it
+    starts neither beside the previous function's spinning threads nor from cold caches."""
     for f in fns:
         for _ in range(warmup):
             f()
     best = [float("inf")] * len(fns)
     for _ in range(repeat):
         for i, f in enumerate(fns):
+            settle()
+            f()
             t0 = time.perf_counter()
             f()
             best[i] = min(best[i], time.perf_counter() - t0)

@@ -18,7 +18,9 @@ import time
 import numpy as np
 
 from benchmarks import reference_numpy as ref
-from benchmarks.common import loadavg, min_interleaved, ratio, set_blas_threads, table, threads, try_torch
+from benchmarks.common import (
+    loadavg, min_interleaved, ratio, set_blas_threads, settle, table, threads, try_torch,
+)
 
 BATCH = 128
 
@@ -157,6 +159,7 @@ def rounds_min(contenders, rounds):
     for _ in range(rounds):
         for k, fn in contenders.items():
             gc.collect()
+            settle()
             runs[k].append(fn())
     means = {k: [sum(r) / len(r) for r in v] for k, v in runs.items()}
     best = {k: min(range(rounds), key=means[k].__getitem__) for k in runs}

@@ -1,10 +1,16 @@
 """The split elementwise passes (ember.ops._parallel) give bit-identical results to one thread."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 import ember
 from ember import nn, optim
 from ember.ops import _parallel
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture
@@ -80,3 +86,18 @@ def test_relu_split_over_channels_last_memory(split_everything):
     np.testing.assert_array_equal(y.data, np.maximum(a, 0))
     np.testing.assert_array_equal(x.grad, g * (a > 0))
     assert y.data.strides == cl.strides and x.grad.strides == cl.strides
+
+
+def _timeout_after(code, env):
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"} | env
+    r = subprocess.run([sys.executable, "-c", code + "; import os; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_import_cuts_openblas_spin_before_numpy_loads():
+    # OpenBLAS reads the variable when NumPy loads it: ember sets it only if that is still ahead
+    assert _timeout_after("import ember", {}) == "4"
+    assert _timeout_after("import ember", {"OPENBLAS_THREAD_TIMEOUT": "10"}) == "10"  # the user's value wins
+    assert _timeout_after("import numpy, ember", {}) == "None"  # too late: left alone
