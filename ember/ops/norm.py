@@ -12,7 +12,8 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import as_tensor
+from ._parallel import parallel_for
+from ._util import as_tensor, is_channels_last
 from .elementwise import add, cast, mul
 from .movement import reshape
 
@@ -50,75 +51,203 @@ def _as3(x):
     return np.ascontiguousarray(x).reshape(n, c, -1)
 
 
+def _colsum(a2):
+    """Per-channel sum of (M, C) rows: one BLAS product with a ones vector."""
+    return np.ones(a2.shape[0], a2.dtype) @ a2
+
+
+def _coldot(a2, b2):
+    """Per-channel sum of a2 * b2 over (M, C) rows."""
+    return np.einsum("ij,ij->j", a2, b2)
+
+
+_BLOCK = 1 << 16  # elements per block of batch norm's passes (256 KiB of float32: stays in cache)
+_RUN = 1024  # channels-last rows are passed to NumPy as runs of about this many values
+
+
+class _Channels:
+    """Batch norm's view of an (N, C, *) array: (N, C, L) for C order, or (N H W, C) rows for a
+    channels-last (N, C, H, W) array (a convolution's output), which is read and written in
+    place of a transposing copy, so ReLU, pooling and the next convolution keep their fast
+    channels-last paths.
+
+    The passes run block by block along the first axis: each block does all of a step's passes
+    while it is in cache, the blocks are shared out over the cores (``parallel_for``), and
+    per-channel sums are added up block by block in a fixed order, so the result does not
+    depend on the number of threads. Rows of C values are short runs for NumPy (~1 ns per
+    value at C = 32): a block of rows is seen as k rows at a time, k * C long, against the
+    per-channel vectors tiled k times (0.2-0.4 ns per value).
+    """
+
+    def __init__(self, x):
+        self.shape = x.shape
+        self.rows = is_channels_last(x)
+        c = x.shape[1]
+        if self.rows:
+            n0, self.k = x.size // c, max(1, _RUN // c)
+        else:
+            n0, self.k = x.shape[0], 1
+        per = x.size // max(n0, 1)  # elements per index of the first axis
+        self.n0, self.step = n0, max(self.k, _BLOCK // max(per, 1) // self.k * self.k)
+        self.nblocks = -(-n0 // self.step)
+
+    def view(self, a):
+        """``a`` (of the input's shape) as (N, C, L) or (N H W, C); copies only to line it up."""
+        if not self.rows:
+            return _as3(a)
+        al = a.transpose(0, 2, 3, 1)
+        return np.ascontiguousarray(al).reshape(-1, al.shape[3])
+
+    def col(self, v):
+        """A per-channel vector shaped to broadcast over the view, and over a block's wide view."""
+        if not self.rows:
+            return v[:, None], v[:, None]
+        return v, np.tile(v, self.k)
+
+    def sum(self, a):
+        return _colsum(a) if self.rows else _csum(a)
+
+    def dot(self, a, b):
+        if not self.rows:
+            return _cdot(a, b)
+        d = _coldot(a, b)
+        return d if len(d) == self.shape[1] else d.reshape(-1, self.shape[1]).sum(axis=0)
+
+    def empty(self, dtype):
+        """A new array in the view's layout, and the same memory as the input's shape."""
+        if not self.rows:
+            a = np.empty(self.shape, dtype)
+            return a, a.reshape(self.shape[0], self.shape[1], -1)
+        n, c, h, w = self.shape
+        a = np.empty((n, h, w, c), dtype)
+        return a.transpose(0, 3, 1, 2), a.reshape(-1, c)
+
+    def out(self, y):
+        """A result in the view's layout as an array of the input's shape (no copy)."""
+        if not self.rows:
+            return y.reshape(self.shape)
+        n, c, h, w = self.shape
+        return y.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+
+    def blocks(self, fn, partial_dtype=None):
+        """Call ``fn(part, wide)`` for each block, on several threads: ``part(a)`` is the block
+        of the view ``a``, and ``wide`` says whether it is the wide view (use ``col(v)[1]``).
+        With ``partial_dtype``, ``fn`` returns a per-channel vector; returns their sum."""
+        step, n0, k = self.step, self.n0, self.k
+        parts = None if partial_dtype is None else np.empty((self.nblocks, self.shape[1]), partial_dtype)
+
+        def run(s, e):
+            for i in range(s, e):
+                sl = slice(i * step, min(n0, (i + 1) * step))
+                wide = k > 1 and (sl.stop - sl.start) % k == 0
+                r = fn((lambda a: a[sl].reshape(-1, k * a.shape[1])) if wide else (lambda a: a[sl]), wide)
+                if parts is not None:
+                    parts[i] = r
+
+        parallel_for(run, self.nblocks, work=math.prod(self.shape))
+        return None if parts is None else parts.sum(axis=0)
+
+
 class BatchNorm(Function):
     """Normalize each channel of (N, C, *) by batch statistics (training) or running ones.
 
-    Inputs are x, then weight and bias where present (``affine``).
+    Inputs are x, then weight and bias where present (``affine``). A channels-last input
+    gives a channels-last output and input gradient (see ``_Channels``).
     """
 
     def forward(self, x, *wb, running_mean, running_var, training, momentum, eps):
-        x3 = _as3(x)
-        n, c, l = x3.shape
-        m = n * l
+        ch = _Channels(x)
+        x3 = ch.view(x)
+        m = x.size // x.shape[1]
         w = wb[0] if wb else None
         b = wb[1] if wb else None
-        self.shape, self.m, self.training, self.w = x.shape, m, training, w
-        if training:
-            if m <= 1:
-                raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input shape {x.shape}")
-            mean = _csum(x3) / m
-            xhat = x3 - mean[:, None]
-            var = _cdot(xhat, xhat) / m  # two passes: stable where E[x^2] - E[x]^2 is not
-            invstd = 1 / np.sqrt(var + eps)
-            xhat *= invstd[:, None]
-            if running_mean is not None:
-                # PyTorch keeps the unbiased variance in running_var.
-                running_mean *= 1 - momentum
-                running_mean += (momentum * mean).astype(running_mean.dtype, copy=False)
-                running_var *= 1 - momentum
-                running_var += (momentum * var * (m / (m - 1))).astype(running_var.dtype, copy=False)
-            self.xhat, self.invstd = xhat, invstd
-            if w is None:
-                return xhat.reshape(x.shape).copy()  # xhat stays private to backward
-            y = xhat * w[:, None]
-            y += b[:, None]
-            return y.reshape(x.shape)
-        invstd = (1 / np.sqrt(running_var + eps)).astype(x.dtype, copy=False)
-        mean = running_mean.astype(x.dtype, copy=False)
-        scale = invstd if w is None else w * invstd
-        shift = -mean * scale if b is None else b - mean * scale
-        self.x3, self.mean, self.invstd, self.scale = x3, mean, invstd, scale
-        y = x3 * scale[:, None]
-        y += shift[:, None]
-        return y.reshape(x.shape)
+        self.ch, self.m, self.training, self.w = ch, m, training, w
+        if not training:
+            invstd = (1 / np.sqrt(running_var + eps)).astype(x.dtype, copy=False)
+            mean = running_mean.astype(x.dtype, copy=False)
+            scale = invstd if w is None else w * invstd
+            shift = -mean * scale if b is None else b - mean * scale
+            self.x3, self.mean, self.invstd, self.scale = x3, mean, invstd, scale
+            y = np.empty(x3.shape, x.dtype)
+            sc, sh = ch.col(scale), ch.col(shift)
+
+            def affine(part, wide):
+                ys = part(y)
+                np.multiply(part(x3), sc[wide], out=ys)
+                ys += sh[wide]
+
+            ch.blocks(affine)
+            return ch.out(y)
+        if m <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input shape {x.shape}")
+        mean = ch.sum(x3) / m
+        mc = ch.col(mean)
+        xhat = np.empty(x3.shape, x.dtype)
+
+        def center(part, wide):  # x - mean, and its sum of squares: two passes, stable where E[x^2] - E[x]^2 is not
+            d = part(xhat)
+            np.subtract(part(x3), mc[wide], out=d)
+            return ch.dot(d, d)
+
+        var = ch.blocks(center, x.dtype) / m
+        invstd = 1 / np.sqrt(var + eps)
+        if running_mean is not None:
+            # PyTorch keeps the unbiased variance in running_var.
+            running_mean *= 1 - momentum
+            running_mean += (momentum * mean).astype(running_mean.dtype, copy=False)
+            running_var *= 1 - momentum
+            running_var += (momentum * var * (m / (m - 1))).astype(running_var.dtype, copy=False)
+        self.xhat, self.invstd = xhat, invstd
+        y = np.empty(x3.shape, x.dtype) if w is not None else None  # xhat stays private to backward
+        inv, wc, bc = ch.col(invstd), None if w is None else ch.col(w), None if b is None else ch.col(b)
+
+        def normalize(part, wide):
+            d = part(xhat)
+            d *= inv[wide]
+            if y is not None:
+                ys = part(y)
+                np.multiply(d, wc[wide], out=ys)
+                if bc is not None:
+                    ys += bc[wide]
+
+        ch.blocks(normalize)
+        return ch.out(xhat.copy() if y is None else y)
 
     def backward(self, gy):
-        gy3 = _as3(gy)
-        gb = _csum(gy3)
+        ch = self.ch
+        gy3 = ch.view(gy)
+        gb = ch.sum(gy3)
         nw = len(self.inputs) - 1
         if not self.training:
             gx = None
             if self.needs_grad(0):
-                gx = np.empty(self.shape, gy.dtype)
-                np.multiply(gy3, self.scale[:, None], out=gx.reshape(gy3.shape))
+                gx, g3 = ch.empty(gy.dtype)
+                sc = ch.col(self.scale)
+                ch.blocks(lambda part, wide: np.multiply(part(gy3), sc[wide], out=part(g3)))
             if nw == 0:
                 return gx
             # xhat = (x - mean) * invstd, so sum(gy * xhat) needs no xhat array
-            gw = self.invstd * (_cdot(gy3, self.x3) - self.mean * gb) if self.needs_grad(1) else None
+            gw = self.invstd * (ch.dot(gy3, self.x3) - self.mean * gb) if self.needs_grad(1) else None
             return gx, gw, gb
         xhat, invstd, m = self.xhat, self.invstd, self.m
-        gw = _cdot(gy3, xhat)  # d(loss)/d(weight) = sum(gy * xhat)
+        # d(loss)/d(weight) = sum(gy * xhat)
+        gw = ch.blocks(lambda part, wide: ch.dot(part(gy3), part(xhat)), gy.dtype)
         gx = None
         if self.needs_grad(0):
-            scale = invstd if self.w is None else self.w * invstd
+            scale = ch.col(invstd if self.w is None else self.w * invstd)
+            a, c = ch.col(-gw / m), ch.col(gb / m)
             # gx = scale * (gy - mean(gy) - xhat * mean(gy * xhat)), in place on one buffer that
             # has the input's shape, so the engine can hand it to a leaf without a copy
-            gx = np.empty(self.shape, xhat.dtype)
-            g3 = gx.reshape(xhat.shape)
-            np.multiply(xhat, (-gw / m)[:, None], out=g3)
-            g3 += gy3
-            g3 -= (gb / m)[:, None]
-            g3 *= scale[:, None]
+            gx, g3 = ch.empty(xhat.dtype)
+
+            def grad_in(part, wide):
+                g = part(g3)
+                np.multiply(part(xhat), a[wide], out=g)
+                g += part(gy3)
+                g -= c[wide]
+                g *= scale[wide]
+
+            ch.blocks(grad_in)
         if nw == 0:
             return gx
         return gx, gw, gb

@@ -45,8 +45,8 @@ def test_parallel_for_covers_every_item_once_and_reraises(split_everything):
 
 def _cnn_step(seed):
     ember.manual_seed(seed)
-    m = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(),
-                      nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6 * 3 * 3, 10))
+    m = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 6, 3, padding=1),
+                      nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6 * 3 * 3, 10))
     opt = optim.Adam(m.parameters(), lr=1e-2)
     r = np.random.default_rng(seed)
     x = r.standard_normal((5, 1, 14, 14)).astype(np.float32)
@@ -62,6 +62,8 @@ def _cnn_step(seed):
 
 @pytest.mark.parametrize("threads", [2, 3])
 def test_split_passes_match_one_thread_exactly(split_everything, threads, monkeypatch):
+    # batch norm's blocks as small as a few rows, so that its per-channel sums come in parts
+    monkeypatch.setattr("ember.ops.norm._BLOCK", 64)
     split_everything(1, 1 << 18)
     want = _cnn_step(0)
     split_everything(threads, 0)

@@ -66,6 +66,55 @@ def test_batchnorm_matches_torch(torch, rng, dtype, cls, shape, kw):
     _compare(torch, e, t, x, rng, TOL[dtype])
 
 
+def _channels_last(a):
+    """The (N, C, H, W) array ``a`` stored as (N, H, W, C), as a convolution's output is."""
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kw", [{}, {"affine": False}, {"track_running_stats": False}])
+def test_batchnorm2d_on_channels_last_input_matches_torch(torch, rng, dtype, kw):
+    e, t = nn.BatchNorm2d(3, dtype=dtype, **kw), torch.nn.BatchNorm2d(3, dtype=_tdtype(torch, dtype), **kw)
+    _randomize(e, rng)
+    _sync(torch, e, t)
+    x = _channels_last((rng.standard_normal((4, 3, 5, 6)) * 2 + 0.5).astype(dtype))
+    _compare(torch, e, t, x, rng, TOL[dtype])  # incoming gradients in C order
+    assert e.eval() is e and t.eval() is t
+    _compare(torch, e, t, x, rng, TOL[dtype])
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm2d_keeps_channels_last_layout(rng, training):
+    bn = nn.BatchNorm2d(3).train(training)
+    _randomize(bn, rng)
+    bn.running_var[...] = 2.0
+    x = (rng.standard_normal((4, 3, 5, 6)) * 2 + 0.5).astype(np.float32)
+    xc = ember.Tensor(x, requires_grad=True)
+    xl = ember.Tensor(_channels_last(x), requires_grad=True)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    yc, yl = bn(xc), bn(xl)
+    yc.backward(g)
+    yl.backward(ember.Tensor(_channels_last(g)))  # a gradient in the layout ReLU and pooling give back
+    assert yl.data.transpose(0, 2, 3, 1).flags.c_contiguous and xl.grad.transpose(0, 2, 3, 1).flags.c_contiguous
+    np.testing.assert_allclose(yl.data, yc.data, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(xl.grad, xc.grad, rtol=1e-5, atol=1e-5)
+
+
+def test_batch_norm_gradcheck_after_a_convolution(rng):
+    # a convolution's output is channels-last: batch norm's (N H W, C) path, in float64
+    x = ember.Tensor(rng.standard_normal((2, 2, 4, 5)), requires_grad=True)
+    k = ember.Tensor(rng.standard_normal((3, 2, 2, 2)), requires_grad=True)
+    w = ember.Tensor(rng.standard_normal(3), requires_grad=True)
+    b = ember.Tensor(rng.standard_normal(3), requires_grad=True)
+    rm, rv = rng.standard_normal(3), rng.random(3) + 0.5
+    assert F.conv2d(x, k).data.transpose(0, 2, 3, 1).flags.c_contiguous
+    for training in (True, False):
+        def fn(x, k, w, b):
+            return F.batch_norm(F.conv2d(x, k), rm.copy(), rv.copy(), w, b, training=training)
+
+        assert ember.gradcheck(fn, [x, k, w, b])
+
+
 def test_batchnorm_state_dict_keys_match_torch(torch):
     e, t = nn.BatchNorm2d(4), torch.nn.BatchNorm2d(4)
     assert [(k, tuple(v.shape)) for k, v in e.state_dict().items()] == [(k, tuple(v.shape)) for k, v in t.state_dict().items()]
