@@ -82,6 +82,16 @@ def torch_model(torch, kind):
 # ----- training epochs -----
 
 
+def _timed(epoch, epochs):
+    """Seconds of each of ``epochs`` calls of ``epoch()``."""
+    seconds = []
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        epoch()
+        seconds.append(time.perf_counter() - t0)
+    return seconds
+
+
 def ember_epoch(model, x, y, trainer=False, seed=0, epochs=1):
     """Seconds of each of ``epochs`` epochs, training ``model`` from where it is."""
     import ember
@@ -93,8 +103,9 @@ def ember_epoch(model, x, y, trainer=False, seed=0, epochs=1):
     loader = DataLoader(TensorDataset(x, y), batch_size=BATCH, shuffle=True)
     opt = optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
-    seconds = []
     if trainer:
+        seconds = []
+
         class Clock(Callback):
             def on_epoch_begin(self, epoch, logs=None):
                 self.t0 = time.perf_counter()
@@ -105,15 +116,15 @@ def ember_epoch(model, x, y, trainer=False, seed=0, epochs=1):
         Trainer(model, opt, loss_fn, callbacks=[Clock()], progress=False).fit(loader, epochs=epochs)
         return seconds
     model.train()
-    for _ in range(epochs):
-        t0 = time.perf_counter()
+
+    def epoch():
         for xb, yb in loader:
             loss = loss_fn(model(xb), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
-        seconds.append(time.perf_counter() - t0)
-    return seconds
+
+    return _timed(epoch, epochs)
 
 
 def torch_epoch(torch, model, x, y, seed=0, epochs=1):
@@ -122,9 +133,8 @@ def torch_epoch(torch, model, x, y, seed=0, epochs=1):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
     model.train()
-    seconds = []
-    for _ in range(epochs):
-        t0 = time.perf_counter()
+
+    def epoch():
         perm = torch.randperm(len(xt))
         for i in range(0, len(xt), BATCH):
             idx = perm[i : i + BATCH]
@@ -132,21 +142,20 @@ def torch_epoch(torch, model, x, y, seed=0, epochs=1):
             opt.zero_grad()
             loss.backward()
             opt.step()
-        seconds.append(time.perf_counter() - t0)
-    return seconds
+
+    return _timed(epoch, epochs)
 
 
 def numpy_epoch(model, x, y, seed=0, epochs=1):
     rng = np.random.default_rng(seed)
-    seconds = []
-    for _ in range(epochs):
-        t0 = time.perf_counter()
+
+    def epoch():
         perm = rng.permutation(len(x))
         for i in range(0, len(x), BATCH):
             idx = perm[i : i + BATCH]
             model.train_step(x[idx], y[idx])
-        seconds.append(time.perf_counter() - t0)
-    return seconds
+
+    return _timed(epoch, epochs)
 
 
 def rounds_min(contenders, rounds):

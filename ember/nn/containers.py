@@ -116,20 +116,16 @@ class Sequential(Module):
 
     def forward(self, x):
         mods = list(self._modules.values())
+        kinds = [_plain(m) for m in mods] + [None]
         i = 0
         while i < len(mods):
-            m = mods[i]
-            nxt = _plain(mods[i + 1]) if i + 1 < len(mods) else None
-            if _plain(m) is Linear and nxt is ReLU:
-                x = m(x, relu=True)  # one op: see the class docstring
-                i += 2
-                continue
-            if _plain(m) is ReLU and nxt is MaxPool2d:
-                x = m(mods[i + 1](x))  # pool first: see the class docstring
-                i += 2
-                continue
-            x = m(x)
-            i += 1
+            m, pair = mods[i], (kinds[i], kinds[i + 1])
+            if pair == (Linear, ReLU):
+                x, i = m(x, relu=True), i + 2  # one op: see the class docstring
+            elif pair == (ReLU, MaxPool2d):
+                x, i = m(mods[i + 1](x)), i + 2  # pool first: see the class docstring
+            else:
+                x, i = m(x), i + 1
         return x
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import Tensor
 from ._parallel import parallel_for
-from ._util import as_tensor, is_channels_last
+from ._util import as_tensor, channels_last, is_channels_last
 from .elementwise import add, cast, mul
 from .movement import reshape
 
@@ -114,13 +114,9 @@ class _Channels:
         return d if len(d) == self.shape[1] else d.reshape(-1, self.shape[1]).sum(axis=0)
 
     def empty(self, dtype):
-        """A new array in the view's layout, and the same memory as the input's shape."""
-        if not self.rows:
-            a = np.empty(self.shape, dtype)
-            return a, a.reshape(self.shape[0], self.shape[1], -1)
-        n, c, h, w = self.shape
-        a = np.empty((n, h, w, c), dtype)
-        return a.transpose(0, 3, 1, 2), a.reshape(-1, c)
+        """A new array of the input's shape and layout, and its view (the same memory)."""
+        a = channels_last(self.shape, dtype) if self.rows else np.empty(self.shape, dtype)
+        return a, self.view(a)
 
     def out(self, y):
         """A result in the view's layout as an array of the input's shape (no copy)."""
