@@ -50,13 +50,17 @@ class Linear(Module):
     def forward(self, x, relu=False):
         """``x @ weight.T + bias``; ``relu=True`` applies ReLU in the same op (nn.Sequential
         does so for a Linear followed by a ReLU)."""
+        return linear(self._input(x), self.weight, self.bias, relu=relu)
+
+    def _input(self, x):
+        """``x`` as a Tensor of the weight's dtype, checked to have in_features features."""
         x = _as_float_input(x, self.weight.data.dtype)
         if x.data.ndim == 0 or x.data.shape[-1] != self.in_features:
             raise ValueError(
                 f"Linear({self.in_features} -> {self.out_features}) expected input with "
                 f"{self.in_features} features, got shape {tuple(x.shape)}"
             )
-        return linear(x, self.weight, self.bias, relu=relu)
+        return x
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -13,7 +13,7 @@ from ..tensor import Tensor
 from ._util import as_tensor
 from .elementwise import cast
 
-__all__ = ["linear", "dropout", "dropout2d", "embedding"]  # and linear_relu, for nn.Sequential
+__all__ = ["linear", "dropout", "dropout2d", "embedding"]  # and linear_chain, for nn.Sequential
 
 
 def _float_like(x, dtype):
@@ -88,6 +88,41 @@ def linear(x, weight, bias=None, relu=False):
     if b.data.shape != (w.data.shape[0],):
         raise ValueError(f"linear: bias must have shape ({w.data.shape[0]},), got {b.shape}")
     return op.apply(x, w, b)
+
+
+def linear_chain(x, layers):
+    """Inference through consecutive Linear layers, each with or without a ReLU after it, as
+    nn.Sequential runs them when no gradient is recorded. Returns an ndarray; builds no graph.
+
+    ``x`` is an ndarray (*, in_features) of the weights' dtype; ``layers`` holds
+    ``(weight, bias or None, relu)`` as ndarrays. Each GEMM is followed by one pass over its
+    result instead of two, because a ReLU layer's bias moves into the next layer:
+
+        relu(h + b) = max(h, -b) + b,    so    W2 @ relu(h + b) + b2 = W2 @ max(h, -b) + (b2 + W2 @ b)
+
+    ``max(h, -b)`` is one pass that selects, with no rounding, and ``b2 + W2 @ b`` is a
+    matrix-vector product on the weights. The result equals the layer-by-layer one up to
+    float rounding (the sums are grouped differently), like any other GEMM blocking.
+    """
+    lead = x.shape[:-1]
+    h = x.reshape(math.prod(lead), x.shape[-1])
+    owed = None  # a bias the previous ReLU layer left for this layer to add
+    for w, b, relu in layers:
+        if owed is not None:
+            b = w @ owed if b is None else b + w @ owed
+        h = h @ w.T
+        if relu and b is not None:
+            np.maximum(h, -b, out=h)  # = relu(h + b) - b
+            owed = b
+        else:
+            if b is not None:
+                h += b
+            if relu:
+                np.maximum(h, 0, out=h)
+            owed = None
+    if owed is not None:  # the chain ended on a ReLU layer
+        h += owed
+    return h.reshape(lead + (h.shape[-1],))
 
 
 class _MaskMul(Function):

@@ -163,3 +163,77 @@ def test_sequential_linear_relu_runs_as_one_op_with_identical_results():
         np.testing.assert_array_equal(want, p.grad)
     # summary() hooks every layer, so nothing is fused and every row is there
     assert "ReLU" in nn.summary(seq, (5,))
+
+
+def _chain_cases():
+    L, R = nn.Linear, nn.ReLU
+    return {
+        "mlp": lambda: nn.Sequential(nn.Flatten(), L(12, 9), R(), L(9, 7), R(), L(7, 3)),
+        "ends on relu": lambda: nn.Sequential(L(12, 9), R(), L(9, 4), R()),
+        "no bias": lambda: nn.Sequential(L(12, 9, bias=False), R(), L(9, 7, bias=False), R(), L(7, 3, bias=False)),
+        "mixed bias": lambda: nn.Sequential(L(12, 9), R(), L(9, 7, bias=False), R(), L(7, 3)),
+        "linear linear": lambda: nn.Sequential(L(12, 9), L(9, 5), R(), L(5, 2)),
+        "split by dropout": lambda: nn.Sequential(L(12, 9), R(), nn.Dropout(0.5), L(9, 4), R(), L(4, 2)),
+        "one layer": lambda: nn.Sequential(L(12, 6), R()),
+    }
+
+
+@pytest.mark.parametrize("case", list(_chain_cases()))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sequential_linear_chain_under_no_grad_matches_layer_by_layer(case, dtype):
+    # Under no_grad, Linear(-ReLU) runs go through linear_chain, which moves each ReLU
+    # layer's bias into the next layer; the values must match the recorded forward.
+    from ember.nn import functional as F
+
+    ember.manual_seed(3)
+    seq = _chain_cases()[case]().to(dtype).eval()
+    for p in seq.parameters():  # biases as large as the pre-activations: many units are cut
+        p.data[...] = np.random.default_rng(p.data.size).standard_normal(p.data.shape)
+    x = np.random.default_rng(8).standard_normal((6, 12) if case != "mlp" else (6, 3, 4)).astype(dtype)
+    want = x
+    for m in seq:
+        want = F.relu(want) if isinstance(m, nn.ReLU) else m(want)
+    with ember.no_grad():
+        got = seq(x)
+    assert got._fn is None and got.data.dtype == dtype and got.shape == want.shape
+    if case == "one layer":  # nothing to fold: max(h, -b) + b is h + b, then 0, exactly
+        np.testing.assert_array_equal(got.data, want.data)
+    tol = 1e-12 if dtype == np.float64 else 2e-6
+    np.testing.assert_allclose(got.data, want.data, rtol=tol, atol=tol * 10)
+    assert (want.data == 0).any() or case not in ("ends on relu", "one layer")  # the ReLU did cut
+
+
+def test_sequential_no_grad_uses_linear_chain_and_records_nothing(monkeypatch):
+    import ember.nn.containers as containers
+
+    calls = []
+    real = containers.linear_chain
+    monkeypatch.setattr(containers, "linear_chain", lambda x, layers: calls.append(len(layers)) or real(x, layers))
+    seq = nn.Sequential(nn.Flatten(), nn.Linear(8, 6), nn.ReLU(), nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 2))
+    x = np.ones((3, 2, 4), np.float32)
+    y = seq(x)  # recording: the per-layer ops, which backward needs
+    assert calls == [] and y._fn is not None
+    with ember.no_grad():
+        seq(x)
+    assert calls == [3]
+
+
+def test_sequential_no_grad_chain_matches_torch(torch):
+    seq = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 4))
+    t = torch.nn.Sequential(torch.nn.Linear(20, 16), torch.nn.ReLU(), torch.nn.Linear(16, 8), torch.nn.ReLU(),
+                            torch.nn.Linear(8, 4))
+    t.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in seq.state_dict().items()})
+    x = np.random.default_rng(2).standard_normal((32, 20)).astype(np.float32)
+    with ember.no_grad():
+        got = seq(x).data
+    with torch.no_grad():
+        want = t(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_sequential_no_grad_chain_reports_a_bad_width_by_layer():
+    seq = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(5, 2))
+    with ember.no_grad(), pytest.raises(ValueError, match=r"Linear\(5 -> 2\) expected input with 5 features, got shape \(2, 3\)"):
+        seq(np.ones((2, 4), np.float32))
+    with ember.no_grad(), pytest.raises(ValueError, match=r"Linear\(4 -> 3\) expected input with 4 features"):
+        seq(np.ones((2, 7), np.float32))
