@@ -209,6 +209,48 @@ def workload_cnn(quick, torch, rounds):
     return res, times, per_epoch, load, title
 
 
+def workload_cnn_steps(quick, torch, steps=10):
+    """The CNN's training step in steady state: seconds per step, from the best of interleaved
+    runs of ``steps`` steps on models already warmed up. A run lasts ~0.5 s where an epoch
+    slice lasts ~5 s, so on a busy host more of them fall in quiet spells: this is the same
+    work as the CNN workload, measured with less noise."""
+    import ember
+    from ember import nn, optim
+
+    x, y = mnist(steps * BATCH)
+    batches = [(x[i:i + BATCH], y[i:i + BATCH]) for i in range(0, len(x), BATCH)]
+    em, loss_e = ember_cnn(), nn.CrossEntropyLoss()
+    opt_e = optim.Adam(em.parameters(), lr=1e-3)
+    ember.manual_seed(0)
+
+    def run_e():
+        for xb, yb in batches:
+            loss = loss_e(em(xb), yb)
+            opt_e.zero_grad()
+            loss.backward()
+            opt_e.step()
+
+    npm = ref.CNN()
+    fns = {"ember manual loop": run_e, "hand-written NumPy": lambda: [npm.train_step(xb, yb) for xb, yb in batches]}
+    if torch is not None:
+        tm, loss_t = torch_model(torch, "cnn"), torch.nn.CrossEntropyLoss()
+        opt_t = torch.optim.Adam(tm.parameters(), lr=1e-3)
+        tb = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches]
+
+        def run_t():
+            for xb, yb in tb:
+                loss = loss_t(tm(xb), yb)
+                opt_t.zero_grad()
+                loss.backward()
+                opt_t.step()
+
+        fns["PyTorch"] = run_t
+    best = min_interleaved(list(fns.values()), repeat=3 if quick else 10)
+    title = (f"Keras mnist_convnet CNN, one training step in steady state (seconds per step, best of "
+             f"interleaved runs of {steps} steps)")
+    return {k: t / steps for k, t in zip(fns, best)}, title
+
+
 def workload_cifar(quick, torch):
     from ember.nn import functional as F
 
@@ -302,7 +344,7 @@ def workload_gemm(quick, mlp_seconds, n_samples):
             "loadavg": loadavg()}
 
 
-def _seconds_table(title, res, times, load, order, per_epoch=None):
+def _seconds_table(title, res, times, load, order, per_epoch=None, rounds=None):
     base_t = res.get("PyTorch")
     base_n = res.get("hand-written NumPy")
     epochs = len(next(iter(per_epoch.values()))) if per_epoch else 1
@@ -315,8 +357,11 @@ def _seconds_table(title, res, times, load, order, per_epoch=None):
             if epochs > 1:
                 row.append(" / ".join(f"{e:.2f}" for e in per_epoch[k]))
             rows.append(row)
-    note = (f"Best of {len(next(iter(times.values())))} interleaved rounds (all rounds' range beside it); "
-            f"load average {load} at the end.")
+    if times is None:  # min_interleaved's best call of each
+        note = f"Best of {rounds} interleaved runs; load average {load} at the end."
+    else:
+        note = (f"Best of {len(next(iter(times.values())))} interleaved rounds (all rounds' range beside it); "
+                f"load average {load} at the end.")
     if "ember Trainer" in res and "ember manual loop" in res:
         note += f" Trainer / manual loop: {res['ember Trainer'] / res['ember manual loop']:.2f}x."
     if not base_t:
@@ -352,10 +397,14 @@ def run(quick=False, only=None, rounds=None):
             results[name] = {"best": res, "times": times, "epochs": per_epoch, "loadavg": load}
             md.append(_seconds_table(title, res, times, load, order, per_epoch))
             gc.collect()
+    if want("cnnsteps"):
+        res, title = workload_cnn_steps(quick, torch)
+        results["cnnsteps"] = res
+        md.append(_seconds_table(title, res, None, loadavg(), order, rounds=3 if quick else 10))
     if want("cifar"):
         res, title = workload_cifar(quick, torch)
         results["cifar"] = res
-        md.append(_seconds_table(title, res, {k: [v] for k, v in res.items()}, loadavg(), order))
+        md.append(_seconds_table(title, res, None, loadavg(), order, rounds=3 if quick else 10))
     if want("inference"):
         res, title = workload_inference(quick, torch)
         results["inference"] = res
@@ -394,7 +443,7 @@ def main(argv=None):
 
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="smaller slices, one round: a smoke run")
-    p.add_argument("--only", nargs="*", help="mlp cnn cifar inference overhead memory gemm")
+    p.add_argument("--only", nargs="*", help="mlp cnn cnnsteps cifar inference overhead memory gemm")
     p.add_argument("--rounds", type=int, help="interleaved rounds per training workload (default 3; 1 with --quick)")
     p.add_argument("--threads", type=int, help="threads for BLAS and PyTorch (default: the cores); "
                    "1 gives relative comparisons that a busy machine disturbs least")
