@@ -92,6 +92,15 @@ def _timed(epoch, epochs):
     return seconds
 
 
+def train(model, opt, loss_fn, batches):
+    """The hand-written training loop, the same for ember and PyTorch."""
+    for xb, yb in batches:
+        loss = loss_fn(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
 def ember_epoch(model, x, y, trainer=False, seed=0, epochs=1):
     """Seconds of each of ``epochs`` epochs, training ``model`` from where it is."""
     import ember
@@ -117,14 +126,7 @@ def ember_epoch(model, x, y, trainer=False, seed=0, epochs=1):
         return seconds
     model.train()
 
-    def epoch():
-        for xb, yb in loader:
-            loss = loss_fn(model(xb), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-
-    return _timed(epoch, epochs)
+    return _timed(lambda: train(model, opt, loss_fn, loader), epochs)
 
 
 def torch_epoch(torch, model, x, y, seed=0, epochs=1):
@@ -136,12 +138,7 @@ def torch_epoch(torch, model, x, y, seed=0, epochs=1):
 
     def epoch():
         perm = torch.randperm(len(xt))
-        for i in range(0, len(xt), BATCH):
-            idx = perm[i : i + BATCH]
-            loss = loss_fn(model(xt[idx]), yt[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        train(model, opt, loss_fn, ((xt[idx], yt[idx]) for idx in perm.split(BATCH)))
 
     return _timed(epoch, epochs)
 
@@ -219,32 +216,19 @@ def workload_cnn_steps(quick, torch, steps=10):
 
     x, y = mnist(steps * BATCH)
     batches = [(x[i:i + BATCH], y[i:i + BATCH]) for i in range(0, len(x), BATCH)]
-    em, loss_e = ember_cnn(), nn.CrossEntropyLoss()
-    opt_e = optim.Adam(em.parameters(), lr=1e-3)
     ember.manual_seed(0)
-
-    def run_e():
-        for xb, yb in batches:
-            loss = loss_e(em(xb), yb)
-            opt_e.zero_grad()
-            loss.backward()
-            opt_e.step()
-
+    em = ember_cnn()
+    opt_e = optim.Adam(em.parameters(), lr=1e-3)
     npm = ref.CNN()
-    fns = {"ember manual loop": run_e, "hand-written NumPy": lambda: [npm.train_step(xb, yb) for xb, yb in batches]}
+    fns = {
+        "ember manual loop": lambda: train(em, opt_e, nn.CrossEntropyLoss(), batches),
+        "hand-written NumPy": lambda: [npm.train_step(xb, yb) for xb, yb in batches],
+    }
     if torch is not None:
-        tm, loss_t = torch_model(torch, "cnn"), torch.nn.CrossEntropyLoss()
+        tm = torch_model(torch, "cnn")
         opt_t = torch.optim.Adam(tm.parameters(), lr=1e-3)
         tb = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches]
-
-        def run_t():
-            for xb, yb in tb:
-                loss = loss_t(tm(xb), yb)
-                opt_t.zero_grad()
-                loss.backward()
-                opt_t.step()
-
-        fns["PyTorch"] = run_t
+        fns["PyTorch"] = lambda: train(tm, opt_t, torch.nn.CrossEntropyLoss(), tb)
     best = min_interleaved(list(fns.values()), repeat=3 if quick else 10)
     title = (f"Keras mnist_convnet CNN, one training step in steady state (seconds per step, best of "
              f"interleaved runs of {steps} steps)")
