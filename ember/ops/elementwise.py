@@ -186,14 +186,22 @@ class ReLU(Function):
 
     def backward(self, gy):
         y = self.y
-        if gy.dtype == y.dtype and gy.strides == y.strides and big(gy.size):
-            gf, yf = flat(gy), flat(y)
-            if gf is not None and yf is not None:
-                gx = empty_as(gy)
-                xf = flat(gx)
-                parallel_for(lambda s, e: np.multiply(gf[s:e], yf[s:e] > 0, out=xf[s:e]), yf.size)
-                return gx
-        return gy * (y > 0)
+        yf = flat(y) if gy.dtype == y.dtype and gy.shape == y.shape else None
+        if yf is None:
+            return gy * (y > 0)
+        if gy.strides == y.strides:
+            gx = empty_as(gy)
+            gf = flat(gy)
+        else:
+            # gy in another layout than y (C order from a Flatten, y channels-last from the
+            # pooling before): a pass over mixed strides runs in short inner loops, 3-5x slower
+            # than copying gy into y's layout and masking that in place; gx then has y's layout
+            gx = empty_as(y)
+            np.copyto(gx, gy)
+            gf = flat(gx)
+        xf = flat(gx)
+        parallel_for(lambda s, e: np.multiply(gf[s:e], yf[s:e] > 0, out=xf[s:e]), yf.size)
+        return gx
 
 
 class Maximum(Function):

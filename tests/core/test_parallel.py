@@ -90,6 +90,27 @@ def test_relu_split_over_channels_last_memory(split_everything):
     assert y.data.strides == cl.strides and x.grad.strides == cl.strides
 
 
+@pytest.mark.parametrize("threads", [1, 3])
+def test_relu_gradient_from_another_layout_takes_the_outputs_layout(split_everything, threads):
+    # after pooling, ReLU's output is channels-last while a Flatten hands back a C-order
+    # gradient: ReLU lines the gradient up with its output (one copy) and masks that
+    split_everything(threads, 0)
+    r = np.random.default_rng(2)
+    a = r.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    cl = np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    g = r.standard_normal(a.shape).astype(np.float32)  # C order
+    x = ember.Tensor(cl, requires_grad=True)
+    y = nn.functional.relu(x)
+    y.backward(g)
+    np.testing.assert_array_equal(x.grad, g * (a > 0))
+    assert x.grad.strides == cl.strides  # the layout pooling's backward reads fastest
+    # and the other way round: a C-order output, a channels-last gradient
+    x2 = ember.Tensor(a, requires_grad=True)
+    nn.functional.relu(x2).backward(np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2))
+    np.testing.assert_array_equal(x2.grad, g * (a > 0))
+    assert x2.grad.flags.c_contiguous
+
+
 def _timeout_after(code, env):
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"} | env
     r = subprocess.run([sys.executable, "-c", code + "; import os; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"],
