@@ -2,10 +2,11 @@
 NumPy, as ratios measured in one run. ``python -m benchmarks`` runs it all, prints one Markdown
 table per workload and saves JSON + Markdown under benchmarks/results/.
 
-Workloads: (1) MNIST MLP epoch (the mean of a 5-epoch run), manual loop and Trainer; (2) the Keras mnist_convnet CNN on a
-10k-sample slice; (3) a CIFAR-sized conv net, forward+backward per batch of 64; (4) inference
-throughput at batch 1000; (5) autograd per-op overhead; (6) peak memory while training
-(benchmarks/memory.py); (7) the GEMM limit and the MLP epoch as a fraction of it.
+Workloads: (1) MNIST MLP epoch (the mean of a 5-epoch run), manual loop and Trainer; (2) the
+Keras mnist_convnet CNN on a 10k-sample slice, and its step in steady state (``cnnsteps``);
+(3) a CIFAR-sized conv net, forward+backward per batch of 64; (4) inference throughput at batch
+1000; (5) autograd per-op overhead; (6) peak memory while training (benchmarks/memory.py);
+(7) the GEMM limit and the MLP epoch as a fraction of it.
 
 Training epochs run in interleaved rounds (every contender once per round) and keep each
 one's best: on a shared 2-core machine the minimum tracks the code, the median the
@@ -23,6 +24,11 @@ from benchmarks.common import (
 )
 
 BATCH = 128
+
+
+def _runs(quick):
+    """How many interleaved runs the per-step workloads (cnnsteps, cifar) keep the best of."""
+    return 3 if quick else 10
 
 
 def mnist(n=None):
@@ -229,7 +235,7 @@ def workload_cnn_steps(quick, torch, steps=10):
         opt_t = torch.optim.Adam(tm.parameters(), lr=1e-3)
         tb = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches]
         fns["PyTorch"] = lambda: train(tm, opt_t, torch.nn.CrossEntropyLoss(), tb)
-    best = min_interleaved(list(fns.values()), repeat=3 if quick else 10)
+    best = min_interleaved(list(fns.values()), repeat=_runs(quick))
     title = (f"Keras mnist_convnet CNN, one training step in steady state (seconds per step, best of "
              f"interleaved runs of {steps} steps)")
     return {k: t / steps for k, t in zip(fns, best)}, title
@@ -257,7 +263,7 @@ def workload_cifar(quick, torch):
             torch.nn.functional.cross_entropy(tm(xt), yt).backward()
 
         fns["PyTorch"] = step_t
-    best = min_interleaved(list(fns.values()), repeat=3 if quick else 10)
+    best = min_interleaved(list(fns.values()), repeat=_runs(quick))
     title = ("CIFAR-sized conv net (Conv 3x3 32-64-128 + BatchNorm + ReLU + max-pool), forward+backward, "
              "batch 64 (seconds per batch)")
     return dict(zip(fns, best)), title
@@ -384,11 +390,11 @@ def run(quick=False, only=None, rounds=None):
     if want("cnnsteps"):
         res, title = workload_cnn_steps(quick, torch)
         results["cnnsteps"] = res
-        md.append(_seconds_table(title, res, None, loadavg(), order, rounds=3 if quick else 10))
+        md.append(_seconds_table(title, res, None, loadavg(), order, rounds=_runs(quick)))
     if want("cifar"):
         res, title = workload_cifar(quick, torch)
         results["cifar"] = res
-        md.append(_seconds_table(title, res, None, loadavg(), order, rounds=3 if quick else 10))
+        md.append(_seconds_table(title, res, None, loadavg(), order, rounds=_runs(quick)))
     if want("inference"):
         res, title = workload_inference(quick, torch)
         results["inference"] = res

@@ -148,7 +148,6 @@ def _linear_run(mods, kinds, i, x):
         m, relu = mods[i], kinds[i + 1] is ReLU
         if not layers:
             x = m._input(x).data
-            x = x if x.dtype == m.weight.data.dtype else x.astype(m.weight.data.dtype)  # integers
         elif layers[-1][0].shape[0] != m.in_features:
             break  # the Linear's own check reports it
         layers.append((m.weight.data, None if m.bias is None else m.bias.data, relu))

@@ -94,7 +94,7 @@ def linear_chain(x, layers):
     """Inference through consecutive Linear layers, each with or without a ReLU after it, as
     nn.Sequential runs them when no gradient is recorded. Returns an ndarray; builds no graph.
 
-    ``x`` is an ndarray (*, in_features) of the weights' dtype; ``layers`` holds
+    ``x`` is an ndarray (*, in_features), cast to the weights' dtype; ``layers`` holds
     ``(weight, bias or None, relu)`` as ndarrays. Each GEMM is followed by one pass over its
     result instead of two, because a ReLU layer's bias moves into the next layer:
 
@@ -105,7 +105,7 @@ def linear_chain(x, layers):
     float rounding (the sums are grouped differently), like any other GEMM blocking.
     """
     lead = x.shape[:-1]
-    h = x.reshape(math.prod(lead), x.shape[-1])
+    h = x.reshape(math.prod(lead), x.shape[-1]).astype(layers[0][0].dtype, copy=False)
     owed = None  # a bias the previous ReLU layer left for this layer to add
     for w, b, relu in layers:
         if owed is not None:
