@@ -176,7 +176,13 @@ class Conv2dFunction(Function):
         if kw * c >= 16:
             cols = np.empty((n * oh * ow, kb), x.dtype)
             dst = cols[:, :k].reshape(n, oh, ow, kh, kw, c)
-            parallel_for(lambda s, e: np.copyto(dst[s:e], win[s:e]), n, work=dst.size)
+
+            def copy(s, e):
+                np.copyto(dst[s:e], win[s:e])
+                if b is not None:  # the ones column, while these rows are in cache
+                    cols[s * oh * ow:e * oh * ow, k] = 1
+
+            parallel_for(copy, n, work=dst.size)
         else:
             # few channels (a first layer): a window row is too short a run to copy, so the
             # columns are stored transposed, (kh kw C, N OH OW), copied in runs of OW; BLAS
@@ -185,11 +191,12 @@ class Conv2dFunction(Function):
             dst = cols_t[:k].reshape(kh, kw, c, n, oh, ow)
             src = win.transpose(3, 4, 5, 0, 1, 2)
             parallel_for(lambda s, e: np.copyto(dst[:, :, :, s:e], src[:, :, :, s:e]), n, work=dst.size)
+            if b is not None:
+                cols_t[k] = 1
             cols = cols_t.T
         wt = np.empty((kb, o), x.dtype)  # W as (kh kw C [+ bias], O)
         wt[:k] = w.transpose(2, 3, 1, 0).reshape(k, o)
         if b is not None:
-            cols[:, k] = 1
             wt[k] = b
         y = cols @ wt  # (N OH OW, O)
         self.cols, self.wt = cols, wt

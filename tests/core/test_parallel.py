@@ -45,7 +45,8 @@ def test_parallel_for_covers_every_item_once_and_reraises(split_everything):
 
 def _cnn_step(seed):
     ember.manual_seed(seed)
-    m = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 6, 3, padding=1),
+    # the first convolution copies its columns transposed (few channels), the second row-wise
+    m = nn.Sequential(nn.Conv2d(1, 6, 3), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 6, 3, padding=1),
                       nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(6 * 3 * 3, 10))
     opt = optim.Adam(m.parameters(), lr=1e-2)
     r = np.random.default_rng(seed)
