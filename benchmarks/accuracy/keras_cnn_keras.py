@@ -14,7 +14,6 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
 from ember.datasets import MNIST  # noqa: E402
