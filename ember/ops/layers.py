@@ -90,6 +90,9 @@ def linear(x, weight, bias=None, relu=False):
     return op.apply(x, w, b)
 
 
+_MOVE_BIAS_MIN = 1 << 14  # elements; ~a NumPy call's overhead in passes over memory
+
+
 def linear_chain(x, layers):
     """Inference through consecutive Linear layers, each with or without a ReLU after it, as
     nn.Sequential runs them when no gradient is recorded. Returns an ndarray; builds no graph.
@@ -103,6 +106,10 @@ def linear_chain(x, layers):
     ``max(h, -b)`` is one pass that selects, with no rounding, and ``b2 + W2 @ b`` is a
     matrix-vector product on the weights. The result equals the layer-by-layer one up to
     float rounding (the sums are grouped differently), like any other GEMM blocking.
+
+    The move pays for its matrix-vector product and extra NumPy calls with the pass it saves,
+    so a result smaller than ``_MOVE_BIAS_MIN`` elements (a few samples) takes the bias and the
+    ReLU as two in-place passes instead.
     """
     lead = x.shape[:-1]
     h = x.reshape(math.prod(lead), x.shape[-1]).astype(layers[0][0].dtype, copy=False)
@@ -111,7 +118,7 @@ def linear_chain(x, layers):
         if owed is not None:
             b = w @ owed if b is None else b + w @ owed
         h = h @ w.T
-        if relu and b is not None:
+        if relu and b is not None and h.size >= _MOVE_BIAS_MIN:
             np.maximum(h, -b, out=h)  # = relu(h + b) - b
             owed = b
         else:

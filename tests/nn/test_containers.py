@@ -178,13 +178,17 @@ def _chain_cases():
     }
 
 
+@pytest.mark.parametrize("move", [True, False], ids=["bias moved", "bias added"])
 @pytest.mark.parametrize("case", list(_chain_cases()))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_sequential_linear_chain_under_no_grad_matches_layer_by_layer(case, dtype):
+def test_sequential_linear_chain_under_no_grad_matches_layer_by_layer(case, dtype, move, monkeypatch):
     # Under no_grad, Linear(-ReLU) runs go through linear_chain, which moves each ReLU
-    # layer's bias into the next layer; the values must match the recorded forward.
+    # layer's bias into the next layer (on results of at least _MOVE_BIAS_MIN elements: both
+    # ways are forced here); the values must match the recorded forward.
     from ember.nn import functional as F
+    from ember.ops import layers
 
+    monkeypatch.setattr(layers, "_MOVE_BIAS_MIN", 0 if move else 1 << 62)
     ember.manual_seed(3)
     seq = _chain_cases()[case]().to(dtype).eval()
     for p in seq.parameters():  # biases as large as the pre-activations: many units are cut
@@ -229,6 +233,37 @@ def test_sequential_no_grad_chain_matches_torch(torch):
     with torch.no_grad():
         want = t(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_linear_chain_moves_the_bias_only_past_results_worth_a_pass(monkeypatch):
+    # 64 samples: the first layer's result (64 x 256) is large enough to move its bias into
+    # the next layer, the second's (64 x 8) is not; the mixed chain equals the plain one
+    from ember.ops import layers
+
+    rng = np.random.default_rng(0)
+    ws = [rng.standard_normal(s).astype(np.float32) for s in ((256, 16), (8, 256), (3, 8))]
+    bs = [rng.standard_normal(s[0]).astype(np.float32) for s in ((256,), (8,), (3,))]
+    chain = [(ws[0], bs[0], True), (ws[1], bs[1], True), (ws[2], bs[2], False)]
+    x = rng.standard_normal((64, 16)).astype(np.float32)
+    h = x
+    for w, b, relu in chain:
+        h = h @ w.T + b
+        h = np.maximum(h, 0) if relu else h
+    moved = []
+    real_max = np.maximum
+    monkeypatch.setattr(layers.np, "maximum", lambda a, b, **k: moved.append(np.ndim(b)) or real_max(a, b, **k))
+    got = layers.linear_chain(x, chain)
+    assert layers._MOVE_BIAS_MIN <= 64 * 256 and 64 * 8 < layers._MOVE_BIAS_MIN
+    assert moved == [1, 0]  # max(h, -b) for the first layer, max(h + b, 0) for the second
+    np.testing.assert_allclose(got, h, rtol=1e-5, atol=1e-5)
+
+
+def test_sequential_no_grad_flatten_reports_a_bad_input_like_the_layer():
+    seq = nn.Sequential(nn.Flatten(start_dim=2), nn.Linear(4, 2))
+    with ember.no_grad(), pytest.raises(ValueError, match=r"Flatten\(.*\) cannot flatten input of shape \(3, 4\)"):
+        seq(np.ones((3, 4), np.float32))
+    with pytest.raises(ValueError, match=r"Flatten\(.*\) cannot flatten input of shape \(3, 4\)"):
+        seq(np.ones((3, 4), np.float32))
 
 
 def test_sequential_no_grad_chain_reports_a_bad_width_by_layer():
