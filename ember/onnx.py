@@ -447,9 +447,10 @@ def _ceil_mode(rec, kernel, stride, pads, dilation):
 @converts("MaxPool2dFunction")
 def _maxpool(g, rec, ins):
     p = rec.params
-    return g.node("MaxPool", ins, kernel_shape=list(p["kernel"]), strides=list(p["stride"]), pads=_pads(p["pads"]),
-                  dilations=list(p["dilation"]), ceil_mode=_ceil_mode(rec, p["kernel"], p["stride"], p["pads"],
-                                                                      p["dilation"]))
+    y = g.node("MaxPool", ins, kernel_shape=list(p["kernel"]), strides=list(p["stride"]), pads=_pads(p["pads"]),
+               dilations=list(p["dilation"]), ceil_mode=_ceil_mode(rec, p["kernel"], p["stride"], p["pads"],
+                                                                   p["dilation"]))
+    return g.node("Relu", [y]) if p.get("relu") else y  # a ReLU that nn.Sequential ran inside the pool
 
 
 @converts("AvgPool2dFunction")

@@ -48,10 +48,10 @@ class Sequential(Module):
 
     - a ``Linear`` followed by a ``ReLU`` runs as one op, the ReLU in place on the GEMM's
       result (no second array, no second pass over memory);
-    - a ``ReLU`` followed by a ``MaxPool2d`` runs as the pooling, then the ReLU. ReLU is
-      monotone, so max(relu(a), relu(b)) equals relu(max(a, b)), and the gradient reaches
-      the same element (or is zero in both orders); the ReLU's passes then run over the
-      pooled output, 4x smaller after a 2x2 pool.
+    - a ``ReLU`` followed by a ``MaxPool2d`` runs as one op, the pooling and then the ReLU.
+      ReLU is monotone, so max(relu(a), relu(b)) equals relu(max(a, b)), and the gradient
+      reaches the same element (or is zero in both orders); the ReLU then runs over the
+      pooled output, 4x smaller after a 2x2 pool, inside the pooling's passes.
 
     The third applies when no gradient is recorded (``ember.no_grad()``, as in evaluation and
     ``Trainer.predict``): consecutive ``Linear`` layers, with or without a ``ReLU`` after each
@@ -134,7 +134,7 @@ class Sequential(Module):
             elif pair == (Linear, ReLU):
                 x, i = m(x, relu=True), i + 2  # one op: see the class docstring
             elif pair == (ReLU, MaxPool2d):
-                x, i = m(mods[i + 1](x)), i + 2  # pool first: see the class docstring
+                x, i = mods[i + 1](x, relu=True), i + 2  # pool first, one op: see the class docstring
             else:
                 x, i = m(x), i + 1
         return x

@@ -19,10 +19,12 @@ class _MaxPoolNd(Module):
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = False, bool(ceil_mode)
 
-    def forward(self, x):
+    def forward(self, x, relu=False):
+        """The pooled input; ``relu=True`` applies ReLU in the same op (nn.Sequential does so
+        for a ReLU followed by a MaxPool2d: the two commute)."""
         x = _as_float_input(x, None)
         return max_pool(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                        type(self).__name__, self._nd)
+                        type(self).__name__, self._nd, relu=relu)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "

@@ -54,10 +54,14 @@ def _unpad(gxp, xshape, pads):
 
 
 class MaxPool2dFunction(Function):
-    def forward(self, x, *, kernel, stride, pads, dilation, out, fast):
-        self.xshape = x.shape
+    """Max pooling; with ``relu=True``, ReLU of it in the same op (see ``max_pool``)."""
+
+    def forward(self, x, *, kernel, stride, pads, dilation, out, fast, relu=False):
+        self.xshape, self.relu = x.shape, relu
         if fast:
-            return self._forward_2x2(x, out)
+            y = self._forward_2x2(x, out, relu)
+            self.y = y if relu else None  # the ReLU's mask is y > 0
+            return y
         self.params = kernel, stride, pads, dilation, out
         xp = _padded(x, pads, _padded_size(kernel, stride, dilation, out), -np.inf)
         offsets = _offsets(kernel, stride, dilation, out)
@@ -69,10 +73,12 @@ class MaxPool2dFunction(Function):
             # greater keeps the first maximum on ties
             np.maximum(arg, np.multiply(np.greater(v, y), k, dtype=arg.dtype), out=arg)
             np.maximum(y, v, out=y)  # propagates NaN, as PyTorch does
-        self.arg = arg
+        if relu:
+            np.maximum(y, 0, out=y)
+        self.arg, self.y = arg, (y if relu else None)
         return y
 
-    def _forward_2x2(self, x, out):
+    def _forward_2x2(self, x, out, relu):
         oh, ow = out
         n, c = x.shape[:2]
         # outputs and masks in x's layout: channels-last after a convolution, where every
@@ -99,6 +105,8 @@ class MaxPool2dFunction(Function):
                 tie &= low[..., 0::2]
                 tie &= ~low[..., 1::2]
                 tr |= tie
+            if relu:  # while this part's maxima are in cache
+                np.maximum(y[s:e], 0, out=y[s:e])
 
         parallel_for(part, n, work=x.size)
         self.lower, self.to_right = lower, to_right
@@ -109,6 +117,8 @@ class MaxPool2dFunction(Function):
             return self._backward_2x2(gy)
         kernel, stride, pads, dilation, out = self.params
         arg = self.arg
+        if self.relu:
+            gy = gy * (self.y > 0)
         gxp = np.zeros(self.xshape[:2] + _padded_size(kernel, stride, dilation, out), gy.dtype)
         for k, sl in _offsets(kernel, stride, dilation, out):
             gxp[sl] += gy * np.equal(arg, k)
@@ -127,9 +137,13 @@ class MaxPool2dFunction(Function):
             np.copyto(g_cl, gy)
             gy = g_cl
 
+        relu_out = self.y if self.relu else None
+
         def part(s, e):
             # route to the winning column (g * mask and g - g * mask), then to the winning row
             g = gy[s:e]
+            if relu_out is not None:  # ReLU's gradient first, on this part's (cached) rows
+                g = g * (relu_out[s:e] > 0)
             grows = empty_as(like[s:e], dtype=gy.dtype)
             np.multiply(g, self.to_right[s:e], out=grows[..., 1::2])
             np.subtract(g, grows[..., 1::2], out=grows[..., 0::2])
@@ -260,12 +274,18 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     return max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool1d", 1)
 
 
-def max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, fn, nd):
-    """``max_pool1d`` (nd=1) or ``max_pool2d`` (nd=2); errors name ``fn``."""
+def max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, fn, nd, relu=False):
+    """``max_pool1d`` (nd=1) or ``max_pool2d`` (nd=2); errors name ``fn``.
+
+    ``relu=True`` returns relu(max_pool(x)), which equals max_pool(relu(x)) in values and
+    gradients (ReLU is monotone: the window's maximum wins either way, and the gradient is zero
+    in both orders where it is not positive). ``nn.Sequential`` runs a ReLU followed by a
+    MaxPool2d so: the ReLU's pass then runs over the 4x smaller output, inside the pooling's
+    own passes while their rows are in cache, and keeps no array of its own."""
     x, kernel, stride, pads, dilation, out, fast = _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode,
                                                               fn, nd)
     return _run_2d(MaxPool2dFunction, x, nd, kernel=kernel, stride=stride, pads=pads, dilation=dilation, out=out,
-                   fast=fast)
+                   fast=fast, relu=relu)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,

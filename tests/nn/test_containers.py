@@ -120,17 +120,22 @@ def test_identity_flatten_unflatten(torch):
         nn.Unflatten(1, (7, 8))(y)
 
 
+@pytest.mark.parametrize("channels_last", [False, True], ids=["C order", "channels-last"])
 @pytest.mark.parametrize("pool", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
-def test_sequential_pools_before_relu_with_identical_values_and_gradients(pool):
-    # Sequential runs ReLU -> MaxPool2d as pool, then ReLU: the same numbers, cheaper
+def test_sequential_pools_before_relu_with_identical_values_and_gradients(pool, channels_last):
+    # Sequential runs ReLU -> MaxPool2d as one op, pool then ReLU: the same numbers, cheaper
     from ember.nn import functional as F
+    from ember.ops.pool import MaxPool2dFunction
 
     r = np.random.default_rng(5)
     x = r.integers(-3, 3, size=(2, 3, 6, 7)).astype(np.float64)  # ties and all-negative windows
     x[0, 0, :2, :2] = -1.0
+    if channels_last:  # as a convolution's output is
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     seq = nn.Sequential(nn.ReLU(), nn.MaxPool2d(**pool))
     a = ember.tensor(x, requires_grad=True)
     ya = seq(a)
+    assert isinstance(ya._fn, MaxPool2dFunction) and ya._fn.inputs[0] is a  # one op, no ReLU of its own
     g = r.standard_normal(ya.shape)
     ya.backward(g)
     b = ember.tensor(x, requires_grad=True)
