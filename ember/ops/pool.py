@@ -53,6 +53,21 @@ def _unpad(gxp, xshape, pads):
     return gx
 
 
+def _route_nan_2x2(top, bottom, low, to_right):
+    """Point the masks of the 2x2 windows that hold a NaN at the NaN PyTorch picks.
+
+    PyTorch scans a window in row-major order and takes a NaN over any number, and a later NaN
+    over an earlier one: the last NaN wins. The comparisons of the fast path are false for NaN,
+    so they route such a window elsewhere (the output, NaN, is right either way)."""
+    nt, nb = np.isnan(top), np.isnan(bottom)
+    in_bottom = nb[..., 0::2] | nb[..., 1::2]
+    nan = in_bottom | nt[..., 0::2] | nt[..., 1::2]
+    right = np.where(in_bottom, nb[..., 1::2], nt[..., 1::2])  # the last NaN's column
+    to_right[nan] = right[nan]
+    for col, pick in ((low[..., 0::2], nan & ~right), (low[..., 1::2], nan & right)):
+        col[pick] = in_bottom[pick]  # its row: the bottom one if that holds a NaN
+
+
 class MaxPool2dFunction(Function):
     """Max pooling; with ``relu=True``, ReLU of it in the same op (see ``max_pool``)."""
 
@@ -73,6 +88,9 @@ class MaxPool2dFunction(Function):
             # greater keeps the first maximum on ties
             np.maximum(arg, np.multiply(np.greater(v, y), k, dtype=arg.dtype), out=arg)
             np.maximum(y, v, out=y)  # propagates NaN, as PyTorch does
+        if np.isnan(np.max(y)):  # a window holds a NaN: PyTorch routes to its last NaN
+            for k, sl in _offsets(kernel, stride, dilation, out):
+                np.copyto(arg, k, where=np.isnan(xp[sl]))
         if relu:
             np.maximum(y, 0, out=y)
         self.arg, self.y = arg, (y if relu else None)
@@ -105,6 +123,8 @@ class MaxPool2dFunction(Function):
                 tie &= low[..., 0::2]
                 tie &= ~low[..., 1::2]
                 tr |= tie
+            if np.isnan(np.max(y[s:e])):  # one reduction; NaN windows are rare
+                _route_nan_2x2(top, bottom, low, tr)
             if relu:  # while this part's maxima are in cache
                 np.maximum(y[s:e], 0, out=y[s:e])
 

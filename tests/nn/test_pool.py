@@ -148,6 +148,16 @@ def test_gradcheck(fn, kw):
     assert ember.gradcheck(lambda t: fn(t, **kw), [ember.tensor(x, requires_grad=True)])
 
 
+@pytest.mark.parametrize("channels_last", [False, True], ids=["C order", "channels-last"])
+@pytest.mark.parametrize("kw", MAX2D)
+def test_max_pool2d_routes_the_gradient_to_a_windows_last_nan(torch, kw, channels_last):
+    # PyTorch takes a NaN over any number, and a window's last NaN (row-major) over earlier ones
+    r = np.random.default_rng(12)
+    x = r.integers(-2, 3, size=(2, 3, 8, 9)).astype(np.float64)
+    x[r.random(x.shape) < 0.2] = np.nan  # windows with one NaN, several, or only NaN
+    _run(torch, "max_pool2d", x, kw, channels_last=channels_last)
+
+
 def test_max_pool_propagates_nan(torch):
     x = np.random.default_rng(10).standard_normal((1, 1, 4, 6))
     x[0, 0, 1, 3] = np.nan
