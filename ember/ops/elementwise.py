@@ -171,7 +171,11 @@ class Sigmoid(Function):
 
 class ReLU(Function):
     """max(a, 0); keeps its output. Large dense float arrays (C order or channels-last) are
-    split over the cores, and the result keeps the input's layout."""
+    split over the cores, and the result keeps the input's layout.
+
+    The gradient passes where the output is not 0: where it is positive, and where it is NaN
+    (NaN input), as in PyTorch, whose backward zeroes it only where the output is <= 0. The
+    output is never negative, so ``y != 0`` is that mask in one comparison."""
 
     def forward(self, a):
         af = flat(a) if a.dtype.kind == "f" and big(a.size) else None
@@ -188,7 +192,7 @@ class ReLU(Function):
         y = self.y
         yf = flat(y) if gy.dtype == y.dtype and gy.shape == y.shape else None
         if yf is None:
-            return gy * (y > 0)
+            return gy * (y != 0)
         if gy.strides == y.strides:
             gx = empty_as(gy)
             gf = flat(gy)
@@ -200,7 +204,7 @@ class ReLU(Function):
             np.copyto(gx, gy)
             gf = flat(gx)
         xf = flat(gx)
-        parallel_for(lambda s, e: np.multiply(gf[s:e], yf[s:e] > 0, out=xf[s:e]), yf.size)
+        parallel_for(lambda s, e: np.multiply(gf[s:e], yf[s:e] != 0, out=xf[s:e]), yf.size)
         return gx
 
 

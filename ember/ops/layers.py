@@ -58,7 +58,7 @@ class LinearReLU(Linear):
         return y
 
     def backward(self, gy):
-        return super().backward(gy * (self.y > 0))
+        return super().backward(gy * (self.y != 0))  # see ReLU.backward
 
 
 def linear(x, weight, bias=None, relu=False):

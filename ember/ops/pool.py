@@ -138,7 +138,7 @@ class MaxPool2dFunction(Function):
         kernel, stride, pads, dilation, out = self.params
         arg = self.arg
         if self.relu:
-            gy = gy * (self.y > 0)
+            gy = gy * (self.y != 0)  # y >= 0 or NaN: see ReLU.backward
         gxp = np.zeros(self.xshape[:2] + _padded_size(kernel, stride, dilation, out), gy.dtype)
         for k, sl in _offsets(kernel, stride, dilation, out):
             gxp[sl] += gy * np.equal(arg, k)
@@ -163,7 +163,7 @@ class MaxPool2dFunction(Function):
             # route to the winning column (g * mask and g - g * mask), then to the winning row
             g = gy[s:e]
             if relu_out is not None:  # ReLU's gradient first, on this part's (cached) rows
-                g = g * (relu_out[s:e] > 0)
+                g = g * (relu_out[s:e] != 0)
             grows = empty_as(like[s:e], dtype=gy.dtype)
             np.multiply(g, self.to_right[s:e], out=grows[..., 1::2])
             np.subtract(g, grows[..., 1::2], out=grows[..., 0::2])

@@ -109,6 +109,34 @@ def test_kinks_match_torch(torch):
         np.testing.assert_array_equal(e.grad, t.grad.numpy())
 
 
+@pytest.mark.parametrize("size", [5, 1 << 19], ids=["small", "split over threads"])
+def test_relu_passes_the_gradient_at_nan_as_torch(torch, size):
+    # PyTorch zeroes ReLU's gradient where the output is <= 0, so it passes at a NaN
+    x = np.random.default_rng(4).standard_normal(size).astype(np.float32)
+    x[:5] = [np.nan, -1.0, 0.0, 2.0, -0.0]
+    e, t = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    g = np.random.default_rng(5).standard_normal(size).astype(np.float32)
+    F.relu(e).backward(g)
+    torch.relu(t).backward(torch.tensor(g))
+    np.testing.assert_array_equal(e.grad, t.grad.numpy())
+    assert e.grad[0] == g[0] and e.grad[2] == 0
+
+
+def test_linear_relu_passes_the_gradient_at_nan_as_torch(torch):
+    # nn.Sequential runs Linear -> ReLU as one op (LinearReLU), with its own mask
+    seq = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    t = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    t.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in seq.state_dict().items()})
+    x = np.array([[np.nan, 1.0, 2.0], [0.5, -1.0, 3.0]], np.float32)
+    e, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    seq(e).sum().backward()
+    t(tx).sum().backward()
+    np.testing.assert_allclose(e.grad, tx.grad.numpy(), rtol=1e-6)
+    assert np.isfinite(e.grad).all()  # the NaN row's gradient reaches x through the ReLU
+    for p, tp in zip(seq.parameters(), t.parameters()):
+        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_erf_float64_accuracy():
     x = np.concatenate([np.linspace(-7, 7, 200001), np.linspace(-40, 40, 801), [-np.inf, np.inf]])
     ref = np.array([math.erf(v) for v in x])

@@ -145,6 +145,24 @@ def test_sequential_pools_before_relu_with_identical_values_and_gradients(pool, 
     np.testing.assert_array_equal(a.grad, b.grad)
 
 
+@pytest.mark.parametrize("pool", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
+def test_sequential_relu_pool_with_nan_matches_torch(torch, pool):
+    # the fused op passes the gradient at NaN like PyTorch's ReLU, to the window's last NaN
+    r = np.random.default_rng(9)
+    x = r.integers(-2, 3, size=(2, 3, 6, 8)).astype(np.float64)
+    x[r.random(x.shape) < 0.2] = np.nan
+    x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    a = ember.Tensor(x, requires_grad=True)
+    ya = nn.Sequential(nn.ReLU(), nn.MaxPool2d(**pool))(a)
+    tx = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
+    ty = torch.nn.Sequential(torch.nn.ReLU(), torch.nn.MaxPool2d(**pool))(tx)
+    g = r.standard_normal(ya.shape)
+    ya.backward(g)
+    ty.backward(torch.tensor(g))
+    np.testing.assert_array_equal(ya.data, ty.detach().numpy())
+    np.testing.assert_allclose(a.grad, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_sequential_linear_relu_runs_as_one_op_with_identical_results():
     from ember.nn import functional as F
     from ember.ops.layers import LinearReLU
