@@ -44,7 +44,7 @@ class Sequential(Module):
     keeps the names (they become the ``state_dict`` prefixes). Indexing takes ints (negative
     too) and slices, which give a new Sequential sharing the modules.
 
-    Three shortcuts. The first two are exact in values and gradients:
+    Three shortcuts, all exact (the same values, and gradients, as module by module):
 
     - a ``Linear`` followed by a ``ReLU`` runs as one op, the ReLU in place on the GEMM's
       result (no second array, no second pass over memory);
@@ -55,9 +55,9 @@ class Sequential(Module):
 
     The third applies when no gradient is recorded (``ember.no_grad()``, as in evaluation and
     ``Trainer.predict``): consecutive ``Linear`` layers, with or without a ``ReLU`` after each
-    (and a ``Flatten`` before them), run as one ``ops.layers.linear_chain``, which moves each
-    ReLU layer's bias into the next layer and so makes one pass over each GEMM's result
-    instead of two. Its values equal the layer-by-layer ones up to float rounding.
+    (and a ``Flatten`` before them), run as one ``ops.layers.linear_chain``: plain NumPy on the
+    arrays, with no Tensor or graph node per layer and little Python. Its values equal the
+    layer-by-layer ones.
     """
 
     def __init__(self, *args):
