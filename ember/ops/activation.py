@@ -215,10 +215,16 @@ class Hardtanh(Function):
 # ----- over an axis -----
 
 
+def _minus_max(x, axis):
+    """x minus its maximum along ``axis``. A row whose maximum is infinite becomes NaN, as in
+    PyTorch: +inf - +inf for a row holding +inf, -inf - -inf for a row of -inf only."""
+    with np.errstate(invalid="ignore"):
+        return x - x.max(axis=axis, keepdims=True)
+
+
 class Softmax(Function):
     def forward(self, x, axis):
-        m = x.max(axis=axis, keepdims=True)
-        y = x - np.where(np.isfinite(m), m, 0)
+        y = _minus_max(x, axis)
         np.exp(y, out=y)
         y /= y.sum(axis=axis, keepdims=True)
         self.y, self.axis = y, axis
@@ -233,8 +239,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     def forward(self, x, axis):
-        m = x.max(axis=axis, keepdims=True)
-        y = x - np.where(np.isfinite(m), m, 0)
+        y = _minus_max(x, axis)
         y -= np.log(np.exp(y).sum(axis=axis, keepdims=True))
         self.y, self.axis = y, axis
         return y

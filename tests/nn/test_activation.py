@@ -189,6 +189,21 @@ def test_softmax_with_masked_entries(torch):
     np.testing.assert_allclose(e.grad, t.grad.numpy(), atol=1e-6)
 
 
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+def test_softmax_rows_with_infinite_maximum_match_torch(torch, fn):
+    # a row holding +inf, or only -inf, is NaN in PyTorch, values and gradients
+    x = np.array([[1.0, np.inf, 3.0], [np.inf, -np.inf, 0.0], [-np.inf, -np.inf, -np.inf], [0.0, -np.inf, 1.0]])
+    e, t = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    gy = np.arange(12.0).reshape(4, 3)
+    with np.errstate(all="raise"):  # and quietly: no RuntimeWarning for the NaN rows
+        y = getattr(F, fn)(e, dim=1)
+        y.backward(gy)
+    ty = getattr(torch, fn)(t, dim=1)
+    ty.backward(torch.tensor(gy))
+    np.testing.assert_allclose(y.data, ty.detach().numpy())
+    np.testing.assert_allclose(e.grad, t.grad.numpy())
+
+
 def test_bad_arguments():
     with pytest.raises(IndexError, match=r"softmax: dim 2 is out of range for input of shape \(2, 3\)"):
         F.softmax(ember.zeros(2, 3), dim=2)
