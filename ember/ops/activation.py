@@ -14,7 +14,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ._util import as_tensor
-from .elementwise import cast, relu, sigmoid, tanh
+from .elementwise import cast, relu, sigmoid, sigmoid_array, tanh
 
 __all__ = [
     "relu", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax",
@@ -167,9 +167,7 @@ class GELU(Function):
 
 class SiLU(Function):
     def forward(self, x):
-        s = np.tanh(x * 0.5)  # the stable sigmoid, as in ops.sigmoid
-        s *= 0.5
-        s += 0.5
+        s = sigmoid_array(x)
         self.x, self.s = x, s
         return x * s
 
@@ -196,10 +194,7 @@ class Softplus(Function):
 
     def backward(self, gy):
         bx = self.x * self.beta
-        s = np.tanh(bx * 0.5)
-        s *= 0.5
-        s += 0.5
-        return np.where(bx > self.threshold, gy, gy * s)
+        return np.where(bx > self.threshold, gy, gy * sigmoid_array(bx))
 
 
 class Hardtanh(Function):

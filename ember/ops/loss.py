@@ -11,7 +11,7 @@ from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import as_tensor
-from .elementwise import cast
+from .elementwise import cast, sigmoid_array
 
 __all__ = [
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
@@ -192,9 +192,7 @@ class BCEWithLogits(_Pointwise):
     def partials(x, t, gx, gt, pw):
         dx = dt = None
         if gx:
-            s = np.tanh(x * 0.5)  # sigmoid(x) = 0.5 + 0.5 tanh(x / 2), stable
-            s *= 0.5
-            s += 0.5
+            s = sigmoid_array(x)
             if pw is None:
                 dx = s - t
             else:  # (1 - t) - lw sigmoid(-x)

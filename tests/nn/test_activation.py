@@ -137,6 +137,30 @@ def test_linear_relu_passes_the_gradient_at_nan_as_torch(torch):
         np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("fn", ["sigmoid", "silu"])
+def test_sigmoid_tails_keep_their_relative_precision(torch, fn, dtype):
+    # sigmoid(-30) is 9.4e-14, not 0: PyTorch's 1 / (1 + exp(-x)) keeps it, and so must ember
+    x = np.array([-100, -60, -30, -17, -5, -1e-3, 0, 1e-3, 5, 17, 30, 60, 100], dtype)
+    e, t = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y = getattr(F, fn)(e)
+    ty = getattr(torch.nn.functional, fn)(t)
+    y.backward(np.ones_like(x))
+    ty.backward(torch.ones_like(t))
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    tiny = np.finfo(dtype).tiny  # PyTorch's float32 exp flushes to 0 where NumPy's is subnormal
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=rtol, atol=tiny)
+    np.testing.assert_allclose(e.grad, t.grad.numpy(), rtol=rtol, atol=tiny)
+
+
+def test_bce_on_sigmoid_of_a_very_wrong_logit_matches_torch(torch):
+    # log(sigmoid(-30)) is -30: the loss is 30, not the clamp's 100
+    x, tgt = np.array([-30.0, 2.0], np.float32), np.array([1.0, 0.0], np.float32)
+    got = F.binary_cross_entropy(F.sigmoid(ember.tensor(x)), tgt).item()
+    want = torch.nn.functional.binary_cross_entropy(torch.sigmoid(torch.tensor(x)), torch.tensor(tgt)).item()
+    assert got == pytest.approx(want, rel=1e-6) and got < 20
+
+
 def test_erf_float64_accuracy():
     x = np.concatenate([np.linspace(-7, 7, 200001), np.linspace(-40, 40, 801), [-np.inf, np.inf]])
     ref = np.array([math.erf(v) for v in x])
