@@ -136,13 +136,18 @@ class Sqrt(Function):
         return gy / (2 * self.y)
 
 
+def sign_or_zero(a):
+    """np.sign with 0 at NaN, as torch.sign: |x|'s gradient (and L1's) is 0 there, not NaN."""
+    return np.nan_to_num(np.sign(a), copy=False, nan=0.0)
+
+
 class Abs(Function):
     def forward(self, a):
         self.a = a
         return np.abs(a)
 
     def backward(self, gy):
-        return gy * np.sign(self.a)
+        return gy * sign_or_zero(self.a)
 
 
 class Tanh(Function):

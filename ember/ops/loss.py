@@ -11,7 +11,7 @@ from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import as_tensor
-from .elementwise import cast, sigmoid_array
+from .elementwise import cast, sigmoid_array, sign_or_zero
 
 __all__ = [
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
@@ -122,7 +122,7 @@ class L1(_Pointwise):
 
     @staticmethod
     def partials(x, t, gx, gt):
-        s = np.sign(x - t)
+        s = sign_or_zero(x - t)  # 0 where the difference is NaN, as in PyTorch
         return (s if gx else None), (-s if gt else None)
 
 

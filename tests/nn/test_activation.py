@@ -161,6 +161,19 @@ def test_bce_on_sigmoid_of_a_very_wrong_logit_matches_torch(torch):
     assert got == pytest.approx(want, rel=1e-6) and got < 20
 
 
+def test_abs_and_l1_gradients_are_zero_at_nan_as_torch(torch):
+    x = np.array([np.nan, -2.0, 0.0, 3.0, -0.0, np.inf])
+    e, t = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ember.abs(e).backward(np.ones_like(x))
+    t.abs().backward(torch.ones_like(t))
+    np.testing.assert_array_equal(e.grad, t.grad.numpy())
+    y = np.array([0.0, np.nan, 1.0, 3.0, 1.0, 1.0])
+    e, t = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    F.l1_loss(e, y, reduction="sum").backward()
+    torch.nn.functional.l1_loss(t, torch.tensor(y), reduction="sum").backward()
+    np.testing.assert_array_equal(e.grad, t.grad.numpy())
+
+
 def test_erf_float64_accuracy():
     x = np.concatenate([np.linspace(-7, 7, 200001), np.linspace(-40, 40, 801), [-np.inf, np.inf]])
     ref = np.array([math.erf(v) for v in x])
