@@ -223,20 +223,32 @@ def test_sequential_linear_chain_under_no_grad_matches_layer_by_layer(case, dtyp
     assert (want.data == 0).any() or case not in ("ends on relu", "one layer")  # the ReLU did cut
 
 
-@pytest.mark.parametrize("bias", [-1e5, -np.inf], ids=["large", "-inf"])
-def test_sequential_no_grad_chain_keeps_large_and_infinite_biases_exact(torch, bias):
-    # a bias far larger than the pre-activations (or -inf, a unit switched off) must not cancel
-    # against anything: relu(h + b) is 0 there, as in PyTorch
-    seq = nn.Sequential(nn.Linear(8, 128), nn.ReLU(), nn.Linear(128, 16), nn.ReLU(), nn.Linear(16, 3))
-    seq[0].bias.data[:64] = bias
-    t = torch.nn.Sequential(torch.nn.Linear(8, 128), torch.nn.ReLU(), torch.nn.Linear(128, 16), torch.nn.ReLU(),
-                            torch.nn.Linear(16, 3))
+def _no_grad_mlp_vs_torch(torch, sizes, x, edit=lambda seq: None):
+    """Outputs under no_grad of an ember MLP (Linear, ReLU, ..., Linear) of ``sizes``, after
+    ``edit(seq)``, and of the torch MLP given the same weights."""
+    layers, tlayers = [], []
+    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+        layers += [nn.Linear(a, b)] + ([nn.ReLU()] if i < len(sizes) - 2 else [])
+        tlayers += [torch.nn.Linear(a, b)] + ([torch.nn.ReLU()] if i < len(sizes) - 2 else [])
+    seq, t = nn.Sequential(*layers), torch.nn.Sequential(*tlayers)
+    edit(seq)
     t.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in seq.state_dict().items()})
-    x = np.random.default_rng(3).standard_normal((256, 8)).astype(np.float32)
     with ember.no_grad():
         got = seq(x).data
     with torch.no_grad():
         want = t(torch.from_numpy(x)).numpy()
+    return got, want
+
+
+@pytest.mark.parametrize("bias", [-1e5, -np.inf], ids=["large", "-inf"])
+def test_sequential_no_grad_chain_keeps_large_and_infinite_biases_exact(torch, bias):
+    # a bias far larger than the pre-activations (or -inf, a unit switched off) must not cancel
+    # against anything: relu(h + b) is 0 there, as in PyTorch
+    def edit(seq):
+        seq[0].bias.data[:64] = bias
+
+    x = np.random.default_rng(3).standard_normal((256, 8)).astype(np.float32)
+    got, want = _no_grad_mlp_vs_torch(torch, (8, 128, 16, 3), x, edit)
     assert np.isfinite(got).all()
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
@@ -257,15 +269,8 @@ def test_sequential_no_grad_uses_linear_chain_and_records_nothing(monkeypatch):
 
 
 def test_sequential_no_grad_chain_matches_torch(torch):
-    seq = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 4))
-    t = torch.nn.Sequential(torch.nn.Linear(20, 16), torch.nn.ReLU(), torch.nn.Linear(16, 8), torch.nn.ReLU(),
-                            torch.nn.Linear(8, 4))
-    t.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in seq.state_dict().items()})
     x = np.random.default_rng(2).standard_normal((32, 20)).astype(np.float32)
-    with ember.no_grad():
-        got = seq(x).data
-    with torch.no_grad():
-        want = t(torch.from_numpy(x)).numpy()
+    got, want = _no_grad_mlp_vs_torch(torch, (20, 16, 8, 4), x)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
