@@ -223,7 +223,9 @@ class ReLU(Function):
 
 
 class Maximum(Function):
-    """max(a, b) elementwise; where a == b the gradient is split in half, as in PyTorch."""
+    """max(a, b) elementwise (min(a, b) with ``minimum``), with PyTorch's gradient: each
+    operand gets the gradient unless it lost (is smaller, for max), and half of it on a tie.
+    Where an operand is NaN neither lost, so both get all of it, as in PyTorch."""
 
     def forward(self, a, b, minimum=False):
         self.a, self.b = a, b
@@ -232,10 +234,10 @@ class Maximum(Function):
 
     def backward(self, gy):
         a, b = self.a, self.b
-        wa = (a < b) if self.minimum else (a > b)
-        wa = wa + 0.5 * (a == b)
-        ga = _unb(gy * wa, a.shape, a.dtype) if self.needs_grad(0) else None
-        gb = _unb(gy * (1 - wa), b.shape, b.dtype) if self.needs_grad(1) else None
+        g = gy - gy * ((a == b) * gy.dtype.type(0.5))  # half on a tie, in gy's dtype
+        a_lost, b_lost = (a > b, a < b) if self.minimum else (a < b, a > b)
+        ga = _unb(g * ~a_lost, a.shape, a.dtype) if self.needs_grad(0) else None
+        gb = _unb(g * ~b_lost, b.shape, b.dtype) if self.needs_grad(1) else None
         return ga, gb
 
 

@@ -174,6 +174,24 @@ def test_abs_and_l1_gradients_are_zero_at_nan_as_torch(torch):
     np.testing.assert_array_equal(e.grad, t.grad.numpy())
 
 
+@pytest.mark.parametrize("fn", ["maximum", "minimum"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_maximum_minimum_gradients_match_torch_on_ties_and_nan(torch, fn, dtype):
+    # a tie splits the gradient; where an operand is NaN, PyTorch gives all of it to both
+    a = np.array([[np.nan, 1.0, 2.0, 3.0, -np.inf], [0.0, 5.0, np.nan, -1.0, 4.0]], dtype)
+    b = np.array([2.0, np.nan, 2.0, 1.0, -np.inf], dtype)  # broadcast over the rows
+    ea, eb = ember.tensor(a, requires_grad=True), ember.tensor(b, requires_grad=True)
+    ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    g = np.arange(1.0, 11.0, dtype=dtype).reshape(2, 5)
+    y = getattr(ember, fn)(ea, eb)
+    y.backward(g)
+    getattr(torch, fn)(ta, tb).backward(torch.tensor(g))
+    np.testing.assert_array_equal(y.data, getattr(np, fn)(a, b))
+    assert ea.grad.dtype == dtype and eb.grad.dtype == dtype
+    np.testing.assert_array_equal(ea.grad, ta.grad.numpy())
+    np.testing.assert_array_equal(eb.grad, tb.grad.numpy())
+
+
 def test_erf_float64_accuracy():
     x = np.concatenate([np.linspace(-7, 7, 200001), np.linspace(-40, 40, 801), [-np.inf, np.inf]])
     ref = np.array([math.erf(v) for v in x])
