@@ -91,6 +91,16 @@ class MaxPool2dFunction(Function):
         if np.isnan(np.max(y)):  # a window holds a NaN: PyTorch routes to its last NaN
             for k, sl in _offsets(kernel, stride, dilation, out):
                 np.copyto(arg, k, where=np.isnan(xp[sl]))
+        if xp is not x and np.isneginf(y).any():
+            # a window of -inf only: PyTorch routes to its first element inside the input,
+            # where the strict > above left the first offset, which may be padding
+            (pt, _), (pl, _) = pads
+            inside = np.zeros(xp.shape[2:], bool)
+            inside[pt:pt + x.shape[2], pl:pl + x.shape[3]] = True
+            first = np.zeros(y.shape[2:], arg.dtype)
+            for k, sl in reversed(list(_offsets(kernel, stride, dilation, out))):
+                first[inside[sl]] = k
+            np.copyto(arg, first, where=np.isneginf(y))
         if relu:
             np.maximum(y, 0, out=y)
         self.arg, self.y = arg, (y if relu else None)

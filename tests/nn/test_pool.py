@@ -158,6 +158,14 @@ def test_max_pool2d_routes_the_gradient_to_a_windows_last_nan(torch, kw, channel
     _run(torch, "max_pool2d", x, kw, channels_last=channels_last)
 
 
+@pytest.mark.parametrize("kw", [k for k in MAX2D if k.get("padding") or k.get("ceil_mode")])
+def test_max_pool2d_window_of_only_minus_inf_routes_to_its_first_input_element(torch, kw):
+    # the padding is -inf too: the gradient must still land inside the input, as in PyTorch
+    x = np.full((1, 2, 5, 7), -np.inf)
+    x[0, 1, 2:, 3:] = np.random.default_rng(13).standard_normal((3, 4))
+    _run(torch, "max_pool2d", x, kw)
+
+
 def test_max_pool_propagates_nan(torch):
     x = np.random.default_rng(10).standard_normal((1, 1, 4, 6))
     x[0, 0, 1, 3] = np.nan
