@@ -75,7 +75,7 @@ class MaxPool2dFunction(Function):
         self.xshape, self.relu = x.shape, relu
         if fast:
             y = self._forward_2x2(x, out, relu)
-            self.y = y if relu else None  # the ReLU's mask is y > 0
+            self.y = y if relu else None  # the ReLU's mask is y != 0
             return y
         self.params = kernel, stride, pads, dilation, out
         xp = _padded(x, pads, _padded_size(kernel, stride, dilation, out), -np.inf)
@@ -309,7 +309,7 @@ def max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, fn, nd, relu=
 
     ``relu=True`` returns relu(max_pool(x)), which equals max_pool(relu(x)) in values and
     gradients (ReLU is monotone: the window's maximum wins either way, and the gradient is zero
-    in both orders where it is not positive). ``nn.Sequential`` runs a ReLU followed by a
+    in both orders where the output is 0). ``nn.Sequential`` runs a ReLU followed by a
     MaxPool2d so: the ReLU's pass then runs over the 4x smaller output, inside the pooling's
     own passes while their rows are in cache, and keeps no array of its own."""
     x, kernel, stride, pads, dilation, out, fast = _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode,
