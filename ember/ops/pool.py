@@ -72,10 +72,10 @@ class MaxPool2dFunction(Function):
     """Max pooling; with ``relu=True``, ReLU of it in the same op (see ``max_pool``)."""
 
     def forward(self, x, *, kernel, stride, pads, dilation, out, fast, relu=False):
-        self.xshape, self.relu = x.shape, relu
+        self.xshape = x.shape
         if fast:
             y = self._forward_2x2(x, out, relu)
-            self.y = y if relu else None  # the ReLU's mask is y != 0
+            self.relu_out = y if relu else None  # the ReLU's mask is y != 0
             return y
         self.params = kernel, stride, pads, dilation, out
         xp = _padded(x, pads, _padded_size(kernel, stride, dilation, out), -np.inf)
@@ -103,7 +103,7 @@ class MaxPool2dFunction(Function):
             np.copyto(arg, first, where=np.isneginf(y))
         if relu:
             np.maximum(y, 0, out=y)
-        self.arg, self.y = arg, (y if relu else None)
+        self.arg, self.relu_out = arg, (y if relu else None)
         return y
 
     def _forward_2x2(self, x, out, relu):
@@ -147,8 +147,8 @@ class MaxPool2dFunction(Function):
             return self._backward_2x2(gy)
         kernel, stride, pads, dilation, out = self.params
         arg = self.arg
-        if self.relu:
-            gy = gy * (self.y != 0)  # y >= 0 or NaN: see ReLU.backward
+        if self.relu_out is not None:
+            gy = gy * (self.relu_out != 0)  # y >= 0 or NaN: see ReLU.backward
         gxp = np.zeros(self.xshape[:2] + _padded_size(kernel, stride, dilation, out), gy.dtype)
         for k, sl in _offsets(kernel, stride, dilation, out):
             gxp[sl] += gy * np.equal(arg, k)
@@ -167,7 +167,7 @@ class MaxPool2dFunction(Function):
             np.copyto(g_cl, gy)
             gy = g_cl
 
-        relu_out = self.y if self.relu else None
+        relu_out = self.relu_out
 
         def part(s, e):
             # route to the winning column (g * mask and g - g * mask), then to the winning row
