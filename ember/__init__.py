@@ -12,7 +12,11 @@ if "numpy" not in _sys.modules:
     _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 from . import backend  # noqa: E402
-from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from . import autograd  # noqa: E402
+from .autograd import (  # noqa: E402
+    Function, detect_anomaly, enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    set_detect_anomaly, set_grad_enabled,
+)
 from .backend import (
     Generator, default_generator, get_default_device, get_default_dtype, manual_seed, set_default_device,
     set_default_dtype,

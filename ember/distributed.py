@@ -22,6 +22,8 @@ import traceback
 
 import numpy as np
 
+from .tensor import Tensor
+
 _state = {"comm": None}
 
 _SIZE_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS")
@@ -115,7 +117,7 @@ def broadcast_arrays(arrays, root=0):
 
 def broadcast_module(module, root=0):
     """Give every rank rank ``root``'s parameters and buffers."""
-    broadcast_arrays([p.data for p in module.parameters()], root)
+    broadcast_arrays([p._data for p in module.parameters()], root)
     broadcast_arrays([b for b in module.buffers() if b.ndim > 0 or b.size], root)
 
 
@@ -146,14 +148,14 @@ class GradientAverager:
         limit = bucket_mb * 2**20
         cur, size = [], 0
         for p in self.params:
-            if cur and (size + p.data.nbytes > limit or p.data.dtype != cur[0].data.dtype):
+            if cur and (size + p._data.nbytes > limit or p._data.dtype != cur[0]._data.dtype):
                 self.buckets.append(cur)
                 cur, size = [], 0
             cur.append(p)
-            size += p.data.nbytes
+            size += p._data.nbytes
         if cur:
             self.buckets.append(cur)
-        self.buffers = [np.empty(sum(p.data.size for p in b), b[0].data.dtype) for b in self.buckets]
+        self.buffers = [np.empty(sum(p._data.size for p in b), b[0]._data.dtype) for b in self.buckets]
         self.last_seconds = 0.0
 
     def __call__(self):
@@ -168,22 +170,22 @@ class GradientAverager:
         for bucket, buf in zip(self.buckets, self.buffers):
             off = 0
             for p in bucket:
-                n = p.data.size
+                n = p._data.size
                 if p.grad is None:
                     buf[off : off + n] = 0
                 else:
-                    buf[off : off + n] = p.grad.reshape(-1)
+                    buf[off : off + n] = p.grad._data.reshape(-1)
                 off += n
             comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
             buf *= scale
             off = 0
             for p in bucket:
-                n = p.data.size
-                g = buf[off : off + n].reshape(p.data.shape)
-                if p.grad is None or p.grad.shape != p.data.shape:
-                    p.grad = g.copy()
+                n = p._data.size
+                g = buf[off : off + n].reshape(p._data.shape)
+                if p.grad is None or p.grad.shape != p._data.shape or p._grad._fn is not None:
+                    p._grad = Tensor._from_op(g.copy(), None)
                 else:
-                    p.grad[...] = g
+                    p._grad._data[...] = g
                 off += n
         self.last_seconds = time.perf_counter() - t0
 

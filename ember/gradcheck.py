@@ -14,7 +14,7 @@ def _prepare(inputs):
     out = []
     for t in inputs:
         if isinstance(t, Tensor) and t.requires_grad:
-            t = Tensor(t.data.astype(np.float64), requires_grad=True)
+            t = Tensor(t._data.astype(np.float64), requires_grad=True)
         out.append(t)
     return out
 
@@ -24,7 +24,7 @@ def _loss(fn, inputs, r):
     y = fn(*inputs)
     if r is None:
         return y
-    return float(np.sum(np.asarray(y.data, np.float64) * r))
+    return float(np.sum(np.asarray(y._data, np.float64) * r))
 
 
 def _analytic(fn, inputs, seed):
@@ -50,9 +50,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     for k, t in enumerate(inputs):
         if not (isinstance(t, Tensor) and t.requires_grad):
             continue
-        analytic = np.zeros_like(t.data) if t.grad is None else t.grad
-        numeric = np.zeros_like(t.data)
-        flat = t.data.reshape(-1)
+        analytic = np.zeros_like(t._data) if t.grad is None else t.grad._data
+        numeric = np.zeros_like(t._data)
+        flat = t._data.reshape(-1)
         for i in range(flat.size):
             old = flat[i]
             flat[i] = old + eps
@@ -71,19 +71,19 @@ def gradcheck_directional(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, di
     inputs = _prepare(inputs)
     r = _analytic(fn, inputs, seed)
     diff = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
-    g = [np.zeros_like(t.data) if t.grad is None else t.grad.copy() for t in diff]
+    g = [np.zeros_like(t._data) if t.grad is None else t.grad._data.copy() for t in diff]
     gen = np.random.default_rng(seed + 1)
     for j in range(directions):
         d = [gen.standard_normal(t.shape) for t in diff]
-        base = [t.data.copy() for t in diff]
+        base = [t._data.copy() for t in diff]
         for t, b, di in zip(diff, base, d):
-            t.data[...] = b + eps * di
+            t._data[...] = b + eps * di
         fp = _loss(fn, inputs, r)
         for t, b, di in zip(diff, base, d):
-            t.data[...] = b - eps * di
+            t._data[...] = b - eps * di
         fm = _loss(fn, inputs, r)
         for t, b in zip(diff, base):
-            t.data[...] = b
+            t._data[...] = b
         numeric = (fp - fm) / (2 * eps)
         analytic = sum(float(np.sum(gi * di)) for gi, di in zip(g, d))
         if not abs(analytic - numeric) <= atol + rtol * abs(numeric):
@@ -92,6 +92,53 @@ def gradcheck_directional(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, di
                 f"finite differences give {numeric:.8g}"
             )
     return True
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0,
+                  gen_non_contig_grad_outputs=False, raise_exception=True, nondet_tol=0.0,
+                  check_undefined_grad=True, check_grad_dtypes=False, check_batched_grad=False,
+                  check_fwd_over_rev=False, check_rev_over_rev=True, fast_mode=False, masked=False):
+    """Check second-order gradients (``torch.autograd.gradgradcheck``): the gradient of
+    ``func``, taken with ``create_graph=True``, is itself checked against finite differences,
+    with respect to the inputs and to the output gradient.
+
+    ``grad_outputs`` default to random Tensors of the outputs' shapes (float64). Returns True,
+    or raises GradcheckError (returns False with ``raise_exception=False``).
+    """
+    from .autograd.engine import grad as _grad
+
+    inputs = _prepare(inputs)
+    diff = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    outs = func(*inputs)
+    outs = (outs,) if isinstance(outs, Tensor) else tuple(outs)
+    if grad_outputs is None:
+        r = np.random.default_rng(seed + 7)
+        grad_outputs = [Tensor(r.standard_normal(o.shape), requires_grad=True) for o in outs]
+    else:
+        grad_outputs = [Tensor(np.asarray(g._data if isinstance(g, Tensor) else g, np.float64), requires_grad=True)
+                        for g in ((grad_outputs,) if isinstance(grad_outputs, Tensor) else grad_outputs)]
+    n = len(inputs)
+
+    def first_order(*args):
+        xs, gos = args[:n], args[n:]
+        ys = func(*xs)
+        ys = (ys,) if isinstance(ys, Tensor) else tuple(ys)
+        want = [t for t in xs if isinstance(t, Tensor) and t.requires_grad]
+        gs = _grad(ys, want, gos, create_graph=True, allow_unused=True)
+        from . import ops
+
+        parts = [ops.reshape(g, -1) for g in gs if g is not None]
+        if not parts:
+            raise GradcheckError("gradgradcheck: no input of func has a gradient")
+        return ops.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    del diff
+    try:
+        return gradcheck(first_order, list(inputs) + grad_outputs, eps=eps, atol=atol, rtol=rtol, seed=seed + 1)
+    except GradcheckError:
+        if raise_exception:
+            raise
+        return False
 
 
 def _compare(k, analytic, numeric, atol, rtol):

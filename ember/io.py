@@ -70,7 +70,7 @@ def _flatten(obj):
         if x is None or isinstance(x, (bool, str)) or isinstance(x, (int, float)) and not isinstance(x, np.generic):
             return x  # JSON keeps these exactly; NumPy scalars become 0-d arrays, keeping their dtype
         if isinstance(x, Tensor):
-            x = x.data
+            x = x._data
         elif hasattr(x, "detach") and hasattr(x, "numpy") and not isinstance(x, np.ndarray):
             x = x.detach().cpu().numpy()  # a torch tensor, without importing torch
         if isinstance(x, (np.ndarray, np.generic)):

@@ -89,7 +89,7 @@ class _Graph:
         """The graph name of tensor ``t``, making it an initializer if it is a constant."""
         key = id(t)
         if key not in self.names:
-            self.names[key] = self.input_arrays.get(id(t.data)) or self.const(t.data, "const")
+            self.names[key] = self.input_arrays.get(id(t._data)) or self.const(t._data, "const")
         return self.names[key]
 
     def node(self, op, inputs, out=None, **attrs):
@@ -128,8 +128,8 @@ def export(model, path, example_input, opset=DEFAULT_OPSET, dynamic_batch=True, 
     if not 13 <= opset <= 21:
         raise ValueError(f"ember.onnx.export: opset must be in 13..21, got {opset}")
     ir_version = ir_version or _IR_FOR_OPSET[opset]
-    x = example_input.data if isinstance(example_input, Tensor) else np.asarray(example_input)
-    dtype = next((p.data.dtype for p in model.parameters()), None)
+    x = example_input._data if isinstance(example_input, Tensor) else np.asarray(example_input)
+    dtype = next((p._data.dtype for p in model.parameters()), None)
     if dtype is not None and x.dtype.kind == "f" and x.dtype != dtype:
         x = x.astype(dtype)
     xt = Tensor(x.copy(), requires_grad=x.dtype.kind == "f")
@@ -146,13 +146,13 @@ def export(model, path, example_input, opset=DEFAULT_OPSET, dynamic_batch=True, 
 
     g = _Graph(helper, numpy_helper, opset, x.shape[0] if dynamic_batch and x.ndim else None)
     for name, p in model.named_parameters():
-        g.known_names[id(p.data)] = name
+        g.known_names[id(p._data)] = name
     for name, b in model.named_buffers():
         g.known_names[id(b)] = name
     g.names[id(xt)] = input_name
-    g.input_arrays[id(xt.data)] = input_name
+    g.input_arrays[id(xt._data)] = input_name
     for rec in records:
-        if rec.fn is None and not any(id(t) in g.names or id(t.data) in g.input_arrays for t in rec.inputs):
+        if rec.fn is None and not any(id(t) in g.names or id(t._data) in g.input_arrays for t in rec.inputs):
             continue  # computed from constants only: the result is a constant
         conv = CONVERTERS.get(rec.op)
         if conv is None:
@@ -175,7 +175,7 @@ def export(model, path, example_input, opset=DEFAULT_OPSET, dynamic_batch=True, 
         return helper.make_tensor_value_info(name, elem, shape)
 
     graph = helper.make_graph(g.nodes, type(model).__name__, [value_info(input_name, x)],
-                              [value_info(output_name, y.data)], g.inits)
+                              [value_info(output_name, y._data)], g.inits)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
                               ir_version=ir_version, producer_name="ember")
     if check:

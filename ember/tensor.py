@@ -1,126 +1,224 @@
-"""``Tensor``: an ndarray with a gradient and a link to the op that made it.
+"""``Tensor``: an ndarray with a gradient, a version, and a link to the op that made it.
 
-The math lives in ``ember.ops``; this file holds the class, its operators (which call the
-ops), ``tensor()`` and the creation helpers.
+The math lives in ``ember.ops``; this file holds the class, its methods (each a call of the
+op of the same name), the in-place ops, ``tensor()`` and the creation helpers.
 """
 import numbers
 
 import numpy as np
 
-from . import autograd, backend
-from .autograd import backward as _backward
+from . import backend
+from .autograd import engine as _engine
+from .autograd import function as _function
+from .autograd.function import Version, _GradMode, bump, no_grad, share_version
 
 
 class Tensor:
     """An n-dimensional array that can record the ops applied to it and backpropagate.
 
-    Attributes:
-        data: the ndarray.
-        grad: ndarray of ``data``'s shape, or None; filled by ``backward()`` on leaves.
+    Attributes (PyTorch's):
+        grad: a Tensor of this tensor's shape, or None; filled by ``backward()`` on leaves.
+        data: this tensor's values as a Tensor that shares its memory and is not tracked.
         requires_grad: whether ops on this tensor are recorded for backward.
+        grad_fn: the op that made it (None for leaves); ``is_leaf``; ``_version``.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_fn", "__weakref__")
+    __slots__ = ("_data", "_grad", "requires_grad", "_fn", "_oi", "_vc", "_hooks", "_hist", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
     __hash__ = object.__hash__
 
     def __init__(self, data, requires_grad=False, dtype=None):
         arr = _to_array(data, dtype)
         if requires_grad and arr.dtype.kind not in "fc":
-            raise RuntimeError(f"only tensors of floating point dtype can require gradients, got {arr.dtype}")
-        self.data = arr
-        self.grad = None
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got {arr.dtype}")
+        self._data = arr
+        self._grad = None
         self.requires_grad = bool(requires_grad)
         self._fn = None
+        self._oi = 0
+        self._vc = None
+        self._hooks = None
+        self._hist = None
 
     @staticmethod
     def _from_op(data, fn):
         """A Tensor over ``data`` (an op's result), produced by ``fn`` (None: a constant)."""
         t = _new(Tensor)
-        t.data = data if type(data) is _ndarray else np.asarray(data)  # NumPy may return a scalar
-        t.grad = None
+        t._data = data if type(data) is _ndarray else np.asarray(data)  # NumPy may return a scalar
+        t._grad = None
         t.requires_grad = fn is not None
         t._fn = fn
+        t._oi = 0
+        t._vc = None
+        t._hooks = None
+        t._hist = None
         return t
 
-    # ----- properties -----
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
-    size = property(lambda self: self.data.size)
+    # ----- what PyTorch's Tensor has -----
+    shape = property(lambda self: self._data.shape)
+    ndim = property(lambda self: self._data.ndim)
+    dtype = property(lambda self: self._data.dtype)
+    size = property(lambda self: self._data.size)
     is_leaf = property(lambda self: self._fn is None)
     grad_fn = property(lambda self: self._fn)
+    _version = property(lambda self: 0 if self._vc is None else self._vc.n)
+
+    @property
+    def data(self):
+        """This tensor's values as a new Tensor over the same memory, detached and untracked:
+        changes through it do not move this tensor's version (PyTorch's ``.data``)."""
+        return Tensor._from_op(self._data, None)
+
+    @data.setter
+    def data(self, value):
+        arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+        self._data = arr
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: {tuple(value._data.shape)} "
+                                   f"for a tensor of shape {tuple(self._data.shape)}")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: {value._data.dtype} for a "
+                                   f"tensor of dtype {self._data.dtype}")
+        self._grad = value
 
     @property
     def T(self):
         return ops.transpose(self)
 
+    @property
+    def retains_grad(self):
+        f = self._fn
+        return f is not None and bool(f._retained) and self._oi in f._retained
+
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self):
-        return self.data.size
+        return self._data.size
 
     def numpy(self):
         """The underlying ndarray (shared, not copied)."""
-        return self.data
+        return self._data
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.data.shape}")
-        return self.data.item()
+        if self._data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self._data.shape}")
+        return self._data.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def detach(self):
-        """A tensor sharing this data, cut from the graph."""
-        return Tensor._from_op(self.data, None)
+        """A tensor sharing this data (and this version counter), cut from the graph."""
+        t = Tensor._from_op(self._data, None)
+        share_version(t, self)
+        return t
+
+    def detach_(self):
+        if self._vc is not None and self._vc.shared and self._fn is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._fn = None
+        self.requires_grad = False
+        return self
+
+    def clone(self):
+        """A copy of the data that stays in the graph (the gradient passes through)."""
+        return ops.clone(self)
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.data.dtype.kind not in "fc":
-            raise RuntimeError(f"only tensors of floating point dtype can require gradients, got {self.data.dtype}")
+        if requires_grad and self._data.dtype.kind not in "fc":
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got {self._data.dtype}")
         if not requires_grad and self._fn is not None:
-            raise RuntimeError("requires_grad_(False) is only valid on leaf tensors; use detach()")
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
         self.requires_grad = bool(requires_grad)
         return self
 
     def retain_grad(self):
         """Keep this non-leaf tensor's gradient in ``.grad`` during backward."""
-        if self._fn is not None:
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        f = self._fn
+        if f is not None:
             import weakref
 
-            self._fn._retained = weakref.ref(self)
+            if f._retained is None:
+                f._retained = {}
+            f._retained[self._oi] = weakref.ref(self)
         return self
 
-    def zero_(self):
-        self.data[...] = 0
-        return self
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a Tensor it returns
+        replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        f = self._fn
+        if f is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            if f._hooks is None:
+                f._hooks = {}
+            hooks = f._hooks.setdefault(self._oi, [])
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
 
-    def backward(self, grad=None, retain_graph=False):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it depends on.
 
         Args:
-            grad: d(out)/d(self), needed unless this tensor has one element.
-            retain_graph: keep the graph so that backward can run through it again.
+            gradient: d(out)/d(self), needed unless this tensor has one element.
+            retain_graph: keep the graph so that backward can run through it again
+                (default: ``create_graph``).
+            create_graph: record the backward pass, so that the gradients can be
+                differentiated again.
+            inputs: accumulate only into these tensors.
         """
-        _backward(self, grad, retain_graph)
+        _engine.backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
 
-    def astype(self, dtype):
+    def astype(self, dtype, copy=True):
         return ops.cast(self, dtype)
 
-    def to(self, target):
-        """A dtype (``x.to(np.float64)``) or a device (``x.to('cuda')``, ``x.to('cpu')``)."""
-        if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
-            return Tensor._from_op(backend.to_device(self.data, target), None) if self._fn is None else \
-                _device_copy(self, target)
-        return ops.cast(self, target)
+    def to(self, *args, **kwargs):
+        """``x.to(dtype)``, ``x.to('cuda')``, ``x.to('cpu')``, ``x.to(other)``: self when nothing
+        changes (PyTorch returns the same tensor), else a copy that stays in the graph."""
+        device = kwargs.pop("device", None)
+        dtype = kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("copy", None)
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, device = a._data.dtype, a.device
+            elif isinstance(a, str) or type(a).__name__ == "device":
+                device = str(a)
+            elif a is not None:
+                dtype = a
+        t = self
+        if dtype is not None:
+            t = ops.cast(t, dtype)
+        if device is not None and backend._check_device(device) != self.device.split(":")[0]:
+            t = _device_copy(t, device)
+        return t
 
     @property
     def device(self):
         """'cpu' for NumPy data, 'cuda:N' for CuPy data."""
-        return backend.device_of(self.data)
+        return backend.device_of(self._data)
 
     def cpu(self):
         return self.to("cpu")
@@ -135,26 +233,26 @@ class Tensor:
         return ops.cast(self, np.float64)
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4)
         extra = ""
-        if self.data.dtype != backend.get_default_dtype() and self.data.dtype != np.int64:
-            extra += f", dtype={self.data.dtype}"
+        if self._data.dtype != backend.get_default_dtype() and self._data.dtype != np.int64:
+            extra += f", dtype={self._data.dtype}"
         if self._fn is not None:
-            extra += f", grad_fn={type(self._fn).__name__}"
+            extra += f", grad_fn=<{self._fn.name()}>"
         elif self.requires_grad:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
     def __bool__(self):
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self):
         return float(self.item())
@@ -163,14 +261,12 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        return self.data.__index__()
+        return self._data.__index__()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
 
-    # ----- operators -----
-    # a + b, a - b, a * b, a / b, a ** b and a @ b are the op functions themselves
-    # (ember.ops.add, ...), bound in ember/ops/__init__.py: one Python call less per op.
+    # ----- operators: a + b, a * b, ... are the op functions themselves (bound below) -----
     def __radd__(self, o):
         return ops.add(o, self)
 
@@ -203,73 +299,232 @@ class Tensor:
 
     # Comparisons give tensors of bools with no gradient.
     def __lt__(self, o):
-        return Tensor._from_op(self.data < _raw(o), None)
+        return Tensor._from_op(self._data < _raw(o), None)
 
     def __le__(self, o):
-        return Tensor._from_op(self.data <= _raw(o), None)
+        return Tensor._from_op(self._data <= _raw(o), None)
 
     def __gt__(self, o):
-        return Tensor._from_op(self.data > _raw(o), None)
+        return Tensor._from_op(self._data > _raw(o), None)
 
     def __ge__(self, o):
-        return Tensor._from_op(self.data >= _raw(o), None)
+        return Tensor._from_op(self._data >= _raw(o), None)
 
     def __eq__(self, o):
-        return Tensor._from_op(self.data == _raw(o), None)
+        return Tensor._from_op(self._data == _raw(o), None)
 
     def __ne__(self, o):
-        return Tensor._from_op(self.data != _raw(o), None)
+        return Tensor._from_op(self._data != _raw(o), None)
 
-    # In-place arithmetic on the data, allowed only where no graph can be hurt.
-    def _inplace(self, o, op):
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError("in-place operation on a tensor that requires grad; use ember.no_grad()")
-        op(self.data, _raw(o), out=self.data, casting="unsafe")
+    # ----- in-place ops -----
+    # Each is its out-of-place op, written into this tensor's memory, with the version bumped.
+    # Under no_grad (or when nothing requires grad) that is all. When the graph is recorded,
+    # the op runs on a handle holding this tensor's old value and history, and this tensor
+    # takes the op's place in the graph (``_inplace_graph``), as PyTorch rebases history.
+    def _inplace(self, compute, *others):
+        if _GradMode.enabled and (self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others)):
+            return self._inplace_graph(compute)
+        with no_grad():
+            r = compute(self)
+        _write(self, r._data)
+        bump(self)
         return self
 
-    def __iadd__(self, o):
-        return self._inplace(o, np.add)
+    def _inplace_graph(self, compute):
+        if self._fn is None and self.requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if self._vc is not None and self._vc.shared:
+            raise RuntimeError(
+                "an in-place operation on a view, or on a tensor that has views, while the graph is "
+                "recorded: ember does not rebase views yet. Use the out-of-place op, or clone() first."
+            )
+        old = _history_handle(self)
+        r = compute(old)
+        _write(self, r._data)
+        bump(self)
+        if self._hist is None:
+            self._hist = []
+        self._hist.append((self._vc.clock, self._fn, self._oi, self.requires_grad))
+        self._fn, self._oi, self.requires_grad = r._fn, r._oi, r.requires_grad
+        return self
 
-    def __isub__(self, o):
-        return self._inplace(o, np.subtract)
+    def _arith_(self, ufunc, other, alpha=1):
+        """add_ / sub_ / mul_ / div_: straight into memory with NumPy's ``out=`` when no graph."""
+        if _GradMode.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+            op = _ARITH[ufunc]
+            return self._inplace_graph(lambda t: op(t, other * alpha if alpha != 1 else other))
+        o = _raw(other)
+        if alpha != 1:
+            o = o * alpha
+        dst = self._data
+        o = np.asarray(o)
+        if o.dtype.kind == "f" and dst.dtype.kind in "iub" or (ufunc is np.true_divide and dst.dtype.kind in "iub"):
+            raise RuntimeError(f"result type Float can't be cast to the desired output type {dst.dtype}")
+        if np.broadcast_shapes(dst.shape, o.shape) != dst.shape:
+            raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast shape "
+                               f"{list(np.broadcast_shapes(dst.shape, o.shape))}")
+        ufunc(dst, o, out=dst, casting="unsafe")
+        bump(self)
+        return self
 
-    def __imul__(self, o):
-        return self._inplace(o, np.multiply)
+    def add_(self, other, alpha=1):
+        return self._arith_(np.add, other, alpha)
 
-    def __itruediv__(self, o):
-        return self._inplace(o, np.true_divide)
+    def sub_(self, other, alpha=1):
+        return self._arith_(np.subtract, other, alpha)
+
+    def mul_(self, other):
+        return self._arith_(np.multiply, other)
+
+    def div_(self, other):
+        return self._arith_(np.true_divide, other)
+
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
+    def pow_(self, exponent):
+        return self._inplace(lambda t: ops.pow(t, exponent), exponent)
+
+    __ipow__ = pow_
+
+    def neg_(self):
+        return self._inplace(ops.neg)
+
+    def abs_(self):
+        return self._inplace(ops.abs)
+
+    def exp_(self):
+        return self._inplace(ops.exp)
+
+    def log_(self):
+        return self._inplace(ops.log)
+
+    def sqrt_(self):
+        return self._inplace(ops.sqrt)
+
+    def relu_(self):
+        return self._inplace(ops.relu)
+
+    def sigmoid_(self):
+        return self._inplace(ops.sigmoid)
+
+    def tanh_(self):
+        return self._inplace(ops.tanh)
+
+    def clamp_(self, min=None, max=None):
+        return self._inplace(lambda t: ops.clamp(t, min, max))
+
+    clip_ = clamp_
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        if isinstance(value, Tensor) and value.requires_grad or self.requires_grad and _GradMode.enabled:
+            return self._inplace(lambda t: ops.where(np.zeros(t.shape, bool), t, value), value)
+        self._data[...] = _raw(value)
+        bump(self)
+        return self
+
+    def copy_(self, src, non_blocking=False):
+        if _GradMode.enabled and (self.requires_grad or isinstance(src, Tensor) and src.requires_grad):
+            return self._inplace_graph(lambda t: ops.where(np.zeros(t.shape, bool), t, ops.cast(src, t.dtype)))
+        np.copyto(self._data, backend.to_device(_raw(src), "cpu") if isinstance(src, Tensor) else np.asarray(src),
+                  casting="unsafe")
+        bump(self)
+        return self
+
+    def masked_fill_(self, mask, value):
+        m = np.asarray(_raw(mask), bool)
+        return self._inplace(lambda t: ops.where(m, value, t), value)
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        vals = backend.rng(generator).uniform(a, b, self._data.shape)
+        return self.copy_(vals) if not (self.requires_grad and _GradMode.enabled) else self._leaf_fill(vals)
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        vals = backend.rng(generator).normal(mean, std, self._data.shape)
+        return self.copy_(vals) if not (self.requires_grad and _GradMode.enabled) else self._leaf_fill(vals)
+
+    def _leaf_fill(self, vals):
+        return self.copy_(Tensor(vals.astype(self._data.dtype)))
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        if self._data.ndim < 2:
+            raise RuntimeError("fill_diagonal_: dimensions must larger than 1")
+        if self._data.ndim > 2 and len(set(self._data.shape)) != 1:
+            raise RuntimeError("fill_diagonal_: all dimensions of input must be of equal length")
+        mask = np.zeros(self._data.shape, bool)
+        np.fill_diagonal(mask, True, wrap=wrap)
+        return self.masked_fill_(mask, fill_value)
 
     def __setitem__(self, index, value):
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError("in-place assignment to a tensor that requires grad; use ember.no_grad()")
-        self.data[_raw_index(index)] = _raw(value)
+        idx = ops.movement.normalize_index(index)
+        if _GradMode.enabled and (self.requires_grad or isinstance(value, Tensor) and value.requires_grad):
+            return self._inplace_graph(lambda t: ops.movement.setitem(t, idx, value))
+        self._data[idx] = backend.to_device(_raw(value), "cpu") if isinstance(value, Tensor) else value
+        bump(self)
+
+
+class _HookHandle:
+    def __init__(self, hooks, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self):
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _write(t, arr):
+    """Write an in-place op's result into ``t``'s memory, with PyTorch's casting rule."""
+    dst = t._data
+    if arr.shape != dst.shape:
+        raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast shape {list(arr.shape)}")
+    if arr.dtype != dst.dtype and not np.can_cast(arr.dtype, dst.dtype, "same_kind"):
+        raise RuntimeError(f"result type {arr.dtype} can't be cast to the desired output type {dst.dtype}")
+    if not dst.flags.writeable:
+        raise RuntimeError("the tensor's memory is read-only (a broadcast or expanded view): clone() it first")
+    np.copyto(dst, arr, casting="unsafe")
+
+
+def _history_handle(t):
+    """A tensor holding ``t``'s current value (a copy) and history: what an in-place op on
+    ``t`` takes as its input, so the graph keeps the old value."""
+    h = Tensor._from_op(t._data.copy(), t._fn)
+    h._oi = t._oi
+    h.requires_grad = t.requires_grad
+    return h
 
 
 def _device_copy(t, device):
-    out = Tensor._from_op(backend.to_device(t.data, device), None)
+    out = Tensor._from_op(backend.to_device(t._data, device), None)
     out.requires_grad = t.requires_grad
     return out
 
 
 def _raw(o):
-    return o.data if isinstance(o, Tensor) else o
-
-
-def _raw_index(index):
-    if isinstance(index, tuple):
-        return tuple(_raw(i) for i in index)
-    return _raw(index)
+    return o._data if isinstance(o, Tensor) else o
 
 
 def _to_array(data, dtype=None):
     """Python numbers and lists become the default float dtype (ints stay int64, bools bool);
     arrays keep theirs unless ``dtype`` is given."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if isinstance(data, np.ndarray) or type(data).__module__.startswith("cupy"):
         return data if dtype is None else data.astype(dtype, copy=False)
     if isinstance(data, np.generic):
         return np.asarray(data, dtype=dtype)
+    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
+        data = [x._data if isinstance(x, Tensor) else x for x in data]
     arr = np.asarray(data)
     if dtype is not None:
         return arr.astype(dtype, copy=False)
@@ -288,7 +543,7 @@ def tensor(data, dtype=None, requires_grad=False):
     """Make a tensor. Python lists and floats become float32 (the default dtype), a NumPy
     array keeps its dtype, ``dtype`` overrides both. The data is copied."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     arr = _to_array(data, dtype)
     if isinstance(data, np.ndarray) and arr is data:
         arr = arr.copy()
@@ -355,7 +610,11 @@ def rand(*shape, dtype=None, requires_grad=False, generator=None):
 
 
 _new, _ndarray = object.__new__, np.ndarray
-autograd._Tensor = Tensor
-autograd._from_op = Tensor._from_op
+_function._Tensor = _engine._Tensor = Tensor
+_function._from_op = Tensor._from_op
+del Version
 
-from . import ops  # noqa: E402  (ops need Tensor defined first)
+from . import ops  # noqa: E402  (the ops need Tensor defined first)
+from .ops import elementwise as _ew  # noqa: E402
+
+_ARITH = {np.add: _ew.add, np.subtract: _ew.sub, np.multiply: _ew.mul, np.true_divide: _ew.div}

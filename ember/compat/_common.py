@@ -9,7 +9,7 @@ from ..tensor import Tensor
 def as_float_array(value, what):
     """``value`` as a floating ndarray; integers become float64, like NumPy's default."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     arr = np.asarray(value)
     if arr.dtype.kind in "iub":
         arr = arr.astype(np.float64)
@@ -32,21 +32,21 @@ class ArrayParam:
     def __get__(self, obj, owner=None):
         if obj is None:
             return self
-        return obj._parameters[self.name].data
+        return obj._parameters[self.name]._data
 
     def __set__(self, obj, value):
         p = obj._parameters[self.name]
-        if value is p.data:
+        if value is p._data:
             return  # `l.W -= x` already changed the array in place
         arr = as_float_array(value, f"{obj!r}.{self.name}")
-        if arr.shape != p.data.shape:
-            if arr.size == p.data.size and arr.ndim == 1 and p.data.shape[-1] == 1:
-                arr = arr.reshape(p.data.shape)  # a 1-D bias is taken as the column it means
+        if arr.shape != p._data.shape:
+            if arr.size == p._data.size and arr.ndim == 1 and p._data.shape[-1] == 1:
+                arr = arr.reshape(p._data.shape)  # a 1-D bias is taken as the column it means
             else:
-                raise ValueError(f"{obj!r}.{self.name} must have shape {p.data.shape}, got {arr.shape}")
-        if arr.dtype != p.data.dtype:
+                raise ValueError(f"{obj!r}.{self.name} must have shape {p._data.shape}, got {arr.shape}")
+        if arr.dtype != p._data.dtype:
             p.grad = None
-        p.data = arr
+        p._data = arr
 
 
 class ArrayModule(Module):

@@ -62,7 +62,7 @@ class Layer(ArrayModule):
 
     def _columns(self, x):
         """x as a Tensor of columns in the parameters' dtype (not on the graph)."""
-        if isinstance(x, Tensor) and x.data.ndim == 2 and x.shape[0] == self.input_dim:
+        if isinstance(x, Tensor) and x._data.ndim == 2 and x.shape[0] == self.input_dim:
             return x if x.dtype == self.W.dtype else x.astype(self.W.dtype)
         arr = check_columns(self, x, self.input_dim)
         return Tensor(arr.astype(self.W.dtype, copy=False))
@@ -79,7 +79,7 @@ class Layer(ArrayModule):
     def forward(self, x):
         """The layer's output ``f(W.T @ x + b)`` as an ndarray of shape (output_dim, N)."""
         with no_grad():
-            return self.forward_tensor(x).data
+            return self.forward_tensor(x)._data
 
 
 def cross_entropy(out, y):
@@ -156,7 +156,7 @@ class Network(Module):
         """The output for ``x``, an ndarray: (output_dim, N) for (input_dim, N) columns,
         (output_dim,) for a 1-D input."""
         with no_grad():
-            out = self.forward_tensor(x).data
+            out = self.forward_tensor(x)._data
         return out.reshape(-1) if np.ndim(x) == 1 else out
 
     def _targets(self, y, n_cols, where):
@@ -184,14 +184,14 @@ class Network(Module):
         if fn is cross_entropy and softmax_last:
             return -(y * log_softmax_columns(z)).sum(axis=0).mean()
         out = fn(apply_activation(entry, z), y)
-        if not isinstance(out, Tensor) or out.data.size != 1:
+        if not isinstance(out, Tensor) or out._data.size != 1:
             raise TypeError(f"Network: the loss function must return a scalar ember Tensor, got {out!r}")
         return out
 
     def cost(self, y, x):
         """The cost that ``grad`` differentiates, as a float (see the class docstring)."""
         with no_grad():
-            return float(self.cost_tensor(y, x).data)
+            return float(self.cost_tensor(y, x)._data)
 
     def grad(self, y, x):
         """Gradients of ``cost(y, x)``: a list with one ``(dC_dW, dC_db)`` pair per layer,
@@ -246,7 +246,7 @@ class Network(Module):
                     loss = self.cost_tensor(yr[idx].T, xr[idx].T)
                     loss.backward()
                     opt.step()
-                    total += float(loss.data) * len(idx)
+                    total += float(loss._data) * len(idx)
                     seen += len(idx)
                     progress.batch_end(lambda: {"loss": total / seen})
                 history.append(total / n)
@@ -277,4 +277,4 @@ class Network(Module):
 
 
 def _grad_or_zeros(p):
-    return np.zeros_like(p.data) if p.grad is None else p.grad
+    return np.zeros_like(p._data) if p.grad is None else p.grad._data

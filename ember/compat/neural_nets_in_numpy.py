@@ -95,7 +95,7 @@ class denseLayer(ArrayModule):  # noqa: N801  (the seed's name)
         return f"{self.inputDim} -> {self.outputDim}, activation={self.activation!r}"
 
     def _columns(self, v):
-        if isinstance(v, Tensor) and v.data.ndim == 2 and v.shape[0] == self.inputDim:
+        if isinstance(v, Tensor) and v._data.ndim == 2 and v.shape[0] == self.inputDim:
             return v if v.dtype == self.linear.dtype else v.astype(self.linear.dtype)
         return Tensor(check_columns(self, v, self.inputDim).astype(self.linear.dtype, copy=False))
 
@@ -112,12 +112,12 @@ class denseLayer(ArrayModule):  # noqa: N801  (the seed's name)
         """``bias + linear @ v`` for a column ``v`` (n, 1) (or columns (n, N)); without the bias
         when ``addBias`` (the notebook's ``add_bias``) is False. Returns an ndarray (m, N)."""
         with no_grad():
-            return self.linear_tensor(v, addBias if add_bias is None else add_bias).data
+            return self.linear_tensor(v, addBias if add_bias is None else add_bias)._data
 
     def forwardPass(self, v):  # noqa: N802
         """``linearPass(v)`` through the activation: an ndarray (m, N)."""
         with no_grad():
-            return self.forward_tensor(v).data
+            return self.forward_tensor(v)._data
 
     forward = forwardPass
 
@@ -188,7 +188,7 @@ class nNet(Module):  # noqa: N801  (the seed's name)
         with no_grad():
             for l in self.layersList:
                 v = l.forward_tensor(v)
-                outs.append(v.data)
+                outs.append(v._data)
         return outs if allOutputs else outs[-1]
 
     def forward(self, v):
@@ -263,7 +263,7 @@ class nNet(Module):  # noqa: N801  (the seed's name)
         pairs = [self._pair(p, i, "nNet.backprop") for i, p in enumerate(data)]  # all checked before any update
         if batch_size > 1:
             pairs = [
-                (Tensor(np.hstack([x.data for x, _ in chunk])), Tensor(np.hstack([y.data for _, y in chunk])))
+                (Tensor(np.hstack([x._data for x, _ in chunk])), Tensor(np.hstack([y._data for _, y in chunk])))
                 for chunk in (pairs[i:i + batch_size] for i in range(0, len(pairs), batch_size))
             ]
         params = list(self.parameters())
@@ -276,9 +276,9 @@ class nNet(Module):  # noqa: N801  (the seed's name)
             with no_grad():
                 for p in params:
                     if p.grad is not None:
-                        p.data -= learning_rate * p.grad
+                        p._data -= learning_rate * p.grad._data
                     p.grad = None
-            total += float(out.data)
+            total += float(out._data)
         return total / max(len(pairs), 1)
 
     def nEpochs(self, data, loss, learning_rate, n, batch_size=1):  # noqa: N802

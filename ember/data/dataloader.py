@@ -227,7 +227,7 @@ def default_collate(batch):
         raise TypeError(f"default_collate expects a non-empty list of samples, got {type(batch).__name__}")
     elem = batch[0]
     if isinstance(elem, (Tensor, np.ndarray, np.generic)):
-        arrays = [b.data if isinstance(b, Tensor) else np.asarray(b) for b in batch]
+        arrays = [b._data if isinstance(b, Tensor) else np.asarray(b) for b in batch]
         shapes = {a.shape for a in arrays}
         if len(shapes) > 1:
             raise ValueError(

@@ -51,7 +51,7 @@ class TensorDataset(Dataset):
     def __init__(self, *arrays):
         if not arrays:
             raise ValueError("TensorDataset needs at least one array")
-        arrs = tuple(a.data if isinstance(a, Tensor) else _to_array(a) for a in arrays)
+        arrs = tuple(a._data if isinstance(a, Tensor) else _to_array(a) for a in arrays)
         if any(a.ndim == 0 for a in arrs):
             raise ValueError(f"TensorDataset: arrays must have a first dimension, got shapes {[a.shape for a in arrs]}")
         if len({a.shape[0] for a in arrs}) != 1:
@@ -65,7 +65,7 @@ class TensorDataset(Dataset):
 
     def __getitem__(self, index):
         if isinstance(index, Tensor):
-            index = index.data
+            index = index._data
         return tuple(a[index] for a in self.tensors)
 
     def __getitems__(self, indices):

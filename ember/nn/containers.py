@@ -150,19 +150,19 @@ def _linear_run(mods, kinds, i, x):
     it costs warm, which came to ~0.15 ms (5%) of a batch-1000 MLP forward before this path."""
     if kinds[i] is Flatten:
         x = as_tensor(x)
-        x, i = Tensor._from_op(x.data.reshape(mods[i]._flat_shape(x.data.shape)), None), i + 1
+        x, i = Tensor._from_op(x._data.reshape(mods[i]._flat_shape(x._data.shape)), None), i + 1
     layers = []
     while kinds[i] is Linear:
         m, relu = mods[i], kinds[i + 1] is ReLU
         params = m._parameters
-        w, b = params["weight"].data, params.get("bias")
+        w, b = params["weight"]._data, params.get("bias")
         if not layers:
-            x = m._input(x).data
+            x = m._input(x)._data
         elif w.dtype != layers[0][0].dtype:
             break
         elif layers[-1][0].shape[0] != m.in_features:
             break  # the Linear's own check reports it
-        layers.append((w, None if b is None else b.data, relu))
+        layers.append((w, None if b is None else b._data, relu))
         i += 2 if relu else 1
     return Tensor._from_op(linear_chain(x, layers), None), i
 
@@ -301,7 +301,7 @@ class Flatten(Module):
 
     def forward(self, x):
         x = as_tensor(x)
-        return reshape(x, self._flat_shape(x.data.shape))
+        return reshape(x, self._flat_shape(x._data.shape))
 
     def _flat_shape(self, s):
         n = len(s)
@@ -324,7 +324,7 @@ class Unflatten(Module):
 
     def forward(self, x):
         x = x if isinstance(x, Tensor) else as_tensor(x)
-        s = x.data.shape
+        s = x._data.shape
         n = len(s)
         if not -n <= self.dim < n:
             raise ValueError(f"{self!r} got input of shape {tuple(s)} without dim {self.dim}")

@@ -53,9 +53,9 @@ class _ConvNd(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        x = _as_float_input(x, self.weight.data.dtype)
+        x = _as_float_input(x, self.weight._data.dtype)
         nd, name = self._nd, type(self).__name__
-        if x.data.ndim not in (nd + 1, nd + 2) or x.shape[-nd - 1] != self.in_channels:
+        if x._data.ndim not in (nd + 1, nd + 2) or x.shape[-nd - 1] != self.in_channels:
             raise ValueError(f"{name}({self.in_channels} -> {self.out_channels}) expected input with "
                              f"{self.in_channels} channels, got shape {tuple(x.shape)}")
         layer = f"{name}({self.in_channels} -> {self.out_channels})"

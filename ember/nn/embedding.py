@@ -47,7 +47,7 @@ class Embedding(Module):
     def reset_parameters(self):
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight._data[self.padding_idx] = 0
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
@@ -56,7 +56,7 @@ class Embedding(Module):
         if arr.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained expects a 2-D array, got shape {arr.shape}")
         m = cls(arr.shape[0], arr.shape[1], padding_idx=padding_idx, dtype=arr.dtype if arr.dtype.kind == "f" else None)
-        m.weight.data[...] = arr
+        m.weight._data[...] = arr
         m.weight.requires_grad = not freeze
         return m
 

@@ -50,7 +50,7 @@ def calculate_gain(nonlinearity, param=None):
 def _array(tensor):
     """The ndarray to fill in place."""
     if isinstance(tensor, Tensor):
-        return tensor.data
+        return tensor._data
     if isinstance(tensor, np.ndarray):
         return tensor
     raise TypeError(f"init expects a Parameter, Tensor or ndarray, got {type(tensor).__name__}")

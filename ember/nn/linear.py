@@ -54,8 +54,8 @@ class Linear(Module):
 
     def _input(self, x):
         """``x`` as a Tensor of the weight's dtype, checked to have in_features features."""
-        x = _as_float_input(x, self.weight.data.dtype)
-        if x.data.ndim == 0 or x.data.shape[-1] != self.in_features:
+        x = _as_float_input(x, self.weight._data.dtype)
+        if x._data.ndim == 0 or x._data.shape[-1] != self.in_features:
             raise ValueError(
                 f"Linear({self.in_features} -> {self.out_features}) expected input with "
                 f"{self.in_features} features, got shape {tuple(x.shape)}"

@@ -23,7 +23,7 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty(0, np.float32)
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         super().__init__(data, requires_grad=requires_grad)
 
     def __repr__(self):
@@ -34,7 +34,7 @@ def _as_float_input(x, dtype):
     """Models accept ndarrays or Tensors; floating input is cast to the parameters' dtype."""
     if not isinstance(x, Tensor):
         x = Tensor(x)
-    if dtype is not None and x.data.dtype.kind == "f" and x.data.dtype != dtype:
+    if dtype is not None and x._data.dtype.kind == "f" and x._data.dtype != dtype:
         x = x.astype(dtype)
     return x
 
@@ -72,7 +72,7 @@ class Module:
                 raise TypeError(f"cannot assign {type(value).__name__} to {name!r}: expected a {kind} or None")
             (params if name in params else mods)[name] = None
         elif name in bufs:
-            bufs[name] = None if value is None else (value.data if isinstance(value, Tensor) else np.asarray(value))
+            bufs[name] = None if value is None else (value._data if isinstance(value, Tensor) else np.asarray(value))
         else:
             object.__setattr__(self, name, value)
 
@@ -100,7 +100,7 @@ class Module:
     def register_buffer(self, name, array, persistent=True):
         """Register state that is saved in ``state_dict`` but is not learned (running stats)."""
         if array is not None:
-            array = array.data if isinstance(array, Tensor) else np.asarray(array)
+            array = array._data if isinstance(array, Tensor) else np.asarray(array)
         self.__dict__.pop(name, None)
         self._buffers[name] = array
         if not persistent:
@@ -186,7 +186,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad[...] = 0
+                p.grad = None if p._grad._fn is not None else p._grad.zero_()
 
     def apply(self, fn):
         """Call ``fn`` on every submodule (children first) and on self; returns self."""
@@ -197,7 +197,7 @@ class Module:
 
     def _param_dtype(self):
         for p in self.parameters():
-            return p.data.dtype
+            return p._data.dtype
         return None
 
     def astype(self, dtype):
@@ -205,8 +205,8 @@ class Module:
         dtype = np.dtype(dtype)
         for m in self.modules():
             for p in m._parameters.values():
-                if p is not None and p.data.dtype.kind == "f":
-                    p.data = p.data.astype(dtype)
+                if p is not None and p._data.dtype.kind == "f":
+                    p._data = p._data.astype(dtype)
                     p.grad = None
             for k, b in m._buffers.items():
                 if b is not None and b.dtype.kind == "f":
@@ -222,9 +222,9 @@ class Module:
             for m in self.modules():
                 for p in m._parameters.values():
                     if p is not None:
-                        p.data = backend.to_device(p.data, target)
+                        p._data = backend.to_device(p._data, target)
                         if p.grad is not None:
-                            p.grad = backend.to_device(p.grad, target)
+                            p._grad = Tensor._from_op(backend.to_device(p._grad._data, target), None)
                 for k, b in m._buffers.items():
                     if b is not None:
                         m._buffers[k] = backend.to_device(b, target)
@@ -245,7 +245,7 @@ class Module:
             pre = f"{mname}." if mname else ""
             for k, p in m._parameters.items():
                 if p is not None:
-                    out[pre + k] = p.data
+                    out[pre + k] = p._data
             for k, b in m._buffers.items():
                 if b is not None and k not in m._non_persistent:
                     out[pre + k] = b
@@ -273,7 +273,7 @@ class Module:
         mismatched = []
         for k, (m, name, is_param) in targets.items():
             if k in given:
-                cur = m._parameters[name].data if is_param else m._buffers[name]
+                cur = m._parameters[name]._data if is_param else m._buffers[name]
                 if tuple(given[k].shape) != tuple(cur.shape):
                     mismatched.append(f"{k}: expected shape {tuple(cur.shape)}, got {tuple(given[k].shape)}")
         problems = []
@@ -290,7 +290,7 @@ class Module:
                 continue
             if is_param:
                 p = m._parameters[name]
-                p.data[...] = given[k].astype(p.data.dtype, copy=False)
+                p._data[...] = given[k].astype(p._data.dtype, copy=False)
             else:
                 cur = m._buffers[name]
                 m._buffers[name] = given[k].astype(cur.dtype, copy=True).reshape(cur.shape)
@@ -322,7 +322,7 @@ class Module:
 
 def _to_numpy(v):
     if isinstance(v, Tensor):
-        return v.data
+        return v._data
     if isinstance(v, np.ndarray):
         return v
     if hasattr(v, "detach") and hasattr(v, "numpy"):  # a torch tensor, without importing torch

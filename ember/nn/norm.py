@@ -65,13 +65,13 @@ class _BatchNorm(Module):
     def reset_parameters(self):
         self.reset_running_stats()
         if self.affine:
-            self.weight.data[...] = 1
+            self.weight._data[...] = 1
         if self.bias is not None:
-            self.bias.data[...] = 0
+            self.bias._data[...] = 0
 
     def _dtype(self):
         if self.weight is not None:
-            return self.weight.data.dtype
+            return self.weight._data.dtype
         return None if self.running_mean is None else self.running_mean.dtype
 
     def forward(self, x):
@@ -181,12 +181,12 @@ class LayerNorm(Module):
 
     def reset_parameters(self):
         if self.weight is not None:
-            self.weight.data[...] = 1
+            self.weight._data[...] = 1
         if self.bias is not None:
-            self.bias.data[...] = 0
+            self.bias._data[...] = 0
 
     def forward(self, x):
-        x = _as_float_input(x, None if self.weight is None else self.weight.data.dtype)
+        x = _as_float_input(x, None if self.weight is None else self.weight._data.dtype)
         nd = len(self.normalized_shape)
         if x.ndim < nd or tuple(x.shape[x.ndim - nd :]) != self.normalized_shape:
             raise ValueError(
@@ -233,12 +233,12 @@ class GroupNorm(Module):
 
     def reset_parameters(self):
         if self.affine:
-            self.weight.data[...] = 1
+            self.weight._data[...] = 1
         if self.bias is not None:
-            self.bias.data[...] = 0
+            self.bias._data[...] = 0
 
     def forward(self, x):
-        x = _as_float_input(x, None if self.weight is None else self.weight.data.dtype)
+        x = _as_float_input(x, None if self.weight is None else self.weight._data.dtype)
         if x.ndim < 2 or x.shape[1] != self.num_channels:
             raise ValueError(
                 f"GroupNorm({self.num_groups}, {self.num_channels}) expected input (N, {self.num_channels}, *), "

@@ -22,7 +22,7 @@ def _shape_of(out):
 
 
 def _count(params):
-    return sum(int(p.data.size) for p in params)
+    return sum(int(p._data.size) for p in params)
 
 
 def summary(model, input_shape, dtype=None, batch_size=1, file=None):

@@ -62,7 +62,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     p = _norm_type(norm_type, "get_total_norm")
     if isinstance(tensors, (Tensor, np.ndarray)):
         tensors = [tensors]
-    arrays = [t.data if isinstance(t, Tensor) else np.asarray(t) for t in tensors if t is not None]
+    arrays = [t._data if isinstance(t, Tensor) else np.asarray(t) for t in tensors if t is not None]
     if not arrays:
         return Tensor(np.array(0.0, np.float32))
     norms = [_norm(a, p) for a in arrays]
@@ -80,13 +80,13 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     coef = min(float(max_norm) / (total + 1e-6), 1.0)
     with np.errstate(invalid="ignore"):  # an inf norm gives inf * 0 = nan, silently, as in PyTorch
         for p in params:
-            g = p.grad
-            if g is None:
+            if p.grad is None:
                 continue
+            g = p.grad._data
             if g.flags.writeable:
                 g *= coef
             else:
-                p.grad = g * coef
+                p._grad = Tensor._from_op(g * coef, None)
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
@@ -116,13 +116,13 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     _check_max(clip_value, "clip_grad_value_")
     v = float(clip_value)
     for p in _params(parameters, "clip_grad_value_"):
-        g = p.grad
-        if g is None:
+        if p.grad is None:
             continue
+        g = p.grad._data
         if g.flags.writeable:
             np.clip(g, -v, v, out=g)
         else:
-            p.grad = np.clip(g, -v, v)
+            p._grad = Tensor._from_op(np.clip(g, -v, v), None)
 
 
 def _check_max(value, fn):
@@ -135,19 +135,19 @@ def parameters_to_vector(parameters):
     params = _params(parameters, "parameters_to_vector")
     if not params:
         raise ValueError("parameters_to_vector got no parameters")
-    return Tensor(np.concatenate([p.data.reshape(-1) for p in params]))
+    return Tensor(np.concatenate([p._data.reshape(-1) for p in params]))
 
 
 def vector_to_parameters(vec, parameters):
     """Copy consecutive slices of the 1-D ``vec`` into the parameters, in place."""
-    v = vec.data if isinstance(vec, Tensor) else np.asarray(vec)
+    v = vec._data if isinstance(vec, Tensor) else np.asarray(vec)
     params = _params(parameters, "vector_to_parameters")
-    n = sum(p.data.size for p in params)
+    n = sum(p._data.size for p in params)
     if v.ndim != 1 or v.size != n:
         raise ValueError(f"vector_to_parameters expects a 1-D vector of {n} elements (the parameters' total "
                          f"size), got shape {v.shape}")
     i = 0
     for p in params:
-        k = p.data.size
-        p.data[...] = v[i:i + k].reshape(p.data.shape)
+        k = p._data.size
+        p._data[...] = v[i:i + k].reshape(p._data.shape)
         i += k

@@ -14,12 +14,12 @@ def as_tensor(x, like=None):
     if isinstance(x, np.ndarray):
         return Tensor._from_op(x, None)
     if isinstance(x, numbers.Number) or isinstance(x, np.generic):
-        if like is not None and like.data.dtype.kind in "fc":
-            dt = like.data.dtype
+        if like is not None and like._data.dtype.kind in "fc":
+            dt = like._data.dtype
         elif isinstance(x, (bool, np.bool_)):
             dt = np.bool_
         elif isinstance(x, numbers.Integral):
-            dt = like.data.dtype if like is not None else np.int64
+            dt = like._data.dtype if like is not None else np.int64
         else:
             dt = backend.get_default_dtype()
         return Tensor._from_op(np.asarray(x, dtype=dt), None)

@@ -253,7 +253,7 @@ class LogSoftmax(Function):
 def _float(x):
     """``x`` as a Tensor of floating dtype (integers become the default float dtype)."""
     x = as_tensor(x)
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         x = cast(x, backend.get_default_dtype())
     return x
 

@@ -116,7 +116,7 @@ class NLL(Function):
 
 def _labels(name, x, target, weight, ignore_index):
     """Check class labels against the input (N, C, *); returns (safe labels, weight, valid mask)."""
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
     want = tuple(x.shape[:1]) + tuple(x.shape[2:])
     if t.shape != want:
         raise ValueError(f"{name}: expected target of shape {want} for input of shape {tuple(x.shape)}, got {t.shape}")
@@ -142,7 +142,7 @@ def _labels(name, x, target, weight, ignore_index):
 def _class_weight(name, weight, x):
     if weight is None:
         return None
-    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, x.dtype)
+    w = np.asarray(weight._data if isinstance(weight, Tensor) else weight, x.dtype)
     if w.shape != (x.shape[1],):
         raise ValueError(f"{name}: weight must have one entry per class ({x.shape[1]}), got shape {w.shape}")
     return w
@@ -176,7 +176,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
     x = _float(input)
     x, target, unbatched = _batched(name, x, target)
-    tdata = target.data if isinstance(target, Tensor) else np.asarray(target)
+    tdata = target._data if isinstance(target, Tensor) else np.asarray(target)
     if tdata.dtype.kind == "f":
         if tdata.shape != x.shape:
             want = tuple(x.shape[:1]) + tuple(x.shape[2:])
@@ -195,8 +195,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
 def _soft_cross_entropy(x, target, weight, reduction, eps):
     t = as_tensor(target, x)
-    if t.data.dtype != x.data.dtype:
-        t = cast(t, x.data.dtype)
+    if t._data.dtype != x._data.dtype:
+        t = cast(t, x._data.dtype)
     C = x.shape[1]
     if eps:
         t = t * (1 - eps) + eps / C

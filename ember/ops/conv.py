@@ -383,9 +383,9 @@ def mode_pad(x, pads, mode, fn):
 
 def _check_conv_args(x, weight, bias, groups, fn, nd):
     axes = "(N, C, H, W)" if nd == 2 else "(N, C, L)"
-    if x.data.ndim != nd + 2:
+    if x._data.ndim != nd + 2:
         raise ValueError(f"{fn}: expected a {nd + 2}-D input {axes}, got shape {x.shape}")
-    if weight.data.ndim != nd + 2:
+    if weight._data.ndim != nd + 2:
         raise ValueError(f"{fn}: expected a {nd + 2}-D weight (out_channels, in_channels/groups, kernel), "
                          f"got shape {weight.shape}")
     if not isinstance(groups, (int, np.integer)) or groups < 1:
@@ -398,10 +398,10 @@ def _check_conv_args(x, weight, bias, groups, fn, nd):
         raise ValueError(f"{fn}: out_channels ({o}) must be divisible by groups ({groups})")
     if bias is not None and bias.shape != (o,):
         raise ValueError(f"{fn}: expected bias of shape ({o},), got {bias.shape}")
-    if x.data.dtype != weight.data.dtype or (bias is not None and bias.data.dtype != x.data.dtype):
+    if x._data.dtype != weight._data.dtype or (bias is not None and bias._data.dtype != x._data.dtype):
         got = (x.dtype, weight.dtype) + ((bias.dtype,) if bias is not None else ())
         raise TypeError(f"{fn}: input, weight and bias must have one float dtype, got {', '.join(map(str, got))}")
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise TypeError(f"{fn}: expected a floating input, got {x.dtype}")
 
 
@@ -423,7 +423,7 @@ def _conv_args(x, weight, bias, stride, padding, dilation, groups, fn, nd):
     x = as_tensor(x)
     weight = as_tensor(weight)
     bias = None if bias is None else as_tensor(bias)
-    unbatched = x.data.ndim == nd + 1
+    unbatched = x._data.ndim == nd + 1
     if unbatched:
         x = reshape(x, (1,) + x.shape)
     _check_conv_args(x, weight, bias, groups, fn, nd)

@@ -30,7 +30,7 @@ class Add(Function):
         return a + b
 
     def backward(self, gy):
-        a, b = self.inputs[0].data, self.inputs[1].data
+        a, b = self.inputs[0]._data, self.inputs[1]._data
         ga = _unb(gy, a.shape, a.dtype) if self.inputs[0].requires_grad else None
         gb = _unb(gy, b.shape, b.dtype) if self.inputs[1].requires_grad else None
         return ga, gb
@@ -41,19 +41,21 @@ class Sub(Function):
         return a - b
 
     def backward(self, gy):
-        a, b = self.inputs[0].data, self.inputs[1].data
+        a, b = self.inputs[0]._data, self.inputs[1]._data
         ga = _unb(gy, a.shape, a.dtype) if self.inputs[0].requires_grad else None
         gb = _unb(-gy, b.shape, b.dtype) if self.inputs[1].requires_grad else None
         return ga, gb
 
 
 class Mul(Function):
+    dual = True
+
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         return a * b
 
     def backward(self, gy):
-        a, b = self.a, self.b
+        a, b = self.saved_tensors
         ga = _unb(gy * b, a.shape, a.dtype) if self.needs_grad(0) else None
         gb = _unb(gy * a, b.shape, b.dtype) if self.needs_grad(1) else None
         return ga, gb
@@ -110,12 +112,16 @@ class Neg(Function):
 
 
 class Exp(Function):
+    dual = True
+
     def forward(self, a):
-        self.y = y = np.exp(a)
+        y = np.exp(a)
+        self.save_for_backward(y)
         return y
 
     def backward(self, gy):
-        return gy * self.y
+        (y,) = self.saved_tensors
+        return gy * y
 
 
 class Log(Function):
@@ -281,7 +287,7 @@ class Cast(Function):
 
 
 def _pair(a, b):
-    if type(b) is type(a) is Tensor and a.data.dtype == b.data.dtype:
+    if type(b) is type(a) is Tensor and a._data.dtype == b._data.dtype:
         return a, b  # the common case, kept cheap: this runs once per arithmetic op
     if isinstance(a, Tensor):
         b = as_tensor(b, a)
@@ -289,11 +295,11 @@ def _pair(a, b):
         b = as_tensor(b)
         a = as_tensor(a, b)
     # As in PyTorch, an integer or bool operand takes the float operand's dtype.
-    ka, kb = a.data.dtype.kind, b.data.dtype.kind
+    ka, kb = a._data.dtype.kind, b._data.dtype.kind
     if ka == "f" and kb in "iub":
-        b = Tensor._from_op(b.data.astype(a.data.dtype), None)
+        b = Tensor._from_op(b._data.astype(a._data.dtype), None)
     elif kb == "f" and ka in "iub":
-        a = Tensor._from_op(a.data.astype(b.data.dtype), None)
+        a = Tensor._from_op(a._data.astype(b._data.dtype), None)
     return a, b
 
 
@@ -373,7 +379,7 @@ def minimum(a, b):
 def clip(a, min=None, max=None):
     """Clamp into [min, max]; the gradient passes where min <= a <= max."""
     a = as_tensor(a)
-    dt = a.data.dtype
+    dt = a._data.dtype
     lo = None if min is None else np.asarray(min, dt)
     hi = None if max is None else np.asarray(max, dt)
     return Clip.apply(a, lo=lo, hi=hi)
@@ -384,7 +390,7 @@ clamp = clip
 
 def where(cond, a, b):
     """``a`` where ``cond`` else ``b``, with broadcasting; no gradient flows to ``cond``."""
-    cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    cond = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
     a, b = _pair(a, b)
     return Where.apply(a, b, cond=cond.astype(bool, copy=False))
 
@@ -393,6 +399,6 @@ def cast(a, dtype):
     """The tensor in another dtype; the gradient is cast back."""
     a = as_tensor(a)
     dtype = np.dtype(dtype)
-    if a.data.dtype == dtype:
+    if a._data.dtype == dtype:
         return a
     return Cast.apply(a, dtype=dtype)

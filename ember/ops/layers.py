@@ -19,7 +19,7 @@ __all__ = ["linear", "dropout", "dropout2d", "embedding"]  # and linear_chain, f
 def _float_like(x, dtype):
     """``x`` as a Tensor of the weight's float ``dtype`` (a differentiable cast if needed)."""
     x = x if isinstance(x, Tensor) else as_tensor(np.asarray(x) if isinstance(x, list) else x)
-    return x if x.data.dtype == dtype else cast(x, dtype)
+    return x if x._data.dtype == dtype else cast(x, dtype)
 
 
 class Linear(Function):
@@ -73,20 +73,20 @@ def linear(x, weight, bias=None, relu=False):
         (*, out_features).
     """
     w = weight if isinstance(weight, Tensor) else as_tensor(weight)
-    if w.data.ndim != 2:
+    if w._data.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {w.shape}")
-    x = _float_like(x, w.data.dtype)
-    if x.data.ndim == 0 or x.data.shape[-1] != w.data.shape[1]:
+    x = _float_like(x, w._data.dtype)
+    if x._data.ndim == 0 or x._data.shape[-1] != w._data.shape[1]:
         raise ValueError(
-            f"linear: weight of shape {w.shape} expects input with {w.data.shape[1]} features, "
+            f"linear: weight of shape {w.shape} expects input with {w._data.shape[1]} features, "
             f"got shape {x.shape}"
         )
     op = LinearReLU if relu else Linear
     if bias is None:
         return op.apply(x, w)
     b = bias if isinstance(bias, Tensor) else as_tensor(bias)
-    if b.data.shape != (w.data.shape[0],):
-        raise ValueError(f"linear: bias must have shape ({w.data.shape[0]},), got {b.shape}")
+    if b._data.shape != (w._data.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({w._data.shape[0]},), got {b.shape}")
     return op.apply(x, w, b)
 
 
@@ -136,9 +136,9 @@ def _dropout(x, p, training, generator, mask_shape, who):
     x = x if isinstance(x, Tensor) else as_tensor(x)
     if not training or p == 0:
         return x
-    dt = x.data.dtype
+    dt = x._data.dtype
     if p == 1:
-        return _MaskMul.apply(x, mask=np.zeros((1,) * x.data.ndim, dt))
+        return _MaskMul.apply(x, mask=np.zeros((1,) * x._data.ndim, dt))
     u = backend.rng(generator).random(mask_shape, dtype=np.float32 if dt == np.float32 else np.float64)
     # keep with P = 1 - p, scaled by 1/(1-p) (inverted dropout: eval needs no rescale), in one pass
     mask = np.multiply(u >= p, dt.type(1.0 / (1.0 - p)), dtype=dt)
@@ -151,15 +151,15 @@ def dropout(x, p=0.5, training=True, generator=None):
     The mask is drawn from ember's generator (or ``generator``), so ``manual_seed`` repeats it.
     """
     x = x if isinstance(x, Tensor) else as_tensor(x)
-    return _dropout(x, p, training, generator, x.data.shape, "dropout")
+    return _dropout(x, p, training, generator, x._data.shape, "dropout")
 
 
 def dropout2d(x, p=0.5, training=True, generator=None):
     """Zero whole channels of (N, C, H, W) or (C, H, W) input with probability ``p``, scale the rest."""
     x = x if isinstance(x, Tensor) else as_tensor(x)
-    if x.data.ndim not in (3, 4):
+    if x._data.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected (N, C, H, W) or (C, H, W) input, got shape {x.shape}")
-    return _dropout(x, p, training, generator, x.data.shape[:-2] + (1, 1), "dropout2d")
+    return _dropout(x, p, training, generator, x._data.shape[:-2] + (1, 1), "dropout2d")
 
 
 class Embedding(Function):
@@ -186,10 +186,10 @@ def embedding(input, weight, padding_idx=None):
     Returns (*, embedding_dim). Rows at ``padding_idx`` receive no gradient.
     """
     w = weight if isinstance(weight, Tensor) else as_tensor(weight)
-    idx = input.data if isinstance(input, Tensor) else np.asarray(input)
+    idx = input._data if isinstance(input, Tensor) else np.asarray(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
-    n = w.data.shape[0]
+    n = w._data.shape[0]
     if idx.size:
         lo, hi = int(idx.min()), int(idx.max())
         bad = hi if hi >= n else (lo if lo < 0 else None)

@@ -44,7 +44,7 @@ def _scale(gy, reduction, n):
 
 def _float(x):
     x = as_tensor(x)
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         x = cast(x, backend.get_default_dtype())
     return x
 
@@ -52,8 +52,8 @@ def _float(x):
 def _same_shape(name, input, target):
     x = _float(input)
     t = as_tensor(target, x)
-    if t.data.dtype != x.data.dtype:
-        t = cast(t, x.data.dtype)
+    if t._data.dtype != x._data.dtype:
+        t = cast(t, x._data.dtype)
     if t.shape != x.shape:
         raise ValueError(f"{name}: target shape {tuple(t.shape)} does not match input shape {tuple(x.shape)}")
     return x, t
@@ -63,7 +63,7 @@ def _const(name, what, w, x, shape=None):
     """A weight as a constant array of ``x``'s dtype that broadcasts to ``shape`` (x's by default)."""
     if w is None:
         return None
-    w = np.asarray(w.data if isinstance(w, Tensor) else w, dtype=x.data.dtype)
+    w = np.asarray(w._data if isinstance(w, Tensor) else w, dtype=x._data.dtype)
     shape = x.shape if shape is None else shape
     try:
         if np.broadcast_shapes(w.shape, shape) != tuple(shape):
@@ -264,10 +264,10 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     at -100, as in PyTorch. ``weight`` broadcasts to the input's shape."""
     _check_reduction("binary_cross_entropy", reduction)
     x, t = _same_shape("binary_cross_entropy", input, target)
-    if x.data.size and not (x.data.min() >= 0 and x.data.max() <= 1):
+    if x._data.size and not (x._data.min() >= 0 and x._data.max() <= 1):
         raise ValueError(
             f"binary_cross_entropy: input must hold probabilities in [0, 1], got values in "
-            f"[{x.data.min()}, {x.data.max()}]; use binary_cross_entropy_with_logits for logits"
+            f"[{x._data.min()}, {x._data.max()}]; use binary_cross_entropy_with_logits for logits"
         )
     w = _const("binary_cross_entropy", "weight", weight, x)
     return BCE.apply(x, t, reduction=reduction, w=w)
@@ -296,5 +296,5 @@ def kl_div(input, target, reduction="mean", log_target=False):
     """
     _check_reduction("kl_div", reduction, _REDUCTIONS + ("batchmean",))
     x, t = _same_shape("kl_div", input, target)
-    n = (x.shape[0] if x.ndim else 1) if reduction == "batchmean" else x.data.size
+    n = (x.shape[0] if x.ndim else 1) if reduction == "batchmean" else x._data.size
     return KLDiv.apply(x, t, reduction=reduction, n=n, log_target=bool(log_target))

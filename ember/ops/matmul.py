@@ -25,18 +25,18 @@ def matmul(a, b):
     """``a @ b``: matrices, vectors (promoted and squeezed back) and batches of matrices."""
     a = as_tensor(a)
     b = as_tensor(b, a)
-    if a.data.ndim == 0 or b.data.ndim == 0:
+    if a._data.ndim == 0 or b._data.ndim == 0:
         raise ValueError(f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
-    if a.data.shape[-1] != b.data.shape[-2 if b.data.ndim > 1 else 0]:
+    if a._data.shape[-1] != b._data.shape[-2 if b._data.ndim > 1 else 0]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align")
-    va, vb = a.data.ndim == 1, b.data.ndim == 1
+    va, vb = a._data.ndim == 1, b._data.ndim == 1
     if va:
         a = reshape(a, 1, -1)
     if vb:
         b = reshape(b, -1, 1)
     y = MatMul.apply(a, b)
     if va or vb:
-        s = y.data.shape
+        s = y._data.shape
         s = s[:-2] + ((s[-2],) if not va else ()) + ((s[-1],) if not vb else ())
         y = reshape(y, s)
     return y

@@ -10,6 +10,8 @@ from ._util import as_tensor, norm_axis, unbroadcast
 
 
 class Reshape(Function):
+    dual = True
+
     def forward(self, a, shape):
         self.shape = a.shape
         return a.reshape(shape)
@@ -82,6 +84,69 @@ class GetItem(Function):
         return g
 
 
+class Clone(Function):
+    dual = True
+
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, gy):
+        return gy
+
+
+def clone(a):
+    """A copy of ``a`` that stays in the graph."""
+    return Clone.apply(as_tensor(a))
+
+
+class SetItem(Function):
+    """``a`` with ``a[index] = v`` written into a copy: what ``x[index] = v`` records when the
+    graph is on. The gradient of ``a`` is ``gy`` with the written places zeroed; ``v``'s is
+    ``gy[index]`` summed back to ``v``'s shape."""
+
+    dual = True
+
+    def forward(self, a, v, index):
+        self.index, self.vshape, self.vdtype = index, v.shape, v.dtype
+        out = a.copy()
+        out[index] = v
+        return out
+
+    def backward(self, gy):
+        ga = gv = None
+        if self.needs_grad(0):
+            ga = setitem(gy, self.index, 0) if self._graph else _zeroed(gy, self.index)
+        if self.needs_grad(1):
+            gv = unbroadcast(gy[self.index], self.vshape)
+            if gv.dtype != self.vdtype:
+                gv = gv.astype(self.vdtype)
+        return ga, gv
+
+
+def _zeroed(g, index):
+    g = g.copy()
+    g[index] = 0
+    return g
+
+
+def normalize_index(index):
+    """An index with Tensors and lists turned into arrays (what NumPy indexing takes)."""
+    items = index if isinstance(index, tuple) else (index,)
+    items = tuple(np.asarray(i._data) if isinstance(i, Tensor) else (np.asarray(i) if isinstance(i, list) else i) for i in items)
+    return items if isinstance(index, tuple) else items[0]
+
+
+def setitem(a, index, v):
+    """Out of place: ``a`` with ``a[index] = v`` (differentiable in ``a`` and ``v``)."""
+    a = as_tensor(a)
+    v = as_tensor(v, a)
+    if v._data.dtype != a._data.dtype:
+        from .elementwise import cast
+
+        v = cast(v, a._data.dtype)
+    return SetItem.apply(a, v, index=index)
+
+
 def _is_advanced(i):
     return isinstance(i, (np.ndarray, list)) or (isinstance(i, Tensor))
 
@@ -90,7 +155,7 @@ def getitem(a, index):
     """``a[index]`` with basic and integer/boolean-array indexing."""
     a = as_tensor(a)
     items = index if isinstance(index, tuple) else (index,)
-    items = tuple(np.asarray(i.data) if isinstance(i, Tensor) else (np.asarray(i) if isinstance(i, list) else i) for i in items)
+    items = tuple(np.asarray(i._data) if isinstance(i, Tensor) else (np.asarray(i) if isinstance(i, list) else i) for i in items)
     advanced = any(isinstance(i, np.ndarray) for i in items)
     idx = items if isinstance(index, tuple) else items[0]
     return GetItem.apply(a, index=idx, advanced=advanced)
@@ -106,7 +171,7 @@ def reshape(a, *shape):
     """The same elements in a new shape (one dimension may be -1)."""
     a = as_tensor(a)
     shape = _shape_args(shape)
-    if shape == a.data.shape:
+    if shape == a._data.shape:
         return a
     return Reshape.apply(a, shape=shape)
 
@@ -117,9 +182,9 @@ view = reshape
 def permute(a, *axes):
     """Reorder the axes: ``permute(x, 0, 2, 1)``."""
     a = as_tensor(a)
-    axes = tuple(ax % a.data.ndim for ax in _shape_args(axes))
-    if sorted(axes) != list(range(a.data.ndim)):
-        raise ValueError(f"permute: {axes} is not a permutation of the {a.data.ndim} axes")
+    axes = tuple(ax % a._data.ndim for ax in _shape_args(axes))
+    if sorted(axes) != list(range(a._data.ndim)):
+        raise ValueError(f"permute: {axes} is not a permutation of the {a._data.ndim} axes")
     return Permute.apply(a, axes=axes)
 
 
@@ -128,7 +193,7 @@ def transpose(a, *axes):
     PyTorch (so on a matrix ``transpose(x, 0, 1)`` transposes it); a full permutation of
     three or more axes is also accepted, as in NumPy."""
     a = as_tensor(a)
-    n = a.data.ndim
+    n = a._data.ndim
     axes = _shape_args(axes) if axes else ()
     if not axes:
         perm = tuple(reversed(range(n)))
@@ -141,7 +206,7 @@ def transpose(a, *axes):
 
 def swapaxes(a, axis0, axis1):
     a = as_tensor(a)
-    n = a.data.ndim
+    n = a._data.ndim
     perm = list(range(n))
     perm[axis0 % n], perm[axis1 % n] = perm[axis1 % n], perm[axis0 % n]
     return permute(a, *perm)
@@ -150,7 +215,7 @@ def swapaxes(a, axis0, axis1):
 def flatten(a, start_dim=0, end_dim=-1):
     """Merge axes ``start_dim..end_dim`` into one (PyTorch's ``flatten``)."""
     a = as_tensor(a)
-    s = a.data.shape
+    s = a._data.shape
     if not s:
         return reshape(a, 1)
     start, end = start_dim % len(s), end_dim % len(s)
@@ -162,7 +227,7 @@ def squeeze(a, axis=None, *, dim=None):
     """Drop axes of length 1 (only ``axis`` when given)."""
     a = as_tensor(a)
     axis = norm_axis(axis, dim)
-    s = a.data.shape
+    s = a._data.shape
     if axis is None:
         new = tuple(n for n in s if n != 1)
     else:
@@ -175,9 +240,9 @@ def unsqueeze(a, axis=None, *, dim=None):
     """Insert an axis of length 1 at ``axis``."""
     a = as_tensor(a)
     axis = norm_axis(axis, dim)
-    n = a.data.ndim + 1
+    n = a._data.ndim + 1
     axis = axis % n
-    s = a.data.shape
+    s = a._data.shape
     return reshape(a, s[:axis] + (1,) + s[axis:])
 
 
@@ -188,7 +253,7 @@ def broadcast_to(a, *shape):
     """View ``a`` broadcast to ``shape``; the gradient sums back."""
     a = as_tensor(a)
     shape = _shape_args(shape)
-    if shape == a.data.shape:
+    if shape == a._data.shape:
         return a
     return BroadcastTo.apply(a, shape=shape)
 
@@ -196,8 +261,8 @@ def broadcast_to(a, *shape):
 def expand(a, *shape):
     a = as_tensor(a)
     shape = _shape_args(shape)
-    lead = len(shape) - a.data.ndim
-    shape = tuple(a.data.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+    lead = len(shape) - a._data.ndim
+    shape = tuple(a._data.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
     return broadcast_to(a, shape)
 
 
@@ -207,7 +272,7 @@ def concatenate(tensors, axis=0, *, dim=None):
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("concatenate needs at least one tensor")
-    axis = axis % tensors[0].data.ndim
+    axis = axis % tensors[0]._data.ndim
     return Concatenate.apply(*tensors, axis=axis)
 
 
@@ -220,7 +285,7 @@ def stack(tensors, axis=0, *, dim=None):
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack needs at least one tensor")
-    axis = axis % (tensors[0].data.ndim + 1)
+    axis = axis % (tensors[0]._data.ndim + 1)
     return Stack.apply(*tensors, axis=axis)
 
 
@@ -228,8 +293,8 @@ def split(a, split_size_or_sections, axis=0, *, dim=None):
     """Split into pieces along ``axis``, as ``torch.split``: an int is the size of each
     piece (the last may be smaller), a list gives every piece's size."""
     a = as_tensor(a)
-    axis = (norm_axis(axis, dim) if dim is not None else axis) % a.data.ndim
-    n = a.data.shape[axis]
+    axis = (norm_axis(axis, dim) if dim is not None else axis) % a._data.ndim
+    n = a._data.shape[axis]
     if isinstance(split_size_or_sections, numbers.Integral):
         step = int(split_size_or_sections)
         if step <= 0:
@@ -249,8 +314,8 @@ def split(a, split_size_or_sections, axis=0, *, dim=None):
 
 def chunk(a, chunks, axis=0, *, dim=None):
     a = as_tensor(a)
-    ax = (norm_axis(axis, dim) if dim is not None else axis) % a.data.ndim
-    size = -(-a.data.shape[ax] // chunks)
+    ax = (norm_axis(axis, dim) if dim is not None else axis) % a._data.ndim
+    size = -(-a._data.shape[ax] // chunks)
     return split(a, size, ax)
 
 
@@ -258,7 +323,7 @@ def pad(a, pad_width, mode="constant", value=0.0):
     """Pad with a constant. ``pad_width`` is NumPy's: an int, a (before, after) pair, or one
     pair per axis."""
     a = as_tensor(a)
-    pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (a.data.ndim, 2))
+    pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (a._data.ndim, 2))
     if (pw < 0).any():
         raise ValueError(f"pad: pad widths must be >= 0, got {pad_width}")
     pw = tuple((int(lo), int(hi)) for lo, hi in pw)

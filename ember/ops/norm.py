@@ -268,11 +268,11 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         Tensor of the input's shape.
     """
     x = as_tensor(x)
-    if x.data.ndim < 2:
+    if x._data.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {x.shape}")
-    c = x.data.shape[1]
-    rm = running_mean.data if isinstance(running_mean, Tensor) else running_mean
-    rv = running_var.data if isinstance(running_var, Tensor) else running_var
+    c = x._data.shape[1]
+    rm = running_mean._data if isinstance(running_mean, Tensor) else running_mean
+    rv = running_var._data if isinstance(running_var, Tensor) else running_var
     if (rm is None) != (rv is None):
         raise ValueError("batch_norm: give both running_mean and running_var, or neither")
     if rm is None and not training:
@@ -287,18 +287,18 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         # One fused path for both or neither; a lone weight or bias composes.
         y = batch_norm(x, rm, rv, None, None, training, momentum, eps)
         if weight is not None:
-            y = mul(y, reshape(as_tensor(weight), (c,) + (1,) * (x.data.ndim - 2)))
+            y = mul(y, reshape(as_tensor(weight), (c,) + (1,) * (x._data.ndim - 2)))
         if bias is not None:
-            y = add(y, reshape(as_tensor(bias), (c,) + (1,) * (x.data.ndim - 2)))
+            y = add(y, reshape(as_tensor(bias), (c,) + (1,) * (x._data.ndim - 2)))
         return y
     wb = ()
     if weight is not None:
         wb = (as_tensor(weight), as_tensor(bias))
         for name, t in zip(("weight", "bias"), wb):
-            if t.data.shape != (c,):
+            if t._data.shape != (c,):
                 raise ValueError(f"batch_norm: {name} must have shape ({c},) for input shape {x.shape}, got {t.shape}")
-        if x.data.dtype != wb[0].data.dtype:
-            x = cast(x, wb[0].data.dtype)
+        if x._data.dtype != wb[0]._data.dtype:
+            x = cast(x, wb[0]._data.dtype)
     return BatchNorm.apply(x, *wb, running_mean=rm, running_var=rv, training=bool(training),
                            momentum=momentum, eps=eps)
 
@@ -359,7 +359,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     x = as_tensor(x)
     shape = _norm_shape(normalized_shape)
     nd = len(shape)
-    if nd == 0 or x.data.ndim < nd or x.data.shape[x.data.ndim - nd :] != shape:
+    if nd == 0 or x._data.ndim < nd or x._data.shape[x._data.ndim - nd :] != shape:
         raise ValueError(f"layer_norm: normalized_shape {shape} does not match the last dims of input shape {x.shape}")
     _check_float(eps, "eps", "layer_norm")
     k = math.prod(shape)
@@ -367,11 +367,11 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None:
             t = as_tensor(t)
-            if t.data.shape != shape:
+            if t._data.shape != shape:
                 raise ValueError(f"layer_norm: {name} must have shape {shape}, got {t.shape}")
             wb.append(reshape(t, k) if nd > 1 else t)
-    if wb and x.data.dtype != wb[0].data.dtype:
-        x = cast(x, wb[0].data.dtype)
+    if wb and x._data.dtype != wb[0]._data.dtype:
+        x = cast(x, wb[0]._data.dtype)
     return LayerNorm.apply(x, *wb, k=k, eps=eps, has_w=weight is not None, has_b=bias is not None)
 
 
@@ -379,21 +379,21 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalize (N, C, *) over each group of C / num_groups channels (and all positions),
     then apply per-channel ``weight`` and ``bias`` (C,)."""
     x = as_tensor(x)
-    if x.data.ndim < 2:
+    if x._data.ndim < 2:
         raise ValueError(f"group_norm: expected input of shape (N, C, *), got {x.shape}")
-    n, c = x.data.shape[:2]
+    n, c = x._data.shape[:2]
     if not isinstance(num_groups, numbers.Integral) or num_groups <= 0 or c % num_groups:
         raise ValueError(f"group_norm: {c} channels cannot be split into {num_groups!r} groups")
     _check_float(eps, "eps", "group_norm")
-    if weight is not None and x.data.dtype != as_tensor(weight).data.dtype:
-        x = cast(x, as_tensor(weight).data.dtype)
-    k = x.data.size // (n * num_groups) if n else 1
+    if weight is not None and x._data.dtype != as_tensor(weight)._data.dtype:
+        x = cast(x, as_tensor(weight)._data.dtype)
+    k = x._data.size // (n * num_groups) if n else 1
     y = LayerNorm.apply(x, k=k, eps=eps, has_w=False, has_b=False)
-    bshape = (c,) + (1,) * (x.data.ndim - 2)
+    bshape = (c,) + (1,) * (x._data.ndim - 2)
     for name, t, op in (("weight", weight, mul), ("bias", bias, add)):
         if t is not None:
             t = as_tensor(t)
-            if t.data.shape != (c,):
+            if t._data.shape != (c,):
                 raise ValueError(f"group_norm: {name} must have shape ({c},), got {t.shape}")
             y = op(y, reshape(t, bshape))
     return y

@@ -252,10 +252,10 @@ def check_window(kernel_size, stride, padding, dilation, fn, nd):
 def _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode, fn, nd):
     """Validate; return the input and the window as 2-D parameters, with the output size."""
     x = as_tensor(x)
-    if x.data.ndim not in (nd + 1, nd + 2):
+    if x._data.ndim not in (nd + 1, nd + 2):
         axes = "(N, C, H, W) or (C, H, W)" if nd == 2 else "(N, C, L) or (C, L)"
         raise ValueError(f"{fn}: expected input of shape {axes}, got shape {x.shape}")
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise TypeError(f"{fn}: expected a floating input, got {x.dtype}")
     kernel, stride, padding, dilation = check_window(kernel_size, stride, padding, dilation, fn, nd)
     sizes = x.shape[-nd:]
@@ -276,8 +276,8 @@ def _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode, fn, nd):
 def _run_2d(fn_class, x, nd, **params):
     """Apply a 2-D pooling Function to (N, C, H, W), (C, H, W), (N, C, L) or (C, L) input."""
     shape = x.shape
-    n = shape[0] if x.data.ndim == nd + 2 else 1
-    x4 = x if x.data.ndim == 4 else reshape(x, (n, shape[-nd - 1]) + (1,) * (nd == 1) + shape[-nd:])
+    n = shape[0] if x._data.ndim == nd + 2 else 1
+    x4 = x if x._data.ndim == 4 else reshape(x, (n, shape[-nd - 1]) + (1,) * (nd == 1) + shape[-nd:])
     y = fn_class.apply(x4, **params)
     out = shape[:-nd] + y.shape[-nd:]
     return y if out == y.shape else reshape(y, out)
@@ -395,7 +395,7 @@ def adaptive_avg_pool1d(x, output_size):
 def adaptive_avg_pool(x, output_size, fn, nd):
     """``adaptive_avg_pool1d`` (nd=1) or ``adaptive_avg_pool2d`` (nd=2); errors name ``fn``."""
     x = as_tensor(x)
-    if x.data.ndim not in (nd + 1, nd + 2):
+    if x._data.ndim not in (nd + 1, nd + 2):
         axes = "(N, C, H, W) or (C, H, W)" if nd == 2 else "(N, C, L) or (C, L)"
         raise ValueError(f"{fn}: expected input of shape {axes}, got shape {x.shape}")
     sizes = x.shape[-nd:]
@@ -404,7 +404,7 @@ def adaptive_avg_pool(x, output_size, fn, nd):
         raise ValueError(f"{fn}: output_size must be a positive int or {nd} of them (None keeps a size), "
                          f"got {output_size!r}")
     out = tuple(s if o is None else int(o) for s, o in zip(sizes, req))
-    axes = tuple(range(x.data.ndim - nd, x.data.ndim))
+    axes = tuple(range(x._data.ndim - nd, x._data.ndim))
     if all(o == 1 for o in out):
         return x.mean(axis=axes, keepdims=True)  # global average pooling
     if all(s % o == 0 for s, o in zip(sizes, out)):

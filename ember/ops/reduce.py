@@ -19,11 +19,11 @@ def _axes(axis, ndim):
     return tuple(sorted(a % ndim if ndim else 0 for a in axis))
 
 
-def _expand(g, shape, axes, keepdims):
-    """Broadcast a reduced gradient back to the input's shape."""
+def _expand(xp, g, shape, axes, keepdims):
+    """Broadcast a reduced gradient back to the input's shape (``xp``: NumPy or ember's ops)."""
     if not keepdims:
-        g = np.expand_dims(g, axes) if axes else g
-    return np.broadcast_to(g, shape)
+        g = xp.expand_dims(g, axes) if axes else g
+    return xp.broadcast_to(g, shape)
 
 
 def _count(shape, axes):
@@ -34,12 +34,14 @@ def _count(shape, axes):
 
 
 class Sum(Function):
+    dual = True
+
     def forward(self, a, axes, keepdims):
         self.shape, self.axes, self.keepdims = a.shape, axes, keepdims
         return np.asarray(a.sum(axis=axes, keepdims=keepdims))
 
     def backward(self, gy):
-        return _expand(gy, self.shape, self.axes, self.keepdims)
+        return _expand(self.xp, gy, self.shape, self.axes, self.keepdims)
 
 
 class Mean(Function):
@@ -49,7 +51,7 @@ class Mean(Function):
 
     def backward(self, gy):
         n = _count(self.shape, self.axes)
-        return _expand(gy / np.asarray(n, gy.dtype), self.shape, self.axes, self.keepdims)
+        return _expand(np, gy / np.asarray(n, gy.dtype), self.shape, self.axes, self.keepdims)
 
 
 class Max(Function):
@@ -101,7 +103,7 @@ class LogSumExp(Function):
 
 def _reduce(cls, a, axis, dim, keepdims, keepdim, **kw):
     a = as_tensor(a)
-    axes = _axes(norm_axis(axis, dim), a.data.ndim)
+    axes = _axes(norm_axis(axis, dim), a._data.ndim)
     return cls.apply(a, axes=axes, keepdims=bool(keepdims or keepdim), **kw)
 
 
@@ -153,7 +155,7 @@ def argmax(a, axis=None, keepdims=False, *, dim=None, keepdim=False):
 
     a = as_tensor(a)
     ax = norm_axis(axis, dim)
-    return Tensor._from_op(np.argmax(a.data, axis=ax, keepdims=bool(keepdims or keepdim)), None)
+    return Tensor._from_op(np.argmax(a._data, axis=ax, keepdims=bool(keepdims or keepdim)), None)
 
 
 def argmin(a, axis=None, keepdims=False, *, dim=None, keepdim=False):
@@ -162,4 +164,4 @@ def argmin(a, axis=None, keepdims=False, *, dim=None, keepdim=False):
 
     a = as_tensor(a)
     ax = norm_axis(axis, dim)
-    return Tensor._from_op(np.argmin(a.data, axis=ax, keepdims=bool(keepdims or keepdim)), None)
+    return Tensor._from_op(np.argmin(a._data, axis=ax, keepdims=bool(keepdims or keepdim)), None)

@@ -15,6 +15,8 @@ from collections import defaultdict
 
 import numpy as np
 
+from ..autograd.function import bump
+
 from ..autograd import enable_grad
 from ..tensor import Tensor
 
@@ -164,8 +166,8 @@ class Optimizer:
             if not p.is_leaf:
                 raise ValueError(f"{self._name} can't optimize a non-leaf Tensor (shape {p.shape}): "
                                  "optimize the leaf it was computed from")
-            if p.data.dtype.kind != "f":
-                raise TypeError(f"{self._name} can only optimize floating-point Tensors, got dtype {p.data.dtype}")
+            if p._data.dtype.kind != "f":
+                raise TypeError(f"{self._name} can only optimize floating-point Tensors, got dtype {p._data.dtype}")
         group = {"params": params}
         if names is not None:
             group["param_names"] = names
@@ -189,10 +191,10 @@ class Optimizer:
             for p in group["params"]:
                 if set_to_none or p.grad is None:
                     p.grad = None
-                elif p.grad.flags.writeable:
-                    p.grad[...] = 0
+                elif p._grad._fn is None and p._grad._data.flags.writeable:
+                    p._grad._data[...] = 0
                 else:
-                    p.grad = np.zeros_like(p.grad)
+                    p._grad = Tensor._from_op(np.zeros_like(p._grad._data), None)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient, in place; returns ``closure()``'s loss if given.
@@ -212,11 +214,12 @@ class Optimizer:
                 if g is None:
                     continue
                 if isinstance(g, Tensor):
-                    g = g.data
-                if g.shape != p.data.shape:
-                    raise ValueError(f"{self._name}: a parameter of shape {p.data.shape} has a gradient of "
+                    g = g._data
+                if g.shape != p._data.shape:
+                    raise ValueError(f"{self._name}: a parameter of shape {p._data.shape} has a gradient of "
                                      f"shape {g.shape}")
-                self._update(p.data, g, self.state[p], group)
+                self._update(p._data, g, self.state[p], group)
+                bump(p)  # a graph that saved p before this step can no longer backward
         return loss
 
     def _update(self, x, g, state, group):
@@ -323,11 +326,11 @@ class Optimizer:
             return int(v) if key == "step" and float(v).is_integer() else v
         if v is None:
             return None
-        a = np.asarray(v.data if isinstance(v, Tensor) else v)
-        if a.shape != p.data.shape:
+        a = np.asarray(v._data if isinstance(v, Tensor) else v)
+        if a.shape != p._data.shape:
             raise ValueError(f"{self._name}.load_state_dict: state {key!r} has shape {a.shape}, its parameter "
-                             f"has shape {p.data.shape}")
-        dtype = p.data.dtype if a.dtype.kind == "f" else a.dtype
+                             f"has shape {p._data.shape}")
+        dtype = p._data.dtype if a.dtype.kind == "f" else a.dtype
         return np.array(a, dtype=dtype, order="C", copy=True)
 
     def __repr__(self):
@@ -344,7 +347,7 @@ class Optimizer:
 def _scalar(v):
     """A Python number from a number, a 0-d array or a one-element Tensor (as files return them)."""
     if isinstance(v, Tensor):
-        v = v.data
+        v = v._data
     if isinstance(v, (np.ndarray, np.generic)):
         return v.item()
     return v

@@ -185,7 +185,7 @@ class Trainer:
             total += lv * n
             count += n
             if metrics:
-                od, yd = out.data, _array(y)
+                od, yd = out._data, _array(y)
                 for m in metrics:
                     m.update(od, yd)
             for cb in end:
@@ -245,7 +245,7 @@ class Trainer:
                     count += n
                     yd = _array(y)
                     for m in metrics:
-                        m.update(out.data, yd)
+                        m.update(out._data, yd)
         finally:
             model.train(was_training)
         if count == 0:
@@ -371,4 +371,4 @@ def _split(batch):
 
 
 def _array(t):
-    return t.data if isinstance(t, Tensor) else np.asarray(t)
+    return t._data if isinstance(t, Tensor) else np.asarray(t)
