@@ -17,10 +17,12 @@ setup: $(STAMP)
 
 # The main job: train the MLP on MNIST (shipped in data/), evaluate on the test set.
 train: $(STAMP)
-	$(VENV)/bin/ember train --dataset mnist --model mlp --epochs 5 --out runs/mnist-mlp
+	OPENBLAS_THREAD_TIMEOUT=4 $(VENV)/bin/ember train --dataset mnist --model mlp --epochs 5 --out runs/mnist-mlp
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests
+	# the same core and layer tests on the reference ops alone (every fast kernel off)
+	EMBER_KERNELS=0 $(PY) -m pytest -q -n 2 tests/core tests/nn
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

@@ -1,16 +1,4 @@
 """ember: a deep-learning library on NumPy with PyTorch's API and semantics."""
-import os as _os
-import sys as _sys
-
-# After each GEMM, OpenBLAS's idle worker threads spin for about 2**28 cycles (~0.1 s) before
-# they sleep, holding the cores that ember's elementwise threads need right then (pooling,
-# im2col, the input gradient's adds: ops/_parallel.py). With the spin cut to its minimum a
-# 2-thread CNN step runs about 20% faster, and the MLP's GEMMs are no slower. OpenBLAS reads
-# the variable once, when NumPy loads it, so this works only if ember is imported before NumPy;
-# a value the user set is kept (export OPENBLAS_THREAD_TIMEOUT=4 to get it in any order).
-if "numpy" not in _sys.modules:
-    _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
 from . import backend  # noqa: E402
 from . import autograd  # noqa: E402
 from .autograd import (  # noqa: E402
@@ -22,7 +10,7 @@ from .backend import (
     set_default_dtype,
 )
 from .io import SerializationError, load, save
-from .gradcheck import GradcheckError, gradcheck, gradcheck_directional
+from .gradcheck import GradcheckError, gradcheck, gradcheck_directional, gradgradcheck
 from .ops import (
     abs, add, argmax, argmin, broadcast_to, cat, chunk, clamp, clip, concatenate, div, exp, expand,
     flatten, log, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, pad, permute,
@@ -39,10 +27,27 @@ int64 = __import__("numpy").int64
 __version__ = "0.1.0"
 
 
+def set_num_threads(n):
+    """Threads for ember's elementwise passes (``torch.set_num_threads``). BLAS keeps its own
+    count, set by ``OPENBLAS_NUM_THREADS`` (or ``OMP_NUM_THREADS``) before NumPy loads; the
+    default for both is the number of cores."""
+    from .ops import _parallel
+
+    _parallel.set_num_threads(n)
+
+
+def get_num_threads():
+    """The thread count ember's elementwise passes use (``EMBER_THREADS``, else
+    ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``, else the cores)."""
+    from .ops import _parallel
+
+    return _parallel.num_threads()
+
+
 def __getattr__(name):
     # subpackages load on first use, so `import ember` stays light
     import importlib
 
-    if name in ("nn", "optim", "data", "datasets", "train", "compat", "onnx", "distributed"):
+    if name in ("nn", "optim", "data", "datasets", "train", "compat", "onnx", "distributed", "func", "utils", "kernels"):
         return importlib.import_module(f"ember.{name}")
     raise AttributeError(f"module 'ember' has no attribute {name!r}")

@@ -22,6 +22,7 @@ import traceback
 
 import numpy as np
 
+from .autograd.function import bump
 from .tensor import Tensor
 
 _state = {"comm": None}
@@ -117,8 +118,13 @@ def broadcast_arrays(arrays, root=0):
 
 def broadcast_module(module, root=0):
     """Give every rank rank ``root``'s parameters and buffers."""
-    broadcast_arrays([p._data for p in module.parameters()], root)
-    broadcast_arrays([b for b in module.buffers() if b.ndim > 0 or b.size], root)
+    if _state["comm"] is None or _state["comm"].Get_size() == 1:
+        return
+    tensors = list(module.parameters()) + [b for b in module.buffers() if b is not None]
+    broadcast_arrays([t._data if isinstance(t, Tensor) else t for t in tensors], root)
+    for t in tensors:
+        if isinstance(t, Tensor):
+            bump(t)  # overwritten in place
 
 
 def allreduce_mean(value):
@@ -186,6 +192,7 @@ class GradientAverager:
                     p._grad = Tensor._from_op(g.copy(), None)
                 else:
                     p._grad._data[...] = g
+                    bump(p._grad)  # changed in place
                 off += n
         self.last_seconds = time.perf_counter() - t0
 
@@ -263,8 +270,8 @@ class DistributedDataParallel(_module_base()):
     def allreduce_gradients(self):
         self.averager()
 
-    def state_dict(self, prefix=""):
-        return self.module.state_dict(prefix)
+    def state_dict(self, *args, **kwargs):
+        return self.module.state_dict(*args, **kwargs)
 
-    def load_state_dict(self, state_dict, strict=True):
-        return self.module.load_state_dict(state_dict, strict)
+    def load_state_dict(self, state_dict, *args, **kwargs):
+        return self.module.load_state_dict(state_dict, *args, **kwargs)

@@ -66,7 +66,7 @@ class _Graph:
         self.nodes, self.inits, self.names, self.counter = [], [], {}, 0
         self.known_names = {}  # id(array) -> state_dict name
         self.emitted = set()
-        self.input_arrays = {}  # id(array) -> graph input name (ops may rewrap the input's array)
+        self.input_arrays = {}  # id(array) -> graph name (ops may rewrap an array: detach(), index arrays)
 
     def fresh(self, base):
         self.counter += 1
@@ -161,7 +161,8 @@ def export(model, path, example_input, opset=DEFAULT_OPSET, dynamic_batch=True, 
                 f"(input shapes {[tuple(t.shape) for t in rec.inputs]}); supported ops: {', '.join(sorted(CONVERTERS))}"
             )
         ins = [g.name_of(t) for t in rec.inputs]
-        g.names[id(rec.out)] = conv(g, rec, ins)
+        g.names[id(rec.out)] = name = conv(g, rec, ins)
+        g.input_arrays.setdefault(id(rec.out._data), name)  # a detach() of it shares the array
     out = g.names.get(id(y))
     if out is None:
         raise ExportError("ember.onnx.export: the output does not depend on the input")
@@ -217,6 +218,8 @@ def _clip(g, rec, ins):
 
 @converts("Where")
 def _where(g, rec, ins):
+    if ins[0] == ins[1]:
+        return ins[0]  # where(cond, y.detach(), y): y in inference (embedding's padding_idx)
     return g.node("Where", [g.const(rec.params["cond"]), ins[0], ins[1]])
 
 
@@ -287,10 +290,12 @@ def _getitem(g, rec, ins):
     if rec.params["advanced"]:
         arrays = [i for i in items if isinstance(i, np.ndarray)]
         if len(arrays) == 1 and arrays[0].dtype.kind in "iu" and all(
-            i == slice(None) or i is arrays[0] for i in items
+            (isinstance(i, slice) and i == slice(None)) or i is arrays[0] for i in items
         ):
             axis = next(k for k, i in enumerate(items) if i is arrays[0])
-            return g.node("Gather", [ins[0], g.const(arrays[0].astype(np.int64))], axis=axis)
+            # the indices are the graph input itself for an Embedding on the model's input
+            idx = g.input_arrays.get(id(arrays[0])) or g.const(arrays[0].astype(np.int64))
+            return g.node("Gather", [ins[0], idx], axis=axis)
         raise ExportError("ember.onnx.export: only integer-array indexing along one axis maps to ONNX (Gather)")
     starts, ends, axes, steps, squeeze = [], [], [], [], []
     axis = 0

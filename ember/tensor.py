@@ -23,7 +23,7 @@ class Tensor:
         grad_fn: the op that made it (None for leaves); ``is_leaf``; ``_version``.
     """
 
-    __slots__ = ("_data", "_grad", "requires_grad", "_fn", "_oi", "_vc", "_hooks", "_hist", "__weakref__")
+    __slots__ = ("_data", "_grad", "requires_grad", "_fn", "_oi", "_vc", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
     __hash__ = object.__hash__
 
@@ -35,10 +35,8 @@ class Tensor:
         self._grad = None
         self.requires_grad = bool(requires_grad)
         self._fn = None
-        self._oi = 0
+        self._oi = None  # output index, for ops with several outputs only
         self._vc = None
-        self._hooks = None
-        self._hist = None
 
     @staticmethod
     def _from_op(data, fn):
@@ -48,10 +46,8 @@ class Tensor:
         t._grad = None
         t.requires_grad = fn is not None
         t._fn = fn
-        t._oi = 0
+        t._oi = None
         t._vc = None
-        t._hooks = None
-        t._hist = None
         return t
 
     # ----- what PyTorch's Tensor has -----
@@ -98,7 +94,7 @@ class Tensor:
     @property
     def retains_grad(self):
         f = self._fn
-        return f is not None and bool(f._retained) and self._oi in f._retained
+        return f is not None and bool(f._retained) and (self._oi or 0) in f._retained
 
     def dim(self):
         return self._data.ndim
@@ -158,7 +154,8 @@ class Tensor:
 
             if f._retained is None:
                 f._retained = {}
-            f._retained[self._oi] = weakref.ref(self)
+            f._special = True
+            f._retained[self._oi or 0] = weakref.ref(self)
         return self
 
     def register_hook(self, hook):
@@ -168,13 +165,12 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         f = self._fn
         if f is None:
-            if self._hooks is None:
-                self._hooks = []
-            hooks = self._hooks
+            hooks = _engine.hooks_of(self)
         else:
             if f._hooks is None:
                 f._hooks = {}
-            hooks = f._hooks.setdefault(self._oi, [])
+            f._special = True
+            hooks = f._hooks.setdefault(self._oi or 0, [])
         hooks.append(hook)
         return _HookHandle(hooks, hook)
 
@@ -342,9 +338,7 @@ class Tensor:
         r = compute(old)
         _write(self, r._data)
         bump(self)
-        if self._hist is None:
-            self._hist = []
-        self._hist.append((self._vc.clock, self._fn, self._oi, self.requires_grad))
+        self._vc.history(self).append((self._vc.clock, self._fn, self._oi, self.requires_grad))
         self._fn, self._oi, self.requires_grad = r._fn, r._oi, r.requires_grad
         return self
 
@@ -614,7 +608,40 @@ _function._Tensor = _engine._Tensor = Tensor
 _function._from_op = Tensor._from_op
 del Version
 
-from . import ops  # noqa: E402  (the ops need Tensor defined first)
+# The ops import Tensor (they make Tensors); Tensor's methods are the ops. Python resolves the
+# cycle because the class is complete before the ops load, here.
+from . import ops  # noqa: E402
+from .ops import activation as _act  # noqa: E402
 from .ops import elementwise as _ew  # noqa: E402
 
 _ARITH = {np.add: _ew.add, np.subtract: _ew.sub, np.multiply: _ew.mul, np.true_divide: _ew.div}
+
+# The op functions take the tensor first, so they serve as methods unchanged: x.exp() is
+# ops.exp(x), and a + b is ops.add(a, b) with no Python call in between.
+for _name, _fn in {
+    "exp": ops.exp, "log": ops.log, "sqrt": ops.sqrt, "abs": ops.abs, "tanh": ops.tanh,
+    "sigmoid": ops.sigmoid, "relu": ops.relu, "clip": ops.clip, "clamp": ops.clamp,
+    "maximum": ops.maximum, "minimum": ops.minimum, "matmul": ops.matmul, "sum": ops.sum,
+    "mean": ops.mean, "max": ops.max, "min": ops.min, "var": ops.var, "std": ops.std,
+    "logsumexp": ops.logsumexp, "argmax": ops.argmax, "argmin": ops.argmin, "reshape": ops.reshape,
+    "view": ops.view, "transpose": ops.transpose, "permute": ops.permute, "swapaxes": ops.swapaxes,
+    "flatten": ops.flatten, "squeeze": ops.squeeze, "unsqueeze": ops.unsqueeze,
+    "broadcast_to": ops.broadcast_to, "expand": ops.expand, "split": ops.split, "chunk": ops.chunk,
+    "pow": ops.pow, "add": ops.add, "sub": ops.sub, "mul": ops.mul, "div": ops.div, "neg": ops.neg,
+    "__add__": ops.add, "__sub__": ops.sub, "__mul__": ops.mul, "__truediv__": ops.div,
+    "__pow__": ops.pow, "__matmul__": ops.matmul,
+}.items():
+    setattr(Tensor, _name, _fn)
+del _name, _fn
+
+
+def _softmax(self, dim=-1, dtype=None):
+    return _act.softmax(self, dim, dtype)
+
+
+def _log_softmax(self, dim=-1, dtype=None):
+    return _act.log_softmax(self, dim, dtype)
+
+
+Tensor.softmax = _softmax
+Tensor.log_softmax = _log_softmax

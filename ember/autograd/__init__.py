@@ -35,7 +35,5 @@ def __getattr__(name):
     if name in ("functional", "graph"):
         return importlib.import_module(f"ember.autograd.{name}")
     if name in ("gradcheck", "gradgradcheck"):
-        from .. import gradcheck as gc
-
-        return getattr(gc, name)
+        return getattr(importlib.import_module("ember.gradcheck"), name)
     raise AttributeError(f"module 'ember.autograd' has no attribute {name!r}")

@@ -9,26 +9,48 @@
 With ``create_graph=False`` gradients are arrays and backward is plain NumPy. With
 ``create_graph=True`` they are Tensors and every backward is itself recorded.
 Where a tensor was changed in place after a function used it, the function's edge to it is
-looked up in the tensor's history as it was then (``Tensor._hist``), and the function
+looked up in the tensor's history as it was then (``Version.hist``), and the function
 refuses to run if it saved the old value.
 """
+import weakref
+
 import numpy as np
 
 from .anomaly import _Anomaly, check_grads
-from .function import _GradMode, _modified_error, enable_grad
+from .function import _GradMode, _modified_error, _now, enable_grad
 
 _Tensor = None  # set by ember.tensor
+leaf_hooks = {}  # id(leaf tensor) -> [hook], from Tensor.register_hook (dropped with the tensor)
+
+
+def hooks_of(t):
+    """The list of hooks of leaf tensor ``t`` (created empty, and forgotten when ``t`` dies)."""
+    k = id(t)
+    if k not in leaf_hooks:
+        leaf_hooks[k] = []
+        weakref.finalize(t, leaf_hooks.pop, k, None)
+    return leaf_hooks[k]
 
 
 def _edge(t, tick):
     """(function, output index, requires_grad) that tensor ``t`` had at clock ``tick``."""
-    for c, f, oi, rg in t._hist or ():
+    h = t._vc.hist
+    for c, f, oi, rg in (h.get(id(t), ()) if h else ()):
         if c > tick:
             return f, oi, rg
     return t._fn, t._oi, t.requires_grad
 
 
+def _old_fns(fn):
+    """The functions that produced ``fn``'s inputs when ``fn`` ran: a tensor changed in place
+    since then has newer history, and ``_edge`` finds the old one."""
+    tick = fn._clock
+    return [_edge(t, tick)[0] if t._vc is not None and t._vc.clock > tick else t._fn for t in fn.inputs]
+
+
 def _toposort(roots):
+    """Every function reachable from ``roots``, each after all the functions that consume it."""
+    now = _now[0]  # a function recorded at this tick has seen no in-place change since
     consumers = {}
     stack = []
     for r in roots:
@@ -37,29 +59,40 @@ def _toposort(roots):
             stack.append(r)
     while stack:
         fn = stack.pop()
-        tick = fn._clock
-        for t in fn.inputs:
-            v = t._vc
-            f = _edge(t, tick)[0] if v is not None and v.clock > tick else t._fn
-            if f is None:
-                continue
-            if f in consumers:
-                consumers[f] += 1
-            else:
-                consumers[f] = 1
-                stack.append(f)
+        if fn._clock == now:
+            for t in fn.inputs:
+                f = t._fn
+                if f is not None:
+                    if f in consumers:
+                        consumers[f] += 1
+                    else:
+                        consumers[f] = 1
+                        stack.append(f)
+        else:
+            for f in _old_fns(fn):
+                if f is not None:
+                    if f in consumers:
+                        consumers[f] += 1
+                    else:
+                        consumers[f] = 1
+                        stack.append(f)
     order, ready = [], [r for r in consumers if consumers[r] == 0]
     while ready:
         fn = ready.pop()
         order.append(fn)
-        tick = fn._clock
-        for t in fn.inputs:
-            v = t._vc
-            f = _edge(t, tick)[0] if v is not None and v.clock > tick else t._fn
-            if f is not None:
-                consumers[f] -= 1
-                if not consumers[f]:
-                    ready.append(f)
+        if fn._clock == now:
+            for t in fn.inputs:
+                f = t._fn
+                if f is not None:
+                    consumers[f] -= 1
+                    if not consumers[f]:
+                        ready.append(f)
+        else:
+            for f in _old_fns(fn):
+                if f is not None:
+                    consumers[f] -= 1
+                    if not consumers[f]:
+                        ready.append(f)
     return order
 
 
@@ -102,8 +135,10 @@ class _Walk:
         self.claimed = set()
 
     def leaf(self, t, g):
-        if t._hooks:
-            g = _call_hooks(t._hooks, g, self.graph, "a leaf tensor")
+        if leaf_hooks:
+            hooks = leaf_hooks.get(id(t))
+            if hooks:
+                g = _call_hooks(hooks, g, self.graph, "a leaf tensor")
         cap = self.capture
         if cap is not None:
             k = id(t)
@@ -137,11 +172,13 @@ class _Walk:
 
     def add(self, f, oi, g):
         grads = self.grads
-        if f.n_out == 1:
+        if oi is None:
             prev = grads.get(f)
             if prev is None:
                 grads[f] = g
-            elif self.graph or f not in self.owned:
+            elif self.graph:
+                grads[f] = prev + g
+            elif f not in self.owned:
                 grads[f] = prev + g
                 self.owned.add(f)
             else:
@@ -170,74 +207,131 @@ class _Walk:
                 cap[k] = g
         return g
 
+    def general(self, fn, gy):
+        """Backward of ``fn`` with everything the fast path leaves out: several outputs, hooks,
+        retain_grad, capture, a changed output, ctx-style functions, create_graph."""
+        if type(gy) is list:  # an op with several outputs: one gradient (or None) each
+            gys = [None if g is None else self.output_grad(fn, k, g) for k, g in enumerate(gy)]
+        elif fn._hooks is not None or fn._retained is not None or self.capture is not None:
+            gys = (self.output_grad(fn, 0, gy),)
+        else:
+            gys = (gy,)
+        if fn._dirty and not fn._ctx:
+            fn._check_output_unchanged()
+        if self.graph:
+            return _graph_backward(fn, gys)
+        if fn._ctx:
+            return fn._backward_ctx(gys, False)
+        gxs = fn.backward(gys[0])
+        return gxs if type(gxs) is tuple else (gxs,)
+
     def run(self, order):
+        """Walk ``order``: each function's summed output gradient in, its inputs' gradients
+        out, handed on. The loop for the common case (arrays, no hook, nothing changed in
+        place) is spelled out for speed; ``general`` and ``route`` do everything else."""
         graph = self.graph
+        grads, owned = self.grads, self.owned
+        pop = grads.pop
+        capture = self.capture
+        check_nan = _Anomaly.enabled and _Anomaly.check_nan
+        now = _now[0]
+        retain = self.retain
         for fn in order:
-            gy = self.grads.pop(fn, None)
+            gy = pop(fn, None)
             if gy is None:
                 continue
-            if fn.freed:
+            tick = fn._clock
+            if tick is None:
                 raise RuntimeError(
                     f"Trying to backward through the graph a second time ({fn.name()} has already "
                     "freed what it saved). Pass retain_graph=True to the first backward() if you "
                     "need to backward twice."
                 )
-            tick = fn._clock
             inputs = fn.inputs
             stale = None
-            for i, t in enumerate(inputs):
-                v = t._vc
-                if v is not None and v.clock > tick:
-                    _check_saved(fn, i, t, tick)
-                    stale = stale or {}
-                    stale[i] = _edge(t, tick)
-            if fn.n_out == 1:
-                if fn._hooks or fn._retained or self.capture is not None:
-                    gy = self.output_grad(fn, 0, gy)
-                gys = (gy,)
-            else:
-                gys = [None if g is None else self.output_grad(fn, k, g) for k, g in enumerate(gy)]
-            if graph:
-                gxs = _graph_backward(fn, gys)
-            elif fn._ctx:
-                gxs = fn._backward_ctx(gys, False)
+            if tick != now:
+                for t in inputs:
+                    v = t._vc
+                    if v is not None and v.clock > tick:
+                        stale = _stale_edges(fn, inputs, tick)
+                        break
+            if graph or fn._special or capture is not None:
+                gxs = self.general(fn, gy)
             else:
                 gxs = fn.backward(gy)
                 if type(gxs) is not tuple:
                     gxs = (gxs,)
-            if _Anomaly.enabled and _Anomaly.check_nan:
+            if check_nan:
                 check_grads(fn, gxs, not graph)
-            for i, t in enumerate(inputs):
-                if i >= len(gxs):
-                    break
-                g = gxs[i]
-                if g is None:
-                    continue
-                if stale is not None and i in stale:
-                    f, oi, rg = stale[i]
-                else:
-                    f, oi, rg = t._fn, t._oi, t.requires_grad
-                if not rg:
-                    continue
-                a = g._data if graph else g
-                if a.shape != t._data.shape or a.dtype != t._data.dtype:
-                    _bad_grad(fn, i, t, a)
-                if f is None:
-                    self.leaf(t, g)
-                else:
-                    self.add(f, oi, g)
-            if not self.retain:
+            if graph or stale is not None:
+                self.route(fn, inputs, gxs, stale)
+            else:
+                for t, g in zip(inputs, gxs):
+                    if g is None or not t.requires_grad:
+                        continue
+                    if g.shape != t._data.shape or g.dtype != t._data.dtype:
+                        _bad_grad(fn, inputs.index(t), t, g)
+                    f = t._fn
+                    if f is None:
+                        self.leaf(t, g)
+                    elif t._oi is not None:
+                        self.add(f, t._oi, g)  # an output of an op with several outputs
+                    else:
+                        prev = grads.get(f)
+                        if prev is None:
+                            grads[f] = g
+                        elif f in owned:
+                            prev += g  # a sum this walk allocated: add in place
+                        else:
+                            grads[f] = prev + g
+                            owned.add(f)
+            if not retain:
                 fn._release()
+
+    def route(self, fn, inputs, gxs, stale):
+        """Hand on input gradients in general: Tensors (create_graph), or edges as they were
+        before an in-place change (``stale``)."""
+        graph = self.graph
+        for i, (t, g) in enumerate(zip(inputs, gxs)):
+            if g is None:
+                continue
+            if stale is None:
+                f, oi, rg = t._fn, t._oi, t.requires_grad
+            else:
+                f, oi, rg = stale[i]
+            if not rg:
+                continue
+            a = g._data if graph else g
+            if a.shape != t._data.shape or a.dtype != t._data.dtype:
+                _bad_grad(fn, i, t, a)
+            if f is None:
+                self.leaf(t, g)
+            else:
+                self.add(f, oi, g)
+
+
+def _stale_edges(fn, inputs, tick):
+    """For a function some of whose inputs changed in place after it ran: refuse if it saved
+    one of them, else each input's edge as it was when the function ran."""
+    edges = []
+    for i, t in enumerate(inputs):
+        v = t._vc
+        if v is not None and v.clock > tick:
+            _check_saved(fn, i, t, tick)
+            edges.append(_edge(t, tick))
+        else:
+            edges.append((t._fn, t._oi, t.requires_grad))
+    return edges
 
 
 def _check_saved(fn, i, t, tick):
     """``t`` (input ``i`` of ``fn``) changed after ``fn`` ran: refuse if ``fn`` saved it."""
-    saved = fn._saved
     if fn._ctx:
         return  # ctx-style functions check their saved tensors' versions themselves
-    if saved is None and type(fn).dual:
+    saved = fn.saved_tensors
+    if not saved and type(fn).dual:
         return  # saves nothing (Add, Reshape...): the old value is not needed
-    if saved is not None and not any(s is t._data or s is t for s in saved):
+    if saved and not any(s is t._data or s is t for s in saved):
         return
     _modified_error(fn, i, t, tick)
 
@@ -250,11 +344,12 @@ def _graph_backward(fn, gys):
         if fn._ctx:
             return fn._backward_ctx(gys, True)
         if type(fn).dual:
-            fn.xp, fn._graph = ops.xp, True
+            arrays = fn.saved_tensors
+            fn.xp, fn._graph, fn.saved_tensors = ops.xp, True, fn._graph_saved()
             try:
                 gxs = fn.backward(gys[0])
             finally:
-                fn.xp, fn._graph = np, False
+                fn.xp, fn._graph, fn.saved_tensors = np, False, arrays
             return gxs if type(gxs) is tuple else (gxs,)
         ref = getattr(fn, "reference", None)
         if ref is None:
@@ -348,7 +443,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 
 
 def _key(t):
-    return id(t) if t._fn is None else (t._fn, t._oi)
+    return id(t) if t._fn is None else (t._fn, t._oi or 0)
 
 
 class _nullmode:

@@ -149,7 +149,7 @@ class Version:
     changes, ``clock`` is the tick of the last one, ``log`` the ticks of recent ones (to tell
     the version an op saw), ``shared`` whether views of it exist."""
 
-    __slots__ = ("n", "clock", "log", "shared", "owners")
+    __slots__ = ("n", "clock", "log", "shared", "owners", "hist")
 
     def __init__(self):
         self.n = 0
@@ -157,6 +157,13 @@ class Version:
         self.log = []
         self.shared = False
         self.owners = None  # the ops whose outputs these views look into
+        self.hist = None  # {id(tensor): [(tick, fn, output index, requires_grad)]}: what an
+        # in-place op that rebased the tensor's history replaced, for the ops that ran before
+
+    def history(self, t):
+        if self.hist is None:
+            self.hist = {}
+        return self.hist.setdefault(id(t), [])
 
     def at(self, tick):
         """The version this counter had at ``tick`` (exact for the last 64 changes)."""
@@ -176,10 +183,10 @@ def bump(t):
         del v.log[:32]
     f = t._fn
     if f is not None:
-        f._dirty = True  # its output changed: a backward that saved it must refuse
+        f._dirty = f._special = True  # its output changed: a backward that saved it must refuse
     if v.owners:
         for f in v.owners:
-            f._dirty = True
+            f._dirty = f._special = True
 
 
 def share_version(view, base):
@@ -227,9 +234,12 @@ class Function:
     n_out = 1
     _ctx = False
     _graph = False  # set while the backward's own graph is recorded
+    saved_tensors = ()
     _saved = None
+    _special = True  # take the engine's general path: hooks, retain_grad, a changed output, ctx
+    # (apply sets it False on each recorded op: an instance attribute reads faster)
     _dirty = False  # the output was changed in place after this op ran
-    _clock = 0
+    _clock = None  # the clock when the op was recorded; None once its backward freed it
     _retained = None  # {output index: weakref to the tensor} from Tensor.retain_grad()
     _hooks = None  # {output index: [hook]} from Tensor.register_hook on a non-leaf
     _stack = None
@@ -238,8 +248,10 @@ class Function:
         super().__init_subclass__(**kw)
         if isinstance(cls.__dict__.get("forward"), staticmethod):
             cls._ctx = True
+            cls._special = True
             cls.dual = True
             cls.apply = classmethod(_apply_ctx)
+            cls.save_for_backward = _save_ctx
 
     # ----- ember's protocol -----
     def forward(self, *arrays, **params):
@@ -252,37 +264,22 @@ class Function:
         return self.inputs[i].requires_grad
 
     def save_for_backward(self, *values):
-        """Keep inputs (and, for ember's ops, the output) for backward."""
-        self._saved = values
-        if self._ctx:
-            self._saved_versions = None  # taken at the end of apply
+        """Keep inputs and the output for backward, where ``self.saved_tensors`` gives them back."""
+        self.saved_tensors = values
 
-    @property
-    def saved_tensors(self):
-        if self.freed:
-            raise RuntimeError(
-                f"Trying to backward through the graph a second time ({self.name()} has already "
-                "freed its saved tensors). Pass retain_graph=True to the first backward() if you "
-                "need to backward twice."
-            )
-        saved = self._saved
-        if saved is None:
-            return ()
-        if self._ctx:
-            return self._check_ctx_saved(saved)
-        if self._dirty and self._saves_output():
+    def _check_output_unchanged(self):
+        """Refuse if this op saved its output and the output was changed in place since."""
+        ins = [t._data for t in self.inputs]
+        if any(isinstance(a, np.ndarray) and not any(a is b for b in ins) for a in self.saved_tensors):
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: the output of {self.name()} was changed in place after it "
                 "was computed, and its backward needs it. Use an out-of-place op or .clone()."
             )
-        if not self._graph:
-            return saved
-        return tuple(self._as_tensor(a) for a in saved)
 
-    def _saves_output(self):
-        ins = [t._data for t in self.inputs]
-        return any(not any(a is b for b in ins) for a in self._saved if isinstance(a, np.ndarray))
+    def _graph_saved(self):
+        """The saved arrays as the Tensors they are, for a recorded backward."""
+        return tuple(self._as_tensor(a) for a in self.saved_tensors)
 
     def _as_tensor(self, a):
         """A saved array as the Tensor it is: the input that holds it, else the output."""
@@ -298,12 +295,24 @@ class Function:
     def apply(cls, *inputs, **params):
         """Run forward on the inputs' arrays; record the op when a gradient may be needed."""
         fn = cls()
-        y = fn.forward(*map(_data, inputs), **params) if params else fn.forward(*map(_data, inputs))
+        fn.inputs = inputs  # forward may ask needs_grad(i), to save only what backward will read
+        n = len(inputs)  # one and two inputs spelled out: unpacking a map costs more than the op
+        if params:
+            if n == 1:
+                y = fn.forward(inputs[0]._data, **params)
+            else:
+                y = fn.forward(*[t._data for t in inputs], **params)
+        elif n == 2:
+            y = fn.forward(inputs[0]._data, inputs[1]._data)
+        elif n == 1:
+            y = fn.forward(inputs[0]._data)
+        else:
+            y = fn.forward(*[t._data for t in inputs])
         if _GradMode.enabled:
             for t in inputs:
                 if t.requires_grad:
-                    fn.inputs = inputs
                     fn._clock = _now[0]
+                    fn._special = False
                     if _Anomaly.enabled:
                         record_stack(fn)
                     return _from_op(y, fn)
@@ -324,7 +333,7 @@ class Function:
         out = []
         for t in self.inputs:
             if t._fn is not None:
-                out.append((t._fn, t._oi))
+                out.append((t._fn, t._oi or 0))
             elif t.requires_grad:
                 out.append((AccumulateGrad(t), 0))
             else:
@@ -372,9 +381,8 @@ class Function:
             elif g is not None and not graph:
                 g = _from_op(g, None)
             gs.append(g)
-        from .function import set_grad_enabled as _sge
-
-        with _sge(graph):
+        self.saved_tensors = () if self._saved is None else self._check_ctx_saved(self._saved)
+        with set_grad_enabled(graph):
             res = type(self).backward(self, *gs)
         if not isinstance(res, tuple):
             res = (res,)
@@ -414,6 +422,11 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
+def _save_ctx(ctx, *tensors):
+    """``ctx.save_for_backward``: the tensors, checked against their versions in backward."""
+    ctx._saved = tensors
+
+
 def _apply_ctx(cls, *args, **kwargs):
     """``Function.apply`` for PyTorch-style functions: forward on Tensors without recording,
     then the outputs are linked to this node."""
@@ -435,7 +448,9 @@ def _apply_ctx(cls, *args, **kwargs):
             bump(o)
     if not record:
         return out
-    from .. import tensor as _tm
+    import sys
+
+    _tm = sys.modules["ember.tensor"]
 
     inputs = [args[i] for i in tensor_pos]
     node._argpos = tensor_pos
@@ -444,6 +459,11 @@ def _apply_ctx(cls, *args, **kwargs):
     if _Anomaly.enabled:
         record_stack(node)
     nondiff = getattr(node, "_nondiff_ids", set())
+    node.n_out = len(outs)
+
+    def oi(k):  # a tensor's output index: None when its op has one output
+        return None if node.n_out == 1 else k
+
     new = []
     for k, o in enumerate(outs):
         if not isinstance(o, _Tensor):
@@ -455,17 +475,16 @@ def _apply_ctx(cls, *args, **kwargs):
             # the node's input is the tensor as it was: a handle keeping its old history
             old = _tm._history_handle(o)
             inputs = [old if t is o else t for t in inputs]
-            o._fn, o._oi, o.requires_grad = node, k, True
+            o._fn, o._oi, o.requires_grad = node, oi(k), True
         elif any(o is a for a in args):
             o = _from_op(o._data, node)
-            o._oi = k
+            o._oi = oi(k)
         elif id(o) in nondiff:
             pass
         else:
-            o._fn, o._oi, o.requires_grad = node, k, True
+            o._fn, o._oi, o.requires_grad = node, oi(k), True
         new.append(o)
     node.inputs = tuple(inputs)
-    node.n_out = len(outs)
     node._out_meta = [(o._data.shape, o._data.dtype) if isinstance(o, _Tensor) else ((), np.float32) for o in outs]
     saved = node._saved
     if saved is not None:

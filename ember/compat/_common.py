@@ -2,6 +2,7 @@
 import numpy as np
 
 from .. import backend
+from ..autograd.function import bump
 from ..nn.module import Module, Parameter
 from ..tensor import Tensor
 
@@ -37,7 +38,8 @@ class ArrayParam:
     def __set__(self, obj, value):
         p = obj._parameters[self.name]
         if value is p._data:
-            return  # `l.W -= x` already changed the array in place
+            bump(p)  # `l.W -= x` already changed the array in place: count it as a change
+            return
         arr = as_float_array(value, f"{obj!r}.{self.name}")
         if arr.shape != p._data.shape:
             if arr.size == p._data.size and arr.ndim == 1 and p._data.shape[-1] == 1:

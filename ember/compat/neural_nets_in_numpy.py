@@ -276,7 +276,7 @@ class nNet(Module):  # noqa: N801  (the seed's name)
             with no_grad():
                 for p in params:
                     if p.grad is not None:
-                        p._data -= learning_rate * p.grad._data
+                        p.sub_(p.grad, alpha=learning_rate)  # in place, version bumped
                     p.grad = None
             total += float(out._data)
         return total / max(len(pairs), 1)

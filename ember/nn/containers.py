@@ -6,15 +6,10 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..autograd import is_grad_enabled
 from ..ops._util import as_tensor
-from ..ops.layers import linear_chain
 from ..ops.movement import reshape
 from ..tensor import Tensor
-from .activation import ReLU
-from .linear import Linear
 from .module import Module
-from .pooling import MaxPool2d
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "Identity", "Flatten", "Unflatten"]
 
@@ -32,11 +27,6 @@ def _index(idx, n, who):
     return i % n
 
 
-def _plain(m):
-    """m's class, or None when its forward is replaced on the instance (as summary() does)."""
-    return None if "forward" in m.__dict__ else type(m)
-
-
 class Sequential(Module):
     """Chain modules: the output of each is the input of the next.
 
@@ -44,20 +34,10 @@ class Sequential(Module):
     keeps the names (they become the ``state_dict`` prefixes). Indexing takes ints (negative
     too) and slices, which give a new Sequential sharing the modules.
 
-    Three shortcuts, all exact (the same values, and gradients, as module by module):
-
-    - a ``Linear`` followed by a ``ReLU`` runs as one op, the ReLU in place on the GEMM's
-      result (no second array, no second pass over memory);
-    - a ``ReLU`` followed by a ``MaxPool2d`` runs as one op, the pooling and then the ReLU.
-      ReLU is monotone, so max(relu(a), relu(b)) equals relu(max(a, b)), and the gradient
-      reaches the same element (or is zero in both orders); the ReLU then runs over the
-      pooled output, 4x smaller after a 2x2 pool, inside the pooling's passes.
-
-    The third applies when no gradient is recorded (``ember.no_grad()``, as in evaluation and
-    ``Trainer.predict``): consecutive ``Linear`` layers, with or without a ``ReLU`` after each
-    (and a ``Flatten`` before them), run as one ``ops.layers.linear_chain``: plain NumPy on the
-    arrays, with no Tensor or graph node per layer and little Python. Its values equal the
-    layer-by-layer ones.
+    ``forward`` calls each module in turn, through its ``__call__`` (so its hooks run and an
+    overridden or patched ``forward`` is the one called), and does nothing else. Faster fused
+    runs (Linear + ReLU, ReLU + MaxPool2d, no-grad Linear chains) are opt-in and visible in the
+    repr: ``ember.nn.utils.fuse(model)`` (``ember.nn.fusion``).
     """
 
     def __init__(self, *args):
@@ -122,49 +102,10 @@ class Sequential(Module):
         del self[index]
         return m
 
-    def forward(self, x):
-        mods = tuple(self._modules.values())
-        kinds = tuple(map(_plain, mods)) + (None,)
-        i = 0
-        record = is_grad_enabled()
-        while i < len(mods):
-            m, pair = mods[i], (kinds[i], kinds[i + 1])
-            if not record and (pair[0] is Linear or pair == (Flatten, Linear)):
-                x, i = _linear_run(mods, kinds, i, x)
-            elif pair == (Linear, ReLU):
-                x, i = m(x, relu=True), i + 2  # one op: see the class docstring
-            elif pair == (ReLU, MaxPool2d):
-                x, i = mods[i + 1](x, relu=True), i + 2  # pool first, one op: see the class docstring
-            else:
-                x, i = m(x), i + 1
-        return x
-
-
-def _linear_run(mods, kinds, i, x):
-    """Run the Linear layers (each with or without a ReLU after it, the first perhaps after a
-    Flatten) that start at ``i`` as one ``linear_chain``; returns the output and the next index.
-
-    No graph is recorded, so the Flatten is a reshape of the array and the layers' weights are
-    read from their parameter dicts directly: right after the previous batch's GEMMs have
-    evicted the interpreter's data from the caches, each Python-level step here costs ~5x what
-    it costs warm, which came to ~0.15 ms (5%) of a batch-1000 MLP forward before this path."""
-    if kinds[i] is Flatten:
-        x = as_tensor(x)
-        x, i = Tensor._from_op(x._data.reshape(mods[i]._flat_shape(x._data.shape)), None), i + 1
-    layers = []
-    while kinds[i] is Linear:
-        m, relu = mods[i], kinds[i + 1] is ReLU
-        params = m._parameters
-        w, b = params["weight"]._data, params.get("bias")
-        if not layers:
-            x = m._input(x)._data
-        elif w.dtype != layers[0][0].dtype:
-            break
-        elif layers[-1][0].shape[0] != m.in_features:
-            break  # the Linear's own check reports it
-        layers.append((w, None if b is None else b._data, relu))
-        i += 2 if relu else 1
-    return Tensor._from_op(linear_chain(x, layers), None), i
+    def forward(self, input):
+        for module in self._modules.values():
+            input = module(input)
+        return input
 
 
 class ModuleList(Module):

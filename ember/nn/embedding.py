@@ -4,6 +4,7 @@ import numbers
 import numpy as np
 
 from .. import backend
+from ..autograd.function import bump
 from ..ops.layers import embedding
 from . import init
 from .module import Module, Parameter, _to_numpy
@@ -48,6 +49,7 @@ class Embedding(Module):
         init.normal_(self.weight)
         if self.padding_idx is not None:
             self.weight._data[self.padding_idx] = 0
+            bump(self.weight)
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
@@ -57,6 +59,7 @@ class Embedding(Module):
             raise ValueError(f"Embedding.from_pretrained expects a 2-D array, got shape {arr.shape}")
         m = cls(arr.shape[0], arr.shape[1], padding_idx=padding_idx, dtype=arr.dtype if arr.dtype.kind == "f" else None)
         m.weight._data[...] = arr
+        bump(m.weight)
         m.weight.requires_grad = not freeze
         return m
 

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from .. import backend
+from ..autograd.function import bump
 from ..tensor import Tensor
 
 __all__ = [
@@ -56,6 +57,14 @@ def _array(tensor):
     raise TypeError(f"init expects a Parameter, Tensor or ndarray, got {type(tensor).__name__}")
 
 
+def _filled(tensor):
+    """``tensor`` after its memory was written in place: a Tensor's version moves (PyTorch's
+    in-place fills count as changes, so a graph that saved the old values refuses backward)."""
+    if isinstance(tensor, Tensor):
+        bump(tensor)
+    return tensor
+
+
 def _float_dtype(a, name):
     if a.dtype.kind != "f":
         raise TypeError(f"{name} needs a floating tensor, got dtype {a.dtype}")
@@ -86,7 +95,7 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
     dt = _float_dtype(arr, "uniform_")
     u = backend.rng(generator).random(arr.shape, dtype=dt)
     arr[...] = u * dt.type(b - a) + dt.type(a)
-    return tensor
+    return _filled(tensor)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
@@ -95,13 +104,13 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
     dt = _float_dtype(arr, "normal_")
     z = backend.rng(generator).standard_normal(arr.shape, dtype=dt)
     arr[...] = z * dt.type(std) + dt.type(mean)
-    return tensor
+    return _filled(tensor)
 
 
 def constant_(tensor, val):
     """Fill with ``val``."""
     _array(tensor)[...] = val
-    return tensor
+    return _filled(tensor)
 
 
 def zeros_(tensor):
@@ -120,7 +129,7 @@ def eye_(tensor):
     if arr.ndim != 2:
         raise ValueError(f"eye_ needs a 2-D tensor, got shape {arr.shape}")
     arr[...] = np.eye(*arr.shape, dtype=arr.dtype)
-    return tensor
+    return _filled(tensor)
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
@@ -186,7 +195,7 @@ def orthogonal_(tensor, gain=1.0, generator=None):
     if rows < cols:
         q = q.T
     arr[...] = (q * gain).reshape(arr.shape)
-    return tensor
+    return _filled(tensor)
 
 
 # Acklam's rational approximation of the standard normal inverse CDF (relative error < 1.2e-9),
@@ -249,4 +258,4 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     if flip:
         z = -z
     arr[...] = np.clip(z * std + mean, a, b)
-    return tensor
+    return _filled(tensor)

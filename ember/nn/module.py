@@ -1,20 +1,44 @@
 """``Module`` and ``Parameter``: the containers of state that layers are built from.
 
-As in PyTorch's ``module.py``: parameters register by attribute assignment, buffers through
-``register_buffer``, submodules by assigning a Module; ``state_dict`` keys are dotted names.
+As in PyTorch's ``module.py``: parameters register by attribute assignment, buffers (Tensors)
+through ``register_buffer``, submodules by assigning a Module; ``state_dict`` keys are dotted
+names. Calling a module runs its hooks around ``forward``:
+
+1. forward pre-hooks (global ones first): ``hook(module, args)`` may return new args, or with
+   ``with_kwargs=True`` ``hook(module, args, kwargs)`` may return ``(args, kwargs)``;
+2. when full backward hooks are registered, the tensor inputs pass through an identity
+   autograd Function (``BackwardHookFunction``) whose backward sees the inputs' gradients;
+3. ``forward``;
+4. forward hooks: ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
+   ``with_kwargs``) may return a new output; ``always_call`` ones also run when forward raised;
+5. with backward hooks or backward pre-hooks, the tensor outputs pass through the identity
+   Function too: its backward hands ``grad_output`` to the backward pre-hooks (which may
+   replace it), and the inputs' identity then hands ``grad_input`` and ``grad_output`` to the
+   full backward hooks (which may replace ``grad_input``).
+
+A module without hooks (and no global hooks) goes straight to ``forward``.
 """
-from collections import OrderedDict
+import itertools
+import warnings
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ..autograd import Function, is_grad_enabled, no_grad
+from ..autograd.function import bump, share_version
 from ..tensor import Tensor
+
+__all__ = [
+    "Module", "Parameter", "RemovableHandle", "register_module_forward_pre_hook", "register_module_forward_hook",
+    "register_module_full_backward_pre_hook", "register_module_full_backward_hook",
+]
 
 
 class Parameter(Tensor):
     """A tensor that a Module registers as learnable: ``requires_grad`` is True by default.
 
     ``Parameter(data)`` takes an ndarray (kept, not copied) or a Tensor (its array is shared).
-    ``.grad`` is an ndarray or None and may be assigned.
+    ``.grad`` is a Tensor or None, as on every Tensor.
     """
 
     __slots__ = ()
@@ -39,40 +63,322 @@ def _as_float_input(x, dtype):
     return x
 
 
+def _typename(v):
+    t = type(v)
+    if t.__module__ == "builtins":
+        return t.__qualname__
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+def _as_buffer(value, name):
+    """A buffer value as PyTorch keeps it: a Tensor (an ndarray is wrapped, not copied) or None."""
+    if value is None or isinstance(value, Tensor):
+        return value
+    if isinstance(value, (np.ndarray, np.generic)):
+        return Tensor._from_op(np.asarray(value), None)
+    raise TypeError(f"cannot assign '{_typename(value)}' object to buffer '{name}' (Tensor or None required)")
+
+
+# ----- hook handles and global hooks -----
+
+
+class RemovableHandle:
+    """What every ``register_*_hook`` returns: ``remove()`` unregisters the hook (also as a
+    context manager, on exit). ``id`` is unique across all hooks."""
+
+    _next_id = itertools.count()
+
+    def __init__(self, hooks_dict, *, extra_dict=None):
+        self.hooks_dict = hooks_dict
+        self.id = next(RemovableHandle._next_id)
+        if extra_dict is None:
+            self.extra_dicts = ()
+        elif isinstance(extra_dict, list):
+            self.extra_dicts = tuple(extra_dict)
+        else:
+            self.extra_dicts = (extra_dict,)
+
+    def remove(self):
+        for d in (self.hooks_dict,) + self.extra_dicts:
+            d.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+_global_forward_pre_hooks = OrderedDict()
+_global_forward_hooks = OrderedDict()
+_global_forward_hooks_with_kwargs = OrderedDict()
+_global_forward_hooks_always_called = OrderedDict()
+_global_backward_pre_hooks = OrderedDict()
+_global_backward_hooks = OrderedDict()
+_global_all = OrderedDict()  # every global hook's id: one check in Module.__call__
+
+
+def _add_hook(hooks, hook, prepend=False, extra=()):
+    handle = RemovableHandle(hooks, extra_dict=list(extra) or None)
+    hooks[handle.id] = hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
+
+
+def _add_global(hooks, hook, extra=()):
+    handle = _add_hook(hooks, hook, extra=(_global_all,) + tuple(extra))
+    _global_all[handle.id] = True
+    return handle
+
+
+def register_module_forward_pre_hook(hook):
+    """A forward pre-hook for every module (run before each module's own)."""
+    return _add_global(_global_forward_pre_hooks, hook)
+
+
+def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
+    """A forward hook for every module (run before each module's own)."""
+    handle = _add_global(_global_forward_hooks, hook,
+                         extra=(_global_forward_hooks_with_kwargs, _global_forward_hooks_always_called))
+    if with_kwargs:
+        _global_forward_hooks_with_kwargs[handle.id] = True
+    if always_call:
+        _global_forward_hooks_always_called[handle.id] = True
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook):
+    """A backward pre-hook for every module (run before each module's own)."""
+    return _add_global(_global_backward_pre_hooks, hook)
+
+
+def register_module_full_backward_hook(hook):
+    """A full backward hook for every module (run before each module's own)."""
+    return _add_global(_global_backward_hooks, hook)
+
+
+# ----- backward hooks: identity Functions on the inputs and outputs -----
+
+
+class BackwardHookFunction(Function):
+    """The identity on tensors, whose backward hands the gradients to ``callback`` and returns
+    what it gives back. A module with backward hooks passes its tensor inputs through one and
+    its tensor outputs through another (``_BackwardHook``)."""
+
+    @staticmethod
+    def forward(ctx, callback, materialize, *tensors):
+        ctx.callback = callback
+        ctx.set_materialize_grads(materialize)
+        return tensors
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return (None, None) + tuple(ctx.callback(grads))
+
+
+def _hook_name(hook):
+    return getattr(hook, "__name__", type(hook).__name__)
+
+
+class _BackwardHook:
+    """One call's backward hooks: the inputs' and outputs' positions, the ``grad_output`` the
+    outputs' identity saw, and the hooks as they were at the call."""
+
+    def __init__(self, module, hooks, pre_hooks):
+        self.module, self.hooks, self.pre_hooks = module, hooks, pre_hooks
+        self.grad_outputs = None
+        self.n_inputs = 0
+        self.in_meta = None  # {position: (shape, dtype)} of the tensor inputs; None: no input needs grad
+        self.in_pass = ()  # positions that went through the identity (they require grad)
+        self.n_outputs = 0
+        self.out_meta = {}
+        self.out_pass = ()
+
+    @staticmethod
+    def _through(callback, materialize, items, positions):
+        outs = BackwardHookFunction.apply(callback, materialize, *[items[i] for i in positions])
+        new = list(items)
+        for i, o in zip(positions, outs):
+            share_version(o, items[i])  # an in-place change of one is a change of the other
+            new[i] = o
+        return new
+
+    def setup_inputs(self, args):
+        self.n_inputs = len(args)
+        if not self.hooks or not is_grad_enabled():
+            return args
+        meta = {i: (a._data.shape, a._data.dtype) for i, a in enumerate(args) if isinstance(a, Tensor)}
+        passing = tuple(i for i in meta if args[i].requires_grad)
+        if not passing:
+            return args
+        self.in_meta, self.in_pass = meta, passing
+        return tuple(self._through(self._on_grad_input, True, args, passing))
+
+    def setup_outputs(self, result):
+        is_tuple = isinstance(result, tuple)
+        if not is_tuple and not isinstance(result, Tensor):
+            warnings.warn("For backward hooks to be called, module output should be a Tensor or a tuple of Tensors "
+                          f"but received {type(result)}", stacklevel=3)
+        outs = result if is_tuple else (result,)
+        self.n_outputs = len(outs)
+        if not is_grad_enabled():
+            return result
+        meta = {i: (o._data.shape, o._data.dtype) for i, o in enumerate(outs) if isinstance(o, Tensor)}
+        passing = tuple(i for i in meta if outs[i].requires_grad)
+        if not passing:
+            return result
+        self.out_meta, self.out_pass = meta, passing
+        new = self._through(self._on_grad_output, False, outs, passing)
+        return tuple(new) if is_tuple else new[0]
+
+    def _checked(self, values, meta, n, what, kind, hook):
+        """A hook's replacement gradients as Tensors of the right dtype, their shapes checked."""
+        if isinstance(values, (Tensor, np.ndarray)):
+            values = (values,)
+        values = tuple(values)
+        if len(values) != n:
+            raise RuntimeError(f"Backward {'pre ' if kind == 'pre' else ''}hook returned an invalid number of "
+                               f"{what}, got {len(values)}, but expected {n}")
+        out = []
+        for i, g in enumerate(values):
+            if g is not None and i in meta:
+                shape, dtype = meta[i]
+                if not isinstance(g, Tensor):
+                    g = Tensor._from_op(np.asarray(g, dtype=dtype), None)
+                if tuple(g._data.shape) != tuple(shape):
+                    who = "backward pre-hook" if kind == "pre" else "full backward hook"
+                    raise RuntimeError(
+                        f"hook '{_hook_name(hook)}' has changed the size of value: the {who} of "
+                        f"{type(self.module).__name__} returned {what}[{i}] of shape {tuple(g._data.shape)}, "
+                        f"expected shape {tuple(shape)}"
+                    )
+                if g._data.dtype != dtype:
+                    g = g.astype(dtype)
+            out.append(g)
+        return tuple(out)
+
+    def _on_grad_output(self, grads):
+        go = [None] * self.n_outputs
+        for i, g in zip(self.out_pass, grads):
+            go[i] = g
+        go = tuple(go)
+        for hook in self.pre_hooks:
+            r = hook(self.module, go)
+            if r is not None:
+                go = self._checked(r, self.out_meta, len(go), "grad_output", "pre", hook)
+        self.grad_outputs = go
+        if self.in_meta is None and self.hooks:
+            warnings.warn("Full backward hook is firing when gradients are computed with respect to module outputs "
+                          "since no inputs require gradients.", stacklevel=2)
+            gi = (None,) * self.n_inputs
+            for hook in self.hooks:
+                r = hook(self.module, gi, go)
+                if r is not None and not (isinstance(r, tuple) and all(g is None for g in r)):
+                    raise RuntimeError("Backward hook for Modules where no input requires gradient should always "
+                                       "return None or None for all gradients.")
+            self.grad_outputs = None
+        return [go[i] for i in self.out_pass]
+
+    def _on_grad_input(self, grads):
+        go = self.grad_outputs
+        if go is None:  # the gradient reached the inputs without passing the outputs
+            return grads
+        gi = [None] * self.n_inputs
+        for i, (shape, dtype) in self.in_meta.items():
+            if i not in self.in_pass:  # as PyTorch: a zero gradient for a tensor input that needs none
+                gi[i] = Tensor._from_op(np.zeros(shape, dtype), None)
+        for i, g in zip(self.in_pass, grads):
+            gi[i] = g
+        gi = tuple(gi)
+        for hook in self.hooks:
+            r = hook(self.module, gi, go)
+            if r is not None:
+                gi = self._checked(r, self.in_meta, len(gi), "grad_input", "full", hook)
+        self.grad_outputs = None
+        return [gi[i] for i in self.in_pass]
+
+
+_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+_HOOK_DICTS = ("_forward_pre_hooks", "_forward_pre_hooks_with_kwargs", "_forward_hooks", "_forward_hooks_with_kwargs",
+               "_forward_hooks_always_called", "_backward_pre_hooks", "_backward_hooks")
+_EMPTY = {}  # the class-level fallback of every hook dict, never written: registration makes the instance's
+
+
 class Module:
     """Base class of every layer and model. Subclasses define ``forward``.
 
-    Assigning a Parameter, a Module or (through ``register_buffer``) an array registers it, so
+    Assigning a Parameter, a Module or (through ``register_buffer``) a Tensor registers it, so
     that ``parameters()``, ``state_dict()``, ``train()``/``eval()`` and ``zero_grad()`` see it.
     """
 
+    training = True
+    _forward_pre_hooks = _forward_hooks = _backward_pre_hooks = _backward_hooks = _EMPTY
+
     def __init__(self):
-        object.__setattr__(self, "_parameters", OrderedDict())
-        object.__setattr__(self, "_buffers", OrderedDict())
-        object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "_non_persistent", set())
-        object.__setattr__(self, "training", True)
+        d = self.__dict__
+        d["training"] = True
+        d["_parameters"] = OrderedDict()
+        d["_buffers"] = OrderedDict()
+        d["_non_persistent_buffers_set"] = set()
+        d["_modules"] = OrderedDict()
+        for name in _HOOK_DICTS:
+            d[name] = OrderedDict()
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        d = self.__dict__
+        for name in _HOOK_DICTS:
+            if name not in d:
+                d[name] = OrderedDict()
+        d.setdefault("_non_persistent_buffers_set", set())
+
+    def _get_name(self):
+        return type(self).__name__
+
+    def _hook_dict(self, name):
+        d = self.__dict__.get(name)
+        if d is None:
+            d = self.__dict__[name] = OrderedDict()
+        return d
 
     # ----- registration -----
+    def _uninitialized(self, what, name):
+        return AttributeError(f"cannot assign {what} before Module.__init__() call: call super().__init__() in "
+                              f"{type(self).__name__}.__init__ before assigning {name!r}")
+
     def __setattr__(self, name, value):
-        if "_parameters" not in self.__dict__:
-            raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ before assigning {name!r}")
-        params, bufs, mods = self._parameters, self._buffers, self._modules
+        d = self.__dict__
+        params = d.get("_parameters")
         if isinstance(value, Parameter):
-            for d in (self.__dict__, bufs, mods):
-                d.pop(name, None)
-            params[name] = value
-        elif isinstance(value, Module):
-            for d in (self.__dict__, params, bufs):
-                d.pop(name, None)
-            mods[name] = value
-        elif name in params or name in mods:
+            if params is None:
+                raise self._uninitialized("parameter", name)
+            for store in (d, d["_buffers"], d["_modules"]):
+                store.pop(name, None)
+            d["_non_persistent_buffers_set"].discard(name)
+            self.register_parameter(name, value)
+        elif params is not None and name in params:
             if value is not None:
-                kind = "Parameter" if name in params else "Module"
-                raise TypeError(f"cannot assign {type(value).__name__} to {name!r}: expected a {kind} or None")
-            (params if name in params else mods)[name] = None
-        elif name in bufs:
-            bufs[name] = None if value is None else (value._data if isinstance(value, Tensor) else np.asarray(value))
+                raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
+                                "(Parameter or None expected)")
+            params[name] = None
+        elif isinstance(value, Module):
+            if params is None:
+                raise self._uninitialized("module", name)
+            for store in (d, params, d["_buffers"]):
+                store.pop(name, None)
+            d["_non_persistent_buffers_set"].discard(name)
+            d["_modules"][name] = value
+        elif params is not None and name in d["_modules"]:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
+                                "(Module or None expected)")
+            d["_modules"][name] = None
+        elif params is not None and name in d["_buffers"]:
+            if value is not None and not isinstance(value, (Tensor, np.ndarray, np.generic)):
+                raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' (Tensor or None expected)")
+            d["_buffers"][name] = _as_buffer(value, name)
         else:
             object.__setattr__(self, name, value)
 
@@ -85,43 +391,127 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name):
-        for store in (self._parameters, self._buffers, self._modules):
-            if name in store:
+        d = self.__dict__
+        for key in ("_parameters", "_buffers", "_modules"):
+            store = d.get(key)
+            if store is not None and name in store:
                 del store[name]
+                d["_non_persistent_buffers_set"].discard(name)
                 return
         object.__delattr__(self, name)
 
+    def _check_name(self, kind, name, store):
+        if store not in self.__dict__:
+            raise self._uninitialized(kind, name)
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {_typename(name)}")
+        if "." in name:
+            raise KeyError(f"{kind} name can't contain \".\"" + (f", got: {name}" if kind == "module" else ""))
+        if name == "":
+            raise KeyError(f"{kind} name can't be empty string \"\"")
+        if hasattr(self, name) and name not in self.__dict__[store]:
+            raise KeyError(f"attribute '{name}' already exists")
+
     def register_parameter(self, name, param):
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter({name!r}) expects a Parameter or None, got {type(param).__name__}")
-        self.__dict__.pop(name, None)
+        """Add a Parameter (or None) under ``name``; PyTorch's checks and errors."""
+        self._check_name("parameter", name, "_parameters")
+        if param is not None:
+            if not isinstance(param, Parameter):
+                raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
+                                "(Parameter or None required)")
+            if param._fn is not None:
+                raise ValueError(
+                    f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be created "
+                    f"explicitly. To express '{name}' as a function of another Tensor, compute the value in "
+                    "the forward() method."
+                )
         self._parameters[name] = param
 
-    def register_buffer(self, name, array, persistent=True):
-        """Register state that is saved in ``state_dict`` but is not learned (running stats)."""
-        if array is not None:
-            array = array._data if isinstance(array, Tensor) else np.asarray(array)
-        self.__dict__.pop(name, None)
-        self._buffers[name] = array
-        if not persistent:
-            self._non_persistent.add(name)
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register state that is not learned (running statistics): a Tensor, or None.
+
+        An ndarray is wrapped in a Tensor without a copy. Persistent buffers are saved in
+        ``state_dict``; ``persistent=False`` keeps this one out of it."""
+        self._check_name("buffer", name, "_buffers")
+        self._buffers[name] = _as_buffer(tensor, name)
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def add_module(self, name, module):
+        """Add a child module (or None) under ``name``; PyTorch's checks and errors."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{_typename(module)} is not a Module subclass")
+        self._check_name("module", name, "_modules")
+        self._modules[name] = module
 
     def register_module(self, name, module):
-        self.__setattr__(name, module)
+        self.add_module(name, module)
 
-    add_module = register_module
+    # ----- lookup by dotted name -----
+    def get_submodule(self, target):
+        """The submodule at dotted path ``target`` ("" is self); AttributeError as PyTorch."""
+        if target == "":
+            return self
+        mod = self
+        for item in target.split("."):
+            if not hasattr(mod, item):
+                raise AttributeError(mod._get_name() + " has no attribute `" + item + "`")
+            mod = getattr(mod, item)
+            if not isinstance(mod, Module):
+                raise AttributeError("`" + item + "` is not an nn.Module")
+        return mod
+
+    def set_submodule(self, target, module, strict=False):
+        """Put ``module`` at dotted path ``target`` (its parent must exist; with ``strict``, so
+        must the module it replaces)."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        path, _, name = target.rpartition(".")
+        parent = self.get_submodule(path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(parent._get_name() + " has no attribute `" + name + "`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError("`" + name + "` is not an nn.Module")
+        setattr(parent, name, module)
+
+    def get_parameter(self, target):
+        """The Parameter at dotted path ``target``; AttributeError as PyTorch."""
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        if not hasattr(mod, name):
+            raise AttributeError(mod._get_name() + " has no attribute `" + name + "`")
+        param = getattr(mod, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError("`" + name + "` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target):
+        """The buffer at dotted path ``target``; AttributeError as PyTorch."""
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        if not hasattr(mod, name):
+            raise AttributeError(mod._get_name() + " has no attribute `" + name + "`")
+        if name not in mod._buffers:
+            raise AttributeError("`" + name + "` is not a buffer")
+        return mod._buffers[name]
 
     # ----- traversal -----
-    def named_modules(self, prefix="", remove_duplicate=True):
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
         """(dotted name, module) pairs, self first, depth first; a module reached twice is
         yielded once unless ``remove_duplicate`` is False (``state_dict`` keeps every name)."""
-        seen, stack = set(), [(prefix, self)]
+        if memo is None:
+            memo = set()
+        stack = [(prefix, self)]
         while stack:
             name, m = stack.pop()
+            if m in memo:
+                continue
             if remove_duplicate:
-                if id(m) in seen:
-                    continue
-                seen.add(id(m))
+                memo.add(m)
             yield name, m
             for child_name, child in reversed(list(m._modules.items())):
                 if child is not None:
@@ -132,34 +522,36 @@ class Module:
             yield m
 
     def named_children(self):
+        seen = set()
         for name, m in self._modules.items():
-            if m is not None:
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
                 yield name, m
 
     def children(self):
         for _, m in self.named_children():
             yield m
 
-    def named_parameters(self, prefix="", recurse=True):
+    def _named_members(self, store, prefix, recurse, remove_duplicate):
         seen = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         for mname, m in mods:
-            for pname, p in m._parameters.items():
-                if p is None or id(p) in seen:
+            for k, v in m.__dict__[store].items():
+                if v is None or id(v) in seen:
                     continue
-                seen.add(id(p))
-                yield (f"{mname}.{pname}" if mname else pname), p
+                if remove_duplicate:
+                    seen.add(id(v))
+                yield (f"{mname}.{k}" if mname else k), v
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True):
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
-        for mname, m in mods:
-            for bname, b in m._buffers.items():
-                if b is not None:
-                    yield (f"{mname}.{bname}" if mname else bname), b
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse=True):
         for _, b in self.named_buffers(recurse=recurse):
@@ -167,9 +559,12 @@ class Module:
 
     # ----- modes and grads -----
     def train(self, mode=True):
-        """Set training mode here and in every submodule; returns self."""
-        for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+        """Set training mode here and (through their ``train``) in every child; returns self."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        self.training = mode
+        for m in self.children():
+            m.train(mode)
         return self
 
     def eval(self):
@@ -178,15 +573,23 @@ class Module:
 
     def requires_grad_(self, requires_grad=True):
         for p in self.parameters():
-            p.requires_grad = requires_grad
+            p.requires_grad_(requires_grad)
         return self
 
     def zero_grad(self, set_to_none=True):
+        """Reset the parameters' gradients: to None (the default), or to zeros in place."""
         for p in self.parameters():
+            g = p.grad
+            if g is None:
+                continue
             if set_to_none:
                 p.grad = None
-            elif p.grad is not None:
-                p.grad = None if p._grad._fn is not None else p._grad.zero_()
+            else:
+                if g._fn is not None:
+                    g.detach_()
+                else:
+                    g.requires_grad_(False)
+                g.zero_()
 
     def apply(self, fn):
         """Call ``fn`` on every submodule (children first) and on self; returns self."""
@@ -208,9 +611,9 @@ class Module:
                 if p is not None and p._data.dtype.kind == "f":
                     p._data = p._data.astype(dtype)
                     p.grad = None
-            for k, b in m._buffers.items():
-                if b is not None and b.dtype.kind == "f":
-                    m._buffers[k] = b.astype(dtype)
+            for b in m._buffers.values():
+                if b is not None and b._data.dtype.kind == "f":
+                    b._data = b._data.astype(dtype)
         return self
 
     def to(self, target):
@@ -225,11 +628,17 @@ class Module:
                         p._data = backend.to_device(p._data, target)
                         if p.grad is not None:
                             p._grad = Tensor._from_op(backend.to_device(p._grad._data, target), None)
-                for k, b in m._buffers.items():
+                for b in m._buffers.values():
                     if b is not None:
-                        m._buffers[k] = backend.to_device(b, target)
+                        b._data = backend.to_device(b._data, target)
             return self
         return self.astype(target)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else f"cuda:{device}")
 
     def float(self):
         return self.astype(np.float32)
@@ -238,21 +647,24 @@ class Module:
         return self.astype(np.float64)
 
     # ----- state -----
-    def state_dict(self, prefix=""):
-        """An ordered dict from dotted names to arrays (parameters and persistent buffers)."""
-        out = OrderedDict()
-        for mname, m in self.named_modules(prefix.rstrip("."), remove_duplicate=False):
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An ordered dict from dotted names to the parameters' and persistent buffers' arrays
+        (the Parameter and buffer Tensors themselves with ``keep_vars``)."""
+        out = OrderedDict() if destination is None else destination
+        for mname, m in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             pre = f"{mname}." if mname else ""
             for k, p in m._parameters.items():
                 if p is not None:
-                    out[pre + k] = p._data
+                    out[pre + k] = p if keep_vars else p._data
+            skip = m._non_persistent_buffers_set
             for k, b in m._buffers.items():
-                if b is not None and k not in m._non_persistent:
-                    out[pre + k] = b
+                if b is not None and k not in skip:
+                    out[pre + k] = b if keep_vars else b._data
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
-        """Copy arrays from ``state_dict`` into this module's parameters and buffers.
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy arrays from ``state_dict`` into this module's parameters and buffers, in place
+        (``assign=True`` puts the given values in their place instead).
 
         With ``strict``, one error lists every missing key, unexpected key and shape
         mismatch. Values may be ndarrays, Tensors or anything with ``.numpy()`` (a torch
@@ -265,7 +677,7 @@ class Module:
                 if p is not None:
                     targets[pre + k] = (m, k, True)
             for k, b in m._buffers.items():
-                if b is not None and k not in m._non_persistent:
+                if b is not None and k not in m._non_persistent_buffers_set:
                     targets[pre + k] = (m, k, False)
         given = {k: _to_numpy(v) for k, v in state_dict.items()}
         missing = [k for k in targets if k not in given]
@@ -273,7 +685,7 @@ class Module:
         mismatched = []
         for k, (m, name, is_param) in targets.items():
             if k in given:
-                cur = m._parameters[name]._data if is_param else m._buffers[name]
+                cur = (m._parameters if is_param else m._buffers)[name]._data
                 if tuple(given[k].shape) != tuple(cur.shape):
                     mismatched.append(f"{k}: expected shape {tuple(cur.shape)}, got {tuple(given[k].shape)}")
         problems = []
@@ -285,20 +697,120 @@ class Module:
             problems.append("unexpected keys: " + ", ".join(unexpected))
         if problems:
             raise RuntimeError(f"error(s) in loading state_dict for {type(self).__name__}: " + " | ".join(problems))
-        for k, (m, name, is_param) in targets.items():
-            if k not in given:
-                continue
-            if is_param:
-                p = m._parameters[name]
-                p._data[...] = given[k].astype(p._data.dtype, copy=False)
-            else:
-                cur = m._buffers[name]
-                m._buffers[name] = given[k].astype(cur.dtype, copy=True).reshape(cur.shape)
-        return missing, unexpected
+        with no_grad():
+            for k, (m, name, is_param) in targets.items():
+                if k not in given:
+                    continue
+                store = m._parameters if is_param else m._buffers
+                cur = store[name]
+                if assign:
+                    v = state_dict[k]
+                    v = v if isinstance(v, Tensor) else Tensor._from_op(given[k], None)
+                    store[name] = Parameter(v, requires_grad=cur.requires_grad) if is_param else v
+                else:
+                    cur._data[...] = given[k].astype(cur._data.dtype, copy=False)
+                    bump(cur)
+        return _IncompatibleKeys(missing, unexpected)
+
+    # ----- hooks -----
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args)`` before each forward; a value it returns replaces the
+        positional args (a non-tuple becomes a 1-tuple). With ``with_kwargs``,
+        ``hook(module, args, kwargs)`` may return ``(args, kwargs)``. ``prepend`` runs it before
+        the hooks already registered. Returns a handle whose ``remove()`` unregisters it."""
+        extra = self._hook_dict("_forward_pre_hooks_with_kwargs")
+        handle = _add_hook(self._hook_dict("_forward_pre_hooks"), hook, prepend, (extra,))
+        if with_kwargs:
+            extra[handle.id] = True
+        return handle
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """Call ``hook(module, args, output)`` after each forward (``hook(module, args, kwargs,
+        output)`` with ``with_kwargs``); a value it returns replaces the output. ``always_call``
+        runs it even when forward raised. Returns a handle whose ``remove()`` unregisters it."""
+        kw = self._hook_dict("_forward_hooks_with_kwargs")
+        always = self._hook_dict("_forward_hooks_always_called")
+        handle = _add_hook(self._hook_dict("_forward_hooks"), hook, prepend, (kw, always))
+        if with_kwargs:
+            kw[handle.id] = True
+        if always_call:
+            always[handle.id] = True
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_output)`` when the gradients of the module's outputs are
+        computed; a tuple it returns replaces ``grad_output``. Returns a removable handle."""
+        return _add_hook(self._hook_dict("_backward_pre_hooks"), hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of the module's
+        positional inputs are computed (None for non-Tensor inputs); a tuple it returns replaces
+        ``grad_input``. The module's tensor inputs and outputs pass through identity Functions
+        to catch them, so they must not be modified in place. Returns a removable handle."""
+        return _add_hook(self._hook_dict("_backward_hooks"), hook, prepend)
 
     # ----- calling and printing -----
     def __call__(self, *args, **kwargs):
+        if self._forward_hooks or self._forward_pre_hooks or self._backward_hooks or self._backward_pre_hooks \
+                or _global_all:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
+        d = self.__dict__
+        pre_kw = d.get("_forward_pre_hooks_with_kwargs", _EMPTY)
+        for hid, hook in (*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()):
+            if hid in pre_kw:
+                r = hook(self, args, kwargs)
+                if r is not None:
+                    if isinstance(r, tuple) and len(r) == 2:
+                        args, kwargs = r
+                    else:
+                        raise RuntimeError(f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                                           f"but got {r}.")
+            else:
+                r = hook(self, args)
+                if r is not None:
+                    args = r if isinstance(r, tuple) else (r,)
+        bw = None
+        full = (*_global_backward_hooks.values(), *self._backward_hooks.values())
+        pre = (*_global_backward_pre_hooks.values(), *self._backward_pre_hooks.values())
+        if full or pre:
+            bw = _BackwardHook(self, full, pre)
+            args = bw.setup_inputs(args)
+        kw = d.get("_forward_hooks_with_kwargs", _EMPTY)
+        always = d.get("_forward_hooks_always_called", _EMPTY)
+        hooks = (*_global_forward_hooks.items(), *self._forward_hooks.items())
+        called = set()
+        result = None
+        try:
+            result = self.forward(*args, **kwargs)
+            for hid, hook in hooks:
+                called.add(hid)
+                if hid in kw or hid in _global_forward_hooks_with_kwargs:
+                    r = hook(self, args, kwargs, result)
+                else:
+                    r = hook(self, args, result)
+                if r is not None:
+                    result = r
+        except Exception:
+            for hid, hook in hooks:
+                if hid in called or not (hid in always or hid in _global_forward_hooks_always_called):
+                    continue
+                try:
+                    if hid in kw or hid in _global_forward_hooks_with_kwargs:
+                        r = hook(self, args, kwargs, result)
+                    else:
+                        r = hook(self, args, result)
+                    if r is not None:
+                        result = r
+                except Exception as e:
+                    warnings.warn("forward hook with ``always_call=True`` raised an exception that was silenced as "
+                                  f"another error was raised in forward: {e}", stacklevel=2)
+            raise
+        if bw is not None:
+            result = bw.setup_outputs(result)
+        return result
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
@@ -311,7 +823,7 @@ class Module:
         for name, m in self._modules.items():
             child = repr(m).replace("\n", "\n  ")
             lines.append(f"({name}): {child}")
-        main = f"{type(self).__name__}({self.extra_repr()}"
+        main = f"{self._get_name()}({self.extra_repr()}"
         if lines:
             main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"

@@ -9,6 +9,7 @@ import numbers
 
 import numpy as np
 
+from ..autograd.function import bump
 from ..tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
@@ -85,6 +86,7 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
             g = p.grad._data
             if g.flags.writeable:
                 g *= coef
+                bump(p.grad)  # PyTorch's grad.mul_(coef)
             else:
                 p._grad = Tensor._from_op(g * coef, None)
 
@@ -121,6 +123,7 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
         g = p.grad._data
         if g.flags.writeable:
             np.clip(g, -v, v, out=g)
+            bump(p.grad)  # PyTorch's grad.clamp_(-v, v)
         else:
             p._grad = Tensor._from_op(np.clip(g, -v, v), None)
 
@@ -150,4 +153,5 @@ def vector_to_parameters(vec, parameters):
     for p in params:
         k = p._data.size
         p._data[...] = v[i:i + k].reshape(p._data.shape)
+        bump(p)  # a graph that saved p's old values can no longer backward through them
         i += k

@@ -1,7 +1,8 @@
 """Activation functions: the ReLU family, ELU, GELU, SiLU, softplus, softmax and log-softmax, erf.
 
 Each op with a non-trivial derivative is its own ``Function`` (one pass forward, one or two
-back) and keeps only what its backward reads. Arguments are clipped where an intermediate
+back) and keeps only what its backward reads; every backward is written once for arrays and
+Tensors (``dual``), so that ``create_graph=True`` differentiates it again. Arguments are clipped where an intermediate
 (``x**3``, ``exp(x)``) would overflow, so that extreme inputs give finite results and no
 NumPy warnings. NumPy has no erf, so ``_erf`` evaluates rational approximations: Cephes'
 (S. L. Moshier, ndtr.c) in float64, to about 1 ulp, and Eigen's single rational in float32,
@@ -13,8 +14,9 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
+from ..tensor import Tensor
 from ._util import as_tensor
-from .elementwise import cast, relu, sigmoid, sigmoid_array, tanh
+from .elementwise import cast, clip, relu, sigmoid, sigmoid_array, tanh
 
 __all__ = [
     "relu", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax",
@@ -82,125 +84,155 @@ def _erf(x):
 
 
 class Erf(Function):
+    dual = True
+
     def forward(self, x):
-        self.x = x
+        self.save_for_backward(x)
         return _erf(x)
 
     def backward(self, gy):
-        xc = np.clip(self.x, -_BIG, _BIG)
-        g = np.exp(-(xc * xc))
-        g *= _2_SQRTPI
-        g *= gy
-        return g
+        (x,) = self.saved_tensors
+        xp = self.xp
+        xc = xp.clip(x, -_BIG, _BIG)  # exp(-x*x) is 0 beyond, where x*x could overflow
+        return gy * (xp.exp(-(xc * xc)) * _2_SQRTPI)
+
+
+def _sigmoid(x):
+    """sigmoid of an array, or of a Tensor (an op) when a backward is recorded."""
+    return sigmoid(x) if isinstance(x, Tensor) else sigmoid_array(x)
+
+
+def _array(x):
+    """The array of a saved value (a Tensor when a backward is recorded): for masks."""
+    return x._data if isinstance(x, Tensor) else x
 
 
 # ----- pointwise activations -----
 
 
 class LeakyReLU(Function):
+    dual = True
+
     def forward(self, x, slope):
         self.pos, self.slope = x > 0, slope
         return np.where(self.pos, x, x * slope)
 
     def backward(self, gy):
-        return np.where(self.pos, gy, gy * self.slope)
+        return self.xp.where(self.pos, gy, gy * self.slope)
 
 
 class ELU(Function):
+    dual = True
+
     def forward(self, x, alpha):
         self.pos, self.alpha = x > 0, alpha
         # expm1 is exact near 0; min(x, 0) keeps it from overflowing on the unused branch
-        self.y = y = np.where(self.pos, x, alpha * np.expm1(np.minimum(x, 0)))
+        y = np.where(self.pos, x, alpha * np.expm1(np.minimum(x, 0)))
+        self.save_for_backward(y)
         return y
 
     def backward(self, gy):
+        (y,) = self.saved_tensors
         # d/dx alpha (exp(x) - 1) = alpha exp(x) = y + alpha
-        return np.where(self.pos, gy, gy * (self.y + self.alpha))
+        return self.xp.where(self.pos, gy, gy * (y + self.alpha))
 
 
 class GELU(Function):
-    """x Phi(x), Phi the standard normal CDF (``approximate='tanh'``: Hendrycks & Gimpel's form)."""
+    """x Phi(x), Phi the standard normal CDF (``approximate='tanh'``: Hendrycks & Gimpel's form,
+    Phi ~ 0.5 (1 + t), t = tanh(K (x + C x^3)))."""
 
+    dual = True
     _K = math.sqrt(2 / math.pi)
     _C = 0.044715
 
     def forward(self, x, approximate):
-        self.x, self.approximate = x, approximate
-        if approximate == "tanh":
+        self.save_for_backward(x)
+        self.approximate = approximate
+        self.c, self.t = self._cdf_array(x)
+        return x * self.c
+
+    def _cdf_array(self, x):
+        """(Phi(x) or 0.5 (1 + t), t or None), computed in place on new arrays."""
+        t = None
+        if self.approximate == "tanh":
             xc = np.clip(x, -_BIG, _BIG)  # tanh is already +-1 there; x**3 would overflow
             u = xc * xc
             u *= self._C
             u += 1
             u *= xc
             u *= self._K
-            self.t = t = np.tanh(u)
+            t = np.tanh(u)
             c = t + 1
         else:
             c = _erf(x * _SQRT1_2)
             c += 1
         c *= 0.5
-        self.c = c  # Phi(x), or its tanh approximation 0.5 (1 + t)
-        return x * c
+        return c, t
+
+    def _cdf_tensor(self, x):
+        """The same as ``_cdf_array``, with ember's ops on a Tensor (recorded)."""
+        if self.approximate == "tanh":
+            xc = clip(x, -_BIG, _BIG)
+            t = tanh(self._K * (xc * (1 + self._C * (xc * xc))))
+            return 0.5 * (t + 1), t
+        return 0.5 * (erf(x * _SQRT1_2) + 1), None
 
     def backward(self, gy):
-        x, c = self.x, self.c
-        xc = np.clip(x, -_BIG, _BIG)
+        (x,) = self.saved_tensors
+        xp = self.xp
+        # Phi(x) and t come from forward; when this backward is recorded they are recomputed
+        # with ember's ops, so that they are differentiated as well
+        c, t = self._cdf_tensor(x) if self._graph else (self.c, self.t)
+        xc = xp.clip(x, -_BIG, _BIG)
         if self.approximate == "tanh":
             # d/dx 0.5 x (1 + t) = 0.5 (1 + t) + 0.5 x (1 - t^2) K (1 + 3 C x^2)
-            d = xc * xc
-            d *= 3 * self._C
-            d += 1
-            d *= xc
-            d *= 0.5 * self._K
-            t = self.t
-            d *= 1 - t * t
+            d = c + (1 + (3 * self._C) * (xc * xc)) * xc * (0.5 * self._K) * (1 - t * t)
         else:
-            d = xc * xc
-            d *= -0.5
-            np.exp(d, out=d)
-            d *= xc
-            d *= _INV_SQRT2PI  # x phi(x)
-        d += c
-        d *= gy
-        return d
+            d = c + xp.exp(-0.5 * (xc * xc)) * xc * _INV_SQRT2PI  # Phi(x) + x phi(x)
+        return gy * d
 
 
 class SiLU(Function):
+    dual = True
+
     def forward(self, x):
-        s = sigmoid_array(x)
-        self.x, self.s = x, s
+        self.save_for_backward(x)
+        self.s = s = sigmoid_array(x)
         return x * s
 
     def backward(self, gy):
-        x, s = self.x, self.s
+        (x,) = self.saved_tensors
+        s = sigmoid(x) if self._graph else self.s  # from forward; an op when recorded
         # d/dx x s = s (1 + x (1 - s))
-        d = 1 - s
-        d *= x
-        d += 1
-        d *= s
-        d *= gy
-        return d
+        return gy * (s * (1 + x * (1 - s)))
 
 
 class Softplus(Function):
+    dual = True
+
     def forward(self, x, beta, threshold):
-        self.x, self.beta, self.threshold = x, beta, threshold
+        self.save_for_backward(x)
+        self.beta, self.threshold = beta, threshold
         bx = x * beta
         # log(1 + exp(bx)) = max(bx, 0) + log1p(exp(-|bx|)): no overflow for any threshold
         y = np.log1p(np.exp(-np.abs(bx)))
         y += np.maximum(bx, 0)
         y /= beta
-        return np.where(bx > threshold, x, y)
+        return np.where(bx > self.threshold, x, y)
 
     def backward(self, gy):
-        bx = self.x * self.beta
-        return np.where(bx > self.threshold, gy, gy * sigmoid_array(bx))
+        (x,) = self.saved_tensors
+        bx = x * self.beta
+        return self.xp.where(_array(bx) > self.threshold, gy, gy * _sigmoid(bx))
 
 
 class Hardtanh(Function):
+    dual = True
+
     def forward(self, x, lo, hi):
-        # PyTorch passes no gradient at the corners (hardtanh_backward), unlike clamp
-        self.inside = (x > lo) & (x < hi)
+        # PyTorch passes no gradient at the corners (hardtanh_backward), unlike clamp, and
+        # passes it where x is NaN (no comparison holds there)
+        self.inside = ~((x <= lo) | (x >= hi))
         return np.clip(x, lo, hi)
 
     def backward(self, gy):
@@ -218,33 +250,36 @@ def _minus_max(x, axis):
 
 
 class Softmax(Function):
+    dual = True
+
     def forward(self, x, axis):
         y = _minus_max(x, axis)
         np.exp(y, out=y)
         y /= y.sum(axis=axis, keepdims=True)
-        self.y, self.axis = y, axis
+        self.save_for_backward(y)
+        self.axis = axis
         return y
 
     def backward(self, gy):
-        y = self.y
+        (y,) = self.saved_tensors
         gx = gy * y
-        gx -= y * gx.sum(axis=self.axis, keepdims=True)  # y (gy - sum(gy y))
-        return gx
+        return gx - y * gx.sum(axis=self.axis, keepdims=True)  # y (gy - sum(gy y))
 
 
 class LogSoftmax(Function):
+    dual = True
+
     def forward(self, x, axis):
         y = _minus_max(x, axis)
         y -= np.log(np.exp(y).sum(axis=axis, keepdims=True))
-        self.y, self.axis = y, axis
+        self.save_for_backward(y)
+        self.axis = axis
         return y
 
     def backward(self, gy):
+        (y,) = self.saved_tensors
         # d log_softmax: gy - softmax * sum(gy)
-        gx = np.exp(self.y)
-        gx *= -gy.sum(axis=self.axis, keepdims=True)
-        gx += gy
-        return gx
+        return gy - self.xp.exp(y) * gy.sum(axis=self.axis, keepdims=True)
 
 
 # ----- the functional forms -----

@@ -1,117 +1,68 @@
 """Losses on class labels: cross-entropy and negative log-likelihood, as in PyTorch.
 
-Cross-entropy on class labels, the training hot path, is one fused ``Function``: log-softmax
-and the negative log-likelihood forward, ``(softmax - onehot) * scale`` backward, in the
-input's dtype, with no one-hot matrix. Class probabilities as targets go through
-log_softmax and elementwise ops instead. ``weight`` is a constant (no gradient).
+Both are compositions of ember ops: the log-probability of each element's label (an
+indexing of log_softmax(x) for cross-entropy), weighted by its class weight, summed (and
+divided by the summed weights for 'mean'); label smoothing adds the weighted sum of all the
+log-probabilities. Class probabilities as targets go through log_softmax and elementwise ops.
+``weight`` is a constant (no gradient). The fused cross-entropy (``(softmax - onehot) * scale``
+backward with no one-hot matrix) is ``ember.kernels.loss.CrossEntropy``, used when
+``ember.kernels.enabled()``.
 """
 import numpy as np
 
-from ..autograd import Function
+from .. import kernels
 from ..tensor import Tensor
 from ._util import as_tensor
 from .activation import log_softmax
-from .elementwise import cast
-from .loss import _check_reduction, _float, _reduce, _scale
+from .elementwise import cast, where
+from .loss import _check_reduction, _float, _reduce
 from .movement import reshape
 
 __all__ = ["cross_entropy", "nll_loss"]
 
 
-class CrossEntropy(Function):
-    """log_softmax over axis 1 and the weighted NLL of the target classes, fused.
+def _at_labels(a, t):
+    """a[i, t_i, ...]: the entry of each element's label along axis 1, of t's shape."""
+    grid = np.indices(t.shape, sparse=True)
+    return a[(grid[0], t) + tuple(grid[1:])]
 
-    Per element i (ignored ones give 0), with a_i = w[t_i], W = sum(w), eps the smoothing:
-        l_i = (1 - eps) a_i (lse_i - z_it) + eps / C (W lse_i - sum_c w_c z_ic)
-    'mean' divides sum(l) by sum(a). The gradient is
-        g_i (p_ic ((1 - eps) a_i + eps W / C) - (1 - eps) a_i [c = t_i] - eps w_c / C).
-    """
 
-    plain = False
+def _label_weights(t, w, valid, dtype):
+    """Each element's weight w[t_i] (1 without ``w``), 0 where ignored: a constant array."""
+    a = np.ones(t.shape, dtype) if w is None else w[t]
+    if valid is not None:
+        a[~valid] = 0
+    return a
 
-    def forward(self, x, t, w, valid, eps, reduction):
-        if x.ndim == 2 and w is None and valid is None and not eps and reduction != "none":
-            return self._forward_plain(x, t, reduction)
-        C = x.shape[1]
-        ti = np.expand_dims(t, 1)
-        p = x - x.max(axis=1, keepdims=True)  # z, then exp(z), then the softmax, in one array
-        zt = np.take_along_axis(p, ti, axis=1)[:, 0]
-        if eps:
-            zs = p.sum(axis=1) if w is None else np.tensordot(w, p, axes=([0], [1]))
-        np.exp(p, out=p)
-        s = p.sum(axis=1, keepdims=True)
-        p /= s
-        lse = np.log(s[:, 0])
-        a = np.ones(t.shape, x.dtype) if w is None else w[t]
+
+def _nll(logp, t, valid, a):
+    lt = _at_labels(logp, t)
+    if valid is not None:
+        lt = where(valid, lt, 0)  # an ignored -inf log-probability must not make 0 * -inf
+    return -(lt * a)
+
+
+def nll_loss_reference(x, t, w, valid, reduction):
+    """nll_loss on checked arguments: x (N, C, *) log-probabilities, t safe integer labels
+    (N, *), w (C,) array or None, valid a mask of the kept labels or None."""
+    a = _label_weights(t, w, valid, x.dtype)
+    return _reduce(_nll(x, t, valid, a), reduction, a.sum())
+
+
+def cross_entropy_reference(x, t, w, valid, eps, reduction):
+    """cross_entropy on class labels, checked as for ``nll_loss_reference``; ``eps`` is the
+    label smoothing: the target becomes (1 - eps) onehot + eps / C, so each element adds
+    -eps / C sum_c w_c log p_c."""
+    logp = log_softmax(x, dim=1)
+    a = _label_weights(t, w, valid, x.dtype)
+    l = _nll(logp, t, valid, a)
+    if eps:
+        wc = 1 if w is None else Tensor._from_op(w.reshape((-1,) + (1,) * (x.ndim - 2)), None)
+        smooth = -(logp * wc).sum(axis=1)
         if valid is not None:
-            a[~valid] = 0
-        l = lse - zt
-        l *= a if not eps else (1 - eps) * a
-        coef, sw = a, None
-        if eps:
-            W = C if w is None else w.sum()
-            sm = W * lse
-            sm -= zs
-            sm *= eps / C
-            l += sm
-            # per element: the weight of the smoothing term, eps / C where not ignored
-            sw = np.full(t.shape, eps / C, x.dtype) if valid is None else valid * x.dtype.type(eps / C)
-            coef = (1 - eps) * a + W * sw
-        if valid is not None:
-            l[~valid] = 0
-        self.p, self.ti, self.a, self.w, self.sw, self.coef = p, ti, a, w, sw, coef
-        self.eps, self.reduction, self.n = eps, reduction, a.sum()
-        return _reduce(l, reduction, self.n)
-
-    def _forward_plain(self, x, t, reduction):
-        # the common case, (N, C) logits and plain labels, with row indexing instead of the
-        # general *_along_axis helpers (a third of the time at MNIST's 128 x 10); same numbers
-        rows = np.arange(len(t))
-        p = x - x.max(axis=1, keepdims=True)
-        zt = p[rows, t]
-        np.exp(p, out=p)
-        s = p.sum(axis=1, keepdims=True)
-        p /= s
-        l = np.log(s[:, 0])
-        l -= zt
-        self.p, self.t, self.rows, self.plain = p, t, rows, True
-        self.reduction, self.n = reduction, len(t)
-        return _reduce(l, reduction, self.n)
-
-    def backward(self, gy):
-        g = _scale(gy, self.reduction, self.n)
-        if self.plain:
-            gx = self.p * g
-            gx[self.rows, self.t] -= g
-            return gx
-        ti = self.ti
-        gx = self.p * np.expand_dims(g * self.coef, 1)
-        at = g * ((1 - self.eps) * self.a)  # the one-hot part, subtracted at the targets only
-        np.put_along_axis(gx, ti, np.take_along_axis(gx, ti, axis=1) - np.expand_dims(at, 1), axis=1)
-        if self.eps:
-            wc = 1 if self.w is None else self.w.reshape((-1,) + (1,) * (gx.ndim - 2))
-            gx -= np.expand_dims(g * self.sw, 1) * wc
-        return gx
-
-
-class NLL(Function):
-    def forward(self, x, t, w, valid, reduction):
-        ti = np.expand_dims(t, 1)
-        a = np.ones(t.shape, x.dtype) if w is None else w[t]
-        if valid is not None:
-            a[~valid] = 0
-        xt = np.take_along_axis(x, ti, axis=1)[:, 0]
-        if valid is not None:
-            xt[~valid] = 0  # an ignored -inf log-probability must not make 0 * -inf
-        self.shape, self.dtype, self.ti, self.a = x.shape, x.dtype, ti, a
-        self.reduction, self.n = reduction, a.sum()
-        return _reduce(-(a * xt), reduction, self.n)
-
-    def backward(self, gy):
-        g = _scale(gy, self.reduction, self.n)
-        gx = np.zeros(self.shape, self.dtype)
-        np.put_along_axis(gx, self.ti, np.expand_dims(-(g * self.a), 1), axis=1)
-        return gx
+            smooth = where(valid, smooth, 0)
+        l = l * (1 - eps) + smooth * (eps / x.shape[1])
+    return _reduce(l, reduction, a.sum())
 
 
 def _labels(name, x, target, weight, ignore_index):
@@ -189,7 +140,11 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         out = _soft_cross_entropy(x, target, weight, reduction, float(label_smoothing))
     else:
         t, w, valid = _labels(name, x, target, weight, ignore_index)
-        out = CrossEntropy.apply(x, t=t, w=w, valid=valid, eps=float(label_smoothing), reduction=reduction)
+        eps = float(label_smoothing)
+        if kernels.enabled():
+            out = _kernels.CrossEntropy.apply(x, t=t, w=w, valid=valid, eps=eps, reduction=reduction)
+        else:
+            out = cross_entropy_reference(x, t, w, valid, eps, reduction)
     return reshape(out, ()) if unbatched and reduction == "none" else out
 
 
@@ -217,5 +172,11 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     x = _float(input)
     x, target, unbatched = _batched(name, x, target)
     t, w, valid = _labels(name, x, target, weight, ignore_index)
-    out = NLL.apply(x, t=t, w=w, valid=valid, reduction=reduction)
+    if kernels.enabled():
+        out = _kernels.NLL.apply(x, t=t, w=w, valid=valid, reduction=reduction)
+    else:
+        out = nll_loss_reference(x, t, w, valid, reduction)
     return reshape(out, ()) if unbatched and reduction == "none" else out
+
+
+from ..kernels import loss as _kernels  # noqa: E402  (the kernels import this module's references)

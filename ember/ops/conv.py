@@ -1,23 +1,28 @@
-"""Convolution on (N, C, H, W) and (N, C, L) arrays: im2col and GEMMs, forward and backward.
+"""Convolution, the readable way: pad, unfold the windows into columns, one matrix product.
 
-The input is unrolled once into columns (one strided view, one copy); the forward and the
-weight gradient are then one matrix product each, the input gradient one per kernel offset
-(or one, folded back by strided adds: never np.add.at), skipped when the input needs no
-gradient (a first layer). Ungrouped convolutions work channels-last and return their output
-as an (N, C, H, W) view of (N, H, W, C) memory; ``Conv2dFunction`` says why. ``conv1d`` runs as
-``conv2d`` with a kernel of height 1.
+    cols = unfold(x)                     (N, C kh kw, OH OW): one column per output pixel
+    y    = W.reshape(O, C kh kw) @ cols  (N, O, OH OW), then reshaped to (N, O, OH, OW)
+
+Two primitives do the data movement and are each other's gradient: ``Unfold`` (im2col: copy
+every window of the zero-padded input into a column) and ``Fold`` (col2im: add every column
+back onto the window it came from, summing where windows overlap). The unfolded product of a
+transposed weight is how the input gradient comes back, so the whole convolution is built from
+ops that are differentiable to any order (``create_graph=True``).
+
+This is the reference. When ``ember.kernels.enabled()`` (the default), ``conv2d`` and
+``conv1d`` run the channels-last GEMM kernel ``ember.kernels.conv.Conv2dFunction`` instead,
+which computes the same numbers faster and is tested against ``conv2d_reference``.
 """
-import math
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .. import kernels
 from ..autograd import Function
-from ._parallel import parallel_for
 from ._util import as_tensor
+from .matmul import matmul
 from .movement import reshape
 
-__all__ = ["conv1d", "conv2d", "conv_output_size"]
+__all__ = ["conv1d", "conv2d", "conv_output_size", "fold", "unfold"]
 
 
 def conv_output_size(size, kernel, stride=1, padding=0, dilation=1, ceil_mode=False):
@@ -84,258 +89,141 @@ def resolve_padding(padding, kernel, stride, dilation, fn):
     return tuple((p, p) for p in _tuple(padding, n, "padding", fn, minimum=0))
 
 
-def _windows(xp, kernel, stride, dilation, out):
-    """Read-only view (C, kh, kw, N, OH, OW) of every window of the padded input xp."""
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out
-    n, c = xp.shape[:2]
-    s = xp.strides
-    return as_strided(xp, (c, kh, kw, n, oh, ow), (s[1], dh * s[2], dw * s[3], s[0], sh * s[2], sw * s[3]),
+# ----- im2col and col2im on arrays, and the two Functions built on them -----
+
+
+def window_view(a, kernel, stride, pads, dilation, fill=0):
+    """Every window of ``a`` (N, C, H, W) padded with ``fill``: a read-only (N, C, kh, kw, OH, OW)
+    view, element [n, c, i, j, p, q] = padded[n, c, p sh + i dh, q sw + j dw]."""
+    (kh, kw), (sh, sw), (dh, dw), ((pt, pb), (pl, pr)) = kernel, stride, dilation, pads
+    n, c, h, w = a.shape
+    oh = conv_output_size(h, kh, sh, (pt, pb), dh)
+    ow = conv_output_size(w, kw, sw, (pl, pr), dw)
+    if pt or pb or pl or pr:
+        padded = np.full((n, c, h + pt + pb, w + pl + pr), fill, a.dtype)
+        padded[:, :, pt:pt + h, pl:pl + w] = a
+        a = padded
+    s = a.strides
+    return as_strided(a, (n, c, kh, kw, oh, ow), s[:2] + (dh * s[2], dw * s[3], sh * s[2], sw * s[3]),
                       writeable=False)
 
 
-def _pad(x, pads):
-    (pt, pb), (pl, pr) = pads
-    if not (pt or pb or pl or pr):
-        return x
-    n, c, h, w = x.shape
-    xp = np.zeros((n, c, h + pt + pb, w + pl + pr), x.dtype)
-    xp[:, :, pt:pt + h, pl:pl + w] = x
-    return xp
+def im2col(a, kernel, stride, pads, dilation):
+    """(N, C, H, W) -> columns (N, C kh kw, OH OW) of its zero-padded windows."""
+    win = window_view(a, kernel, stride, pads, dilation)
+    n, c, kh, kw, oh, ow = win.shape
+    return np.ascontiguousarray(win).reshape(n, c * kh * kw, oh * ow)
 
 
-def _rows(shape, dtype):
-    """An uninitialized array of ``shape`` whose rows (all but the first axis, flattened) sit at a
-    padded stride: a row length that is a multiple of a large power of two maps every row to the
-    same cache sets, and a GEMM reading such a matrix runs up to 1.4x slower."""
-    n = math.prod(shape[1:])
-    ld = -(-n // 16) * 16
-    if ld // 16 % 2 == 0:
-        ld += 16
-    return np.empty((shape[0], ld), dtype)[:, :n].reshape(shape)
+def col2im(cols, size, kernel, stride, pads, dilation):
+    """Columns (N, C kh kw, OH OW) -> (N, C, H, W): each column added onto its window, the
+    padding cropped. The adjoint of ``im2col``: one strided add per kernel offset."""
+    (h, w), (kh, kw), (sh, sw), (dh, dw), ((pt, pb), (pl, pr)) = size, kernel, stride, dilation, pads
+    oh = conv_output_size(h, kh, sh, (pt, pb), dh)
+    ow = conv_output_size(w, kw, sw, (pl, pr), dw)
+    n = cols.shape[0]
+    c = cols.shape[1] // (kh * kw)
+    cols = cols.reshape(n, c, kh, kw, oh, ow)
+    out = np.zeros((n, c, h + pt + pb, w + pl + pr), cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            r, q = i * dh, j * dw
+            out[:, :, r:r + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw] += cols[:, :, i, j]
+    return out[:, :, pt:pt + h, pl:pl + w].copy()
 
 
-class Conv2dFunction(Function):
-    """y = conv(x, w) + b on (N, C, H, W); ``pads`` is ((top, bottom), (left, right)).
+class Unfold(Function):
+    """im2col: (N, C, H, W) -> (N, C kh kw, OH OW), the zero-padded windows as columns.
+    Linear, so its gradient is its adjoint, ``Fold``, and Fold's is Unfold."""
 
-    Ungrouped convolutions run channels-last: the columns are (N OH OW, kh kw C), one row per
-    output pixel, so that
+    dual = True
 
-    - the forward is one GEMM, cols @ W.T, whose (N OH OW, O) result *is* y stored as
-      (N, OH, OW, O): y is returned as an (N, O, OH, OW) view of it, with no transpose pass;
-    - every copy into the columns moves runs of kw * C contiguous values (a window row), or,
-      when that run is short (few channels), the columns are stored transposed and the copy
-      moves runs of OW;
-    - ReLU and 2x2 max-pooling after it read each pixel's channels contiguously, and hand
-      back gradients in the same layout, so gy is (N OH OW, O) rows without a copy;
-    - the input gradient is one GEMM per kernel offset, gy @ W[:, :, i, j], each added to
-      a shifted window of the (N, H, W, C) gradient as runs of OW * C values (a col2im over
-      the whole column matrix adds runs of only C: measured 2x slower).
+    def forward(self, x, *, kernel, stride, pads, dilation):
+        self.params = dict(size=x.shape[2:], kernel=kernel, stride=stride, pads=pads, dilation=dilation)
+        return im2col(x, kernel, stride, pads, dilation)
 
-    The bias rides in the GEMM as a column of ones (no pass over y), which then also yields
-    the bias gradient. Grouped convolutions use
-    channel-major columns (C kh kw, N OH OW), one GEMM per group.
-    """
+    def backward(self, gcols):
+        if self._graph:
+            return Fold.apply(gcols, **self.params)
+        return col2im(gcols, **self.params)
 
-    def forward(self, x, w, b=None, *, stride, pads, dilation, groups):
-        n, c, h, wd = x.shape
-        o, cg, kh, kw = w.shape
-        oh = conv_output_size(h, kh, stride[0], pads[0], dilation[0])
-        ow = conv_output_size(wd, kw, stride[1], pads[1], dilation[1])
-        self.w, self.xshape, self.geometry = w, x.shape, (pads, stride, dilation)
-        self.channels_last = groups == 1
-        if self.channels_last:
-            return self._forward_channels_last(x, w, b, (oh, ow))
-        k = cg * kh * kw
-        win = _windows(_pad(x, pads), (kh, kw), stride, dilation, (oh, ow))  # (C, kh, kw, N, OH, OW)
-        cols = _rows((c * kh * kw, n, oh, ow), x.dtype)
-        dst = cols.reshape(c, kh, kw, n, oh, ow)
-        parallel_for(lambda s, e: np.copyto(dst[s:e], win[s:e]), c, work=dst.size)
-        self.cols = cols = cols.reshape(groups, k, n * oh * ow)
-        yt = np.matmul(w.reshape(groups, o // groups, k), cols).reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
-        y = np.empty((n, o, oh, ow), x.dtype)
-        if b is None:
-            parallel_for(lambda s, e: np.copyto(y[s:e], yt[s:e]), n, work=y.size)
-        else:  # the transpose's pass adds the bias
-            bb = b.reshape(o, 1, 1)
-            parallel_for(lambda s, e: np.add(yt[s:e], bb, out=y[s:e]), n, work=y.size)
-        return y
 
-    def _forward_channels_last(self, x, w, b, out):
-        n, c, h, wd = x.shape
-        o, _, kh, kw = w.shape
-        (oh, ow), ((pt, pb), (pl, pr)), (sh, sw), (dh, dw) = out, *self.geometry
-        xl = x.transpose(0, 2, 3, 1)  # (N, H, W, C): a free view when x is channels-last
-        if pt or pb or pl or pr:
-            xp = np.zeros((n, h + pt + pb, wd + pl + pr, c), x.dtype)
-            xp[:, pt:pt + h, pl:pl + wd] = xl
-            xl = xp
-        s0, s1, s2, s3 = xl.strides
-        win = as_strided(xl, (n, oh, ow, kh, kw, c), (s0, sh * s1, sw * s2, dh * s1, dw * s2, s3), writeable=False)
-        k = kh * kw * c
-        kb = k + (b is not None)  # the bias rides as a column of ones
-        if kw * c >= 16:
-            cols = np.empty((n * oh * ow, kb), x.dtype)
-            dst = cols[:, :k].reshape(n, oh, ow, kh, kw, c)
+class Fold(Function):
+    """col2im: (N, C kh kw, OH OW) -> (N, C, *size), overlapping windows summed; the adjoint of
+    ``Unfold``, whose gradient it is and which is its gradient."""
 
-            def copy(s, e):
-                np.copyto(dst[s:e], win[s:e])
-                if b is not None:  # the ones column, while these rows are in cache
-                    cols[s * oh * ow:e * oh * ow, k] = 1
+    dual = True
 
-            parallel_for(copy, n, work=dst.size)
-        else:
-            # few channels (a first layer): a window row is too short a run to copy, so the
-            # columns are stored transposed, (kh kw C, N OH OW), copied in runs of OW; BLAS
-            # reads cols = that.T as it is (3x faster on MNIST's first layer)
-            cols_t = np.empty((kb, n * oh * ow), x.dtype)
-            dst = cols_t[:k].reshape(kh, kw, c, n, oh, ow)
-            src = win.transpose(3, 4, 5, 0, 1, 2)
-            parallel_for(lambda s, e: np.copyto(dst[:, :, :, s:e], src[:, :, :, s:e]), n, work=dst.size)
-            if b is not None:
-                cols_t[k] = 1
-            cols = cols_t.T
-        wt = np.empty((kb, o), x.dtype)  # W as (kh kw C [+ bias], O)
-        wt[:k] = w.transpose(2, 3, 1, 0).reshape(k, o)
-        if b is not None:
-            wt[k] = b
-        y = cols @ wt  # (N OH OW, O)
-        self.cols, self.wt = cols, wt
-        return y.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
+    def forward(self, cols, *, size, kernel, stride, pads, dilation):
+        self.params = dict(kernel=kernel, stride=stride, pads=pads, dilation=dilation)
+        return col2im(cols, size, kernel, stride, pads, dilation)
 
-    def backward(self, gy):
-        if self.channels_last:
-            return self._backward_channels_last(gy)
-        w, cols = self.w, self.cols
-        o, cg, kh, kw = w.shape
-        n, _, oh, ow = gy.shape
-        k = cg * kh * kw
-        has_bias = len(self.inputs) > 2
-        gx = gw = gb = None
-        g = cols.shape[0]
-        gyt = _rows((o, n, oh, ow), gy.dtype)
-        gyT = gy.transpose(1, 0, 2, 3)
-        parallel_for(lambda s, e: np.copyto(gyt[s:e], gyT[s:e]), o, work=gyt.size)
-        if has_bias and self.needs_grad(2):
-            gb = gyt.reshape(o, -1).sum(axis=1)
-        if self.needs_grad(1):
-            # cols @ gy.T, the transposed product, runs faster than gy @ cols.T on OpenBLAS
-            gwt = np.matmul(cols, gyt.reshape(g, o // g, -1).transpose(0, 2, 1))  # (g, k, O / g)
-            gw = np.ascontiguousarray(gwt.transpose(0, 2, 1)).reshape(w.shape)
-        self.cols = cols = None  # free the columns before the input gradient allocates its own
-        if self.needs_grad(0):
-            wt = w.reshape(g, o // g, k).transpose(0, 2, 1)
-            if self.geometry[1] == (1, 1):
-                gx = self._input_grad_wide(gyt, wt)
-            else:
-                gc = np.matmul(wt, gyt.reshape(g, o // g, -1))
-                gx = self._col2im(gc.reshape(g * cg, kh, kw, n, oh, ow))
-        return (gx, gw, gb) if has_bias else (gx, gw)
+    def backward(self, gx):
+        if self._graph:
+            return Unfold.apply(gx, **self.params)
+        return im2col(gx, **self.params)
 
-    def _backward_channels_last(self, gy):
-        w, cols, wt = self.w, self.cols, self.wt
-        o, c, kh, kw = w.shape
-        n, _, oh, ow = gy.shape
-        k = kh * kw * c
-        has_bias = len(self.inputs) > 2
-        gx = gw = gb = None
-        gyl = gy.transpose(0, 2, 3, 1)  # (N, OH, OW, O)
-        if not gyl.flags.c_contiguous:
-            dense = np.empty(gyl.shape, gy.dtype)
-            parallel_for(lambda s, e: np.copyto(dense[s:e], gyl[s:e]), n, work=dense.size)
-            gyl = dense
-        g = gyl.reshape(n * oh * ow, o)
-        if self.needs_grad(1) or (has_bias and self.needs_grad(2)):
-            gwt = cols.T @ g  # (kh kw C [+ 1], O): faster than g.T @ cols on OpenBLAS
-            if self.needs_grad(1):
-                gw = np.ascontiguousarray(gwt[:k].reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
-            if has_bias and self.needs_grad(2):
-                gb = gwt[k].copy()
-        self.cols = cols = None  # free the columns before the input gradient allocates its own
-        if self.needs_grad(0):
-            gx = self._input_grad_channels_last(g, wt[:k].reshape(kh, kw, c, o), (n, oh, ow))
-        return (gx, gw, gb) if has_bias else (gx, gw)
 
-    def _input_grad_channels_last(self, g, wt4, out):
-        """Sum over kernel offsets of (gy @ W[:, :, i, j]) added to the input pixels it came from."""
-        n, c, h, wd = self.xshape
-        ((pt, pb), (pl, pr)), (sh, sw), (dh, dw) = self.geometry
-        kh, kw = wt4.shape[:2]
-        _, oh, ow = out
-        gxp = np.zeros((n, h + pt + pb, wd + pl + pr, c), g.dtype)
-        part = np.empty((len(g), c), g.dtype)
-        part4 = part.reshape(n, oh, ow, c)
-        for i in range(kh):
-            for j in range(kw):
-                np.matmul(g, wt4[i, j].T, out=part)
-                r, q = i * dh, j * dw
-                dst = gxp[:, r:r + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw]
-                parallel_for(lambda s, e: np.add(dst[s:e], part4[s:e], out=dst[s:e]), n, work=part.size)
-        if pt or pb or pl or pr:
-            gxl = np.empty((n, h, wd, c), g.dtype)
-            src = gxp[:, pt:pt + h, pl:pl + wd]
-            parallel_for(lambda s, e: np.copyto(gxl[s:e], src[s:e]), n, work=gxl.size)
-            gxp = gxl
-        return gxp.transpose(0, 3, 1, 2)
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """``torch.nn.functional.unfold``: (N, C, H, W) -> (N, C kh kw, L), one column per window
+    position (row-major), each column the window's values in (C, kh, kw) order; (C, H, W) gives
+    (C kh kw, L)."""
+    x = as_tensor(input)
+    unbatched = x._data.ndim == 3
+    if x._data.ndim not in (3, 4):
+        raise ValueError(f"unfold: expected a 3-D or 4-D input, got shape {x.shape}")
+    x = reshape(x, (1,) + x.shape) if unbatched else x
+    kernel, dilation = _tuple(kernel_size, 2, "kernel_size", "unfold"), _tuple(dilation, 2, "dilation", "unfold")
+    stride = _tuple(stride, 2, "stride", "unfold")
+    pads = tuple((p, p) for p in _tuple(padding, 2, "padding", "unfold", minimum=0))
+    check_window_fits(x.shape[2:], kernel, stride, pads, dilation, "unfold")
+    y = Unfold.apply(x, kernel=kernel, stride=stride, pads=pads, dilation=dilation)
+    return reshape(y, y.shape[1:]) if unbatched else y
 
-    def _col2im(self, gc):
-        """Fold columns (C, kh, kw, N, OH, OW) back onto the input: one strided add per kernel offset."""
-        n, c, h, wd = self.xshape
-        ((pt, pb), (pl, pr)), (sh, sw), (dh, dw) = self.geometry
-        _, kh, kw, _, oh, ow = gc.shape
-        # accumulate in the columns' own order (C, N), so that the adds run along rows
-        gxp = np.zeros((c, n, h + pt + pb, wd + pl + pr), gc.dtype)
-        acc = gxp.transpose(1, 0, 2, 3)  # indexed (N, C, H, W)
-        for i in range(kh):
-            for j in range(kw):
-                r, q = i * dh, j * dw
-                acc[:, :, r:r + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw] += gc[:, i, j].transpose(1, 0, 2, 3)
-        gx = np.empty((n, c, h, wd), gc.dtype)
-        np.copyto(gx, acc[:, :, pt:pt + h, pl:pl + wd])
-        return gx
 
-    def _input_grad_wide(self, gyt, wt):
-        """Input gradient of a stride-1 conv, with rows as long as a whole window row.
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """``torch.nn.functional.fold``: columns (N, C kh kw, L) summed back into (N, C, *output_size)
+    (overlaps add up); (C kh kw, L) gives (C, *output_size)."""
+    cols = as_tensor(input)
+    unbatched = cols._data.ndim == 2
+    if cols._data.ndim not in (2, 3):
+        raise ValueError(f"fold: expected a 2-D or 3-D input, got shape {cols.shape}")
+    cols = reshape(cols, (1,) + cols.shape) if unbatched else cols
+    size = _tuple(output_size, 2, "output_size", "fold")
+    kernel, dilation = _tuple(kernel_size, 2, "kernel_size", "fold"), _tuple(dilation, 2, "dilation", "fold")
+    stride = _tuple(stride, 2, "stride", "fold")
+    pads = tuple((p, p) for p in _tuple(padding, 2, "padding", "fold", minimum=0))
+    k = kernel[0] * kernel[1]
+    blocks = [conv_output_size(s, kk, st, p, d) for s, kk, st, p, d in zip(size, kernel, stride, pads, dilation)]
+    if cols.shape[1] % k or cols.shape[2] != blocks[0] * blocks[1]:
+        raise ValueError(f"fold: input of shape {cols.shape} does not match kernel_size={kernel} and "
+                         f"output_size={size}, which need {k}*C rows and {blocks[0] * blocks[1]} columns")
+    y = Fold.apply(cols, size=size, kernel=kernel, stride=stride, pads=pads, dilation=dilation)
+    return reshape(y, y.shape[1:]) if unbatched else y
 
-        gy is widened with zero columns to the padded input's width, so that every kernel
-        offset's contribution is one contiguous run per (channel, sample) plane instead of OH
-        runs of OW: the adds stop paying NumPy's per-row overhead. The zero columns spill only
-        zeros onto the next row (or into a few slack elements at the end).
-        """
-        n, c, h, wd = self.xshape
-        ((pt, pb), (pl, pr)), _, (dh, dw) = self.geometry
-        o, _, oh, ow = gyt.shape
-        g, k, _ = wt.shape
-        kh, kw = self.w.shape[2:]
-        hp, wp = h + pt + pb, wd + pl + pr
-        gyw = _rows((o, n, oh, wp), gyt.dtype)
 
-        def widen(s, e):
-            gyw[s:e, ..., ow:] = 0
-            gyw[s:e, ..., :ow] = gyt[s:e]
+# ----- the convolution -----
 
-        parallel_for(widen, o, work=gyw.size)
-        gcw = np.matmul(wt, gyw.reshape(g, o // g, -1)).reshape(c, kh, kw, n, oh * wp)
-        plane = hp * wp
-        # each channel's planes get their own slack, so that the zeros spilled past a channel's
-        # last plane never land on the next channel, which another thread may be adding into
-        slack = (kw - 1) * dw
-        cstride = n * plane + slack
-        flat = np.zeros(c * cstride, gyt.dtype)
-        item = flat.itemsize
 
-        def fold(s, e):  # channels [s, e)
-            for i in range(kh):
-                for j in range(kw):
-                    start = s * cstride + i * dh * wp + j * dw
-                    dst = as_strided(flat[start:], (e - s, n, oh * wp), (cstride * item, plane * item, item))
-                    dst += gcw[s:e, i, j]
+def conv2d_reference(x, weight, bias, stride, pads, dilation, groups):
+    """conv2d on checked Tensors: x (N, C, H, W), pads ((top, bottom), (left, right)).
 
-        parallel_for(fold, c, work=gcw.size)
-        gxp = flat.reshape(c, cstride)[:, :n * plane].reshape(c, n, hp, wp)
-        gx = np.empty((n, c, h, wd), gyt.dtype)
-        src = gxp[:, :, pt:pt + h, pl:pl + wd].transpose(1, 0, 2, 3)
-        parallel_for(lambda s, e: np.copyto(gx[s:e], src[s:e]), n, work=gx.size)
-        return gx
+    Each group's output channels see only that group's C / G input channels: the columns'
+    rows, ordered (C, kh, kw), split into G blocks, and the weight into G blocks of O / G rows;
+    one batched matmul multiplies block g by block g."""
+    n = x.shape[0]
+    o, cg, kh, kw = weight.shape
+    cols = Unfold.apply(x, kernel=(kh, kw), stride=stride, pads=pads, dilation=dilation)  # (N, C kh kw, L)
+    oh, ow = (conv_output_size(s, k, st, p, d) for s, k, st, p, d in zip(x.shape[2:], (kh, kw), stride, pads, dilation))
+    cols = reshape(cols, (n, groups, cg * kh * kw, oh * ow))
+    w = reshape(weight, (groups, o // groups, cg * kh * kw))
+    y = reshape(matmul(w, cols), (n, o, oh, ow))  # (G, O/G, K) @ (N, G, K, L) -> (N, G, O/G, L)
+    if bias is not None:
+        y = y + reshape(bias, (1, o, 1, 1))
+    return y
+
+
+# ----- padding modes -----
 
 
 def _pad_index(size, lo, hi, mode):
@@ -351,19 +239,26 @@ def _pad_index(size, lo, hi, mode):
 
 
 class ModePadFunction(Function):
-    """Reflect, replicate or circular padding of the last two axes, for Conv's ``padding_mode``."""
+    """Reflect, replicate or circular padding of the last two axes, for Conv's ``padding_mode``.
+
+    Padded row r copies source row ih[r], which is y = Mh @ x @ Mw.T with one-hot matrices
+    Mh[r, ih[r]] = 1 (computed as the gather it is). Linear, so the gradient is
+    Mh.T @ gy @ Mw: the copies summed back, two matrix products of constants, on arrays or
+    (``self.xp``) on Tensors."""
+
+    dual = True
 
     def forward(self, x, *, pads, mode):
         (pt, pb), (pl, pr) = pads
         h, w = x.shape[-2:]
         ih, iw = _pad_index(h, pt, pb, mode), _pad_index(w, pl, pr, mode)
-        # one-hot (padded, source) matrices: the gradient sums the copies back with two GEMMs
         self.mh = (ih[:, None] == np.arange(h)).astype(x.dtype)
         self.mw = (iw[:, None] == np.arange(w)).astype(x.dtype)
         return x[..., ih[:, None], iw]
 
     def backward(self, gy):
-        return np.matmul(np.matmul(self.mh.T, gy), self.mw)
+        xp = self.xp
+        return xp.matmul(xp.matmul(self.mh.T, gy), self.mw)
 
 
 def mode_pad(x, pads, mode, fn):
@@ -379,6 +274,9 @@ def mode_pad(x, pads, mode, fn):
             raise ValueError(f"{fn}: {mode} padding of {max(lo, hi)} must be {rule} the input size, "
                              f"got input of shape {x.shape}")
     return ModePadFunction.apply(x, pads=tuple(pads), mode=mode)
+
+
+# ----- argument checks and the public functions -----
 
 
 def _check_conv_args(x, weight, bias, groups, fn, nd):
@@ -435,8 +333,9 @@ def _conv_args(x, weight, bias, stride, padding, dilation, groups, fn, nd):
 
 
 def _conv2d(x, weight, bias, stride, pads, dilation, groups):
-    inputs = (x, weight) if bias is None else (x, weight, bias)
-    return Conv2dFunction.apply(*inputs, stride=stride, pads=pads, dilation=dilation, groups=int(groups))
+    if kernels.enabled():
+        return _kernels.conv2d(x, weight, bias, stride, pads, dilation, int(groups))
+    return conv2d_reference(x, weight, bias, stride, pads, dilation, int(groups))
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -479,3 +378,6 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                 (1,) + stride, ((0, 0),) + pads, (1,) + dilation, groups)
     y = reshape(y, (n, y.shape[1], y.shape[3]))
     return reshape(y, y.shape[1:]) if unbatched else y
+
+
+from ..kernels import conv as _kernels  # noqa: E402  (the kernels import this module's helpers)

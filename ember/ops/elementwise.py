@@ -1,13 +1,17 @@
 """Elementwise ops: arithmetic with broadcasting, and the pointwise functions.
 
-Each class keeps only what its backward reads (``Mul`` its inputs, ``Exp`` its output).
+Each class keeps only what its backward reads (``Mul`` its inputs, ``Exp`` its output), and
+each backward is written once for arrays and for Tensors (``dual``): with
+``create_graph=True`` it is recorded, so gradients of gradients work. Masks (ReLU's, clip's,
+where's, max's ties) are constants in both.
 """
 import numpy as np
 
+from .. import kernels
 from ..autograd import Function
+from ..kernels import elementwise as _k
 from ..tensor import Tensor
-from ._parallel import big, parallel_for
-from ._util import as_tensor, empty_as, flat
+from ._util import as_tensor
 
 
 def _unb(g, shape, dtype):
@@ -26,84 +30,117 @@ def _unb(g, shape, dtype):
 class Add(Function):
     # Add and Sub save nothing: backward needs only the inputs' shapes and dtypes, which
     # ``self.inputs`` (the input tensors, kept by every recorded op) already carries.
+    dual = True
+
     def forward(self, a, b):
         return a + b
 
     def backward(self, gy):
-        a, b = self.inputs[0]._data, self.inputs[1]._data
-        ga = _unb(gy, a.shape, a.dtype) if self.inputs[0].requires_grad else None
-        gb = _unb(gy, b.shape, b.dtype) if self.inputs[1].requires_grad else None
+        a, b = self.inputs
+        ga = _unb(gy, a._data.shape, a._data.dtype) if a.requires_grad else None
+        gb = _unb(gy, b._data.shape, b._data.dtype) if b.requires_grad else None
         return ga, gb
 
 
 class Sub(Function):
+    dual = True
+
     def forward(self, a, b):
         return a - b
 
     def backward(self, gy):
-        a, b = self.inputs[0]._data, self.inputs[1]._data
-        ga = _unb(gy, a.shape, a.dtype) if self.inputs[0].requires_grad else None
-        gb = _unb(-gy, b.shape, b.dtype) if self.inputs[1].requires_grad else None
+        a, b = self.inputs
+        ga = _unb(gy, a._data.shape, a._data.dtype) if a.requires_grad else None
+        gb = _unb(-gy, b._data.shape, b._data.dtype) if b.requires_grad else None
         return ga, gb
 
 
 class Mul(Function):
+    """a * b. Each operand is kept only if the other one's gradient needs it (as PyTorch), so
+    changing a constant factor in place after the product is no error."""
+
     dual = True
 
     def forward(self, a, b):
-        self.save_for_backward(a, b)
+        x, w = self.inputs
+        self.save_for_backward(a if w.requires_grad else None, b if x.requires_grad else None)
         return a * b
 
     def backward(self, gy):
         a, b = self.saved_tensors
-        ga = _unb(gy * b, a.shape, a.dtype) if self.needs_grad(0) else None
-        gb = _unb(gy * a, b.shape, b.dtype) if self.needs_grad(1) else None
+        x, w = self.inputs
+        ga = _unb(gy * b, x._data.shape, x._data.dtype) if x.requires_grad else None
+        gb = _unb(gy * a, w._data.shape, w._data.dtype) if w.requires_grad else None
         return ga, gb
 
 
 class Div(Function):
+    """a / b; keeps b, and a only if b's gradient needs it."""
+
+    dual = True
+
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.save_for_backward(a if self.inputs[1].requires_grad else None, b)
         return a / b
 
     def backward(self, gy):
-        a, b = self.a, self.b
+        a, b = self.saved_tensors
+        x, w = self.inputs
         gyb = gy / b
-        ga = _unb(gyb, a.shape, a.dtype) if self.needs_grad(0) else None
+        ga = _unb(gyb, x._data.shape, x._data.dtype) if x.requires_grad else None
         # d(a/b)/db = -a / b**2
-        gb = _unb(-gyb * a / b, b.shape, b.dtype) if self.needs_grad(1) else None
+        gb = _unb(-gyb * a / b, w._data.shape, w._data.dtype) if w.requires_grad else None
         return ga, gb
 
 
 class PowScalar(Function):
+    """a ** p for a Python number p. The gradient p a**(p-1) is 0 for p == 0, as in PyTorch
+    (not 0 * inf = NaN at a == 0)."""
+
+    dual = True
+
     def forward(self, a, p):
-        self.a, self.p = a, p
+        self.save_for_backward(a)
+        self.p = p
         return a**p
 
     def backward(self, gy):
-        a, p = self.a, self.p
+        (a,) = self.saved_tensors
+        p = self.p
+        if p == 0:
+            return self.xp.zeros_like(gy)
         return (gy * (p * a ** (p - 1))).astype(a.dtype, copy=False)
 
 
 class Pow(Function):
+    """a ** b for two tensors. d/da = b a**(b-1), 0 where b == 0 (as PyTorch); d/db =
+    a**b log(a) where a > 0 and 0 elsewhere: the limit from above at a == 0, and 0 (not NaN)
+    for a negative base, whose power is real only at integer exponents."""
+
+    dual = True
+
     def forward(self, a, b):
-        self.a, self.b = a, b
-        self.y = y = a**b
+        y = a**b
+        self.save_for_backward(a, b, y)
         return y
 
     def backward(self, gy):
-        a, b, y = self.a, self.b, self.y
-        ga = _unb(gy * b * a ** (b - 1), a.shape, a.dtype) if self.needs_grad(0) else None
-        gb = None
-        if self.needs_grad(1):
-            # d(a**b)/db = a**b * log(a); taken as 0 where a == 0 (the limit from above)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                lg = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0)
-            gb = _unb(gy * y * lg, b.shape, b.dtype)
+        a, b, y = self.saved_tensors
+        xp = self.xp
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 and 0 * inf, masked out
+            if self.needs_grad(0):
+                ga = _unb(xp.where(_array(b) == 0, 0, gy * b * a ** (b - 1)), a.shape, a.dtype)
+            if self.needs_grad(1):
+                pos = _array(a) > 0
+                lg = xp.where(pos, xp.log(xp.where(pos, a, 1)), 0)
+                gb = _unb(gy * y * lg, b.shape, b.dtype)
         return ga, gb
 
 
 class Neg(Function):
+    dual = True
+
     def forward(self, a):
         return -a
 
@@ -125,44 +162,66 @@ class Exp(Function):
 
 
 class Log(Function):
+    dual = True
+
     def forward(self, a):
-        self.a = a
+        self.save_for_backward(a)
         return np.log(a)
 
     def backward(self, gy):
-        return gy / self.a
+        (a,) = self.saved_tensors
+        return gy / a
 
 
 class Sqrt(Function):
+    dual = True
+
     def forward(self, a):
-        self.y = y = np.sqrt(a)
+        y = np.sqrt(a)
+        self.save_for_backward(y)
         return y
 
     def backward(self, gy):
-        return gy / (2 * self.y)
+        (y,) = self.saved_tensors
+        return gy / (2 * y)
+
+
+def _array(x):
+    """The array of a saved value (a Tensor when a backward is recorded): masks and signs are
+    computed on it, as constants."""
+    return x._data if isinstance(x, Tensor) else x
 
 
 def sign_or_zero(a):
-    """np.sign with 0 at NaN, as torch.sign: |x|'s gradient (and L1's) is 0 there, not NaN."""
+    """np.sign with 0 at NaN, as torch.sign: |x|'s gradient (and L1's) is 0 there, not NaN.
+    On a Tensor, the result is a constant Tensor (the sign's derivative is 0)."""
+    if isinstance(a, Tensor):
+        return Tensor._from_op(sign_or_zero(a._data), None)
     return np.nan_to_num(np.sign(a), copy=False, nan=0.0)
 
 
 class Abs(Function):
+    dual = True
+
     def forward(self, a):
-        self.a = a
+        self.save_for_backward(a)
         return np.abs(a)
 
     def backward(self, gy):
-        return gy * sign_or_zero(self.a)
+        (a,) = self.saved_tensors
+        return gy * sign_or_zero(a)
 
 
 class Tanh(Function):
+    dual = True
+
     def forward(self, a):
-        self.y = y = np.tanh(a)
+        y = np.tanh(a)
+        self.save_for_backward(y)
         return y
 
     def backward(self, gy):
-        y = self.y
+        (y,) = self.saved_tensors
         return gy * (1 - y * y)
 
 
@@ -180,80 +239,80 @@ def sigmoid_array(a):
 
 
 class Sigmoid(Function):
+    dual = True
+
     def forward(self, a):
-        self.y = y = sigmoid_array(a)
+        y = sigmoid_array(a)
+        self.save_for_backward(y)
         return y
 
     def backward(self, gy):
-        y = self.y
+        (y,) = self.saved_tensors
         return gy * y * (1 - y)
 
 
 class ReLU(Function):
-    """max(a, 0); keeps its output. Large dense float arrays (C order or channels-last) are
-    split over the cores, and the result keeps the input's layout.
+    """max(a, 0); keeps its output.
 
     The gradient passes where the output is not 0: where it is positive, and where it is NaN
     (NaN input), as in PyTorch, whose backward zeroes it only where the output is <= 0. The
-    output is never negative, so ``y != 0`` is that mask in one comparison."""
+    output is never negative, so ``y != 0`` is that mask in one comparison; the mask is a
+    constant, so the gradient of the gradient is the same mask.
+
+    With ``ember.kernels.enabled()`` the array passes run as ``ember.kernels.elementwise.relu``
+    and ``relu_backward`` (split over the cores, layout-keeping), which give the same values."""
+
+    dual = True
 
     def forward(self, a):
-        af = flat(a) if a.dtype.kind == "f" and big(a.size) else None
-        if af is not None:
-            y = empty_as(a)
-            yf = flat(y)
-            parallel_for(lambda s, e: np.maximum(af[s:e], 0, out=yf[s:e]), af.size)
-        else:
-            y = np.maximum(a, 0)
-        self.y = y
+        y = _k.relu(a) if kernels.enabled() else np.maximum(a, 0)
+        self.save_for_backward(y)
         return y
 
     def backward(self, gy):
-        y = self.y
-        yf = flat(y) if gy.dtype == y.dtype and gy.shape == y.shape else None
-        if yf is None:
-            return gy * (y != 0)
-        if gy.strides == y.strides:
-            gx = empty_as(gy)
-            gf = flat(gy)
-        else:
-            # gy in another layout than y (C order from a Flatten, y channels-last from the
-            # pooling before): a pass over mixed strides runs in short inner loops, 3-5x slower
-            # than copying gy into y's layout and masking that in place; gx then has y's layout
-            gx = empty_as(y)
-            np.copyto(gx, gy)
-            gf = flat(gx)
-        xf = flat(gx)
-        parallel_for(lambda s, e: np.multiply(gf[s:e], yf[s:e] != 0, out=xf[s:e]), yf.size)
-        return gx
+        (y,) = self.saved_tensors
+        if not self._graph and kernels.enabled():
+            return _k.relu_backward(gy, y)
+        return gy * (y != 0)
 
 
 class Maximum(Function):
     """max(a, b) elementwise (min(a, b) with ``minimum``), with PyTorch's gradient: each
     operand gets the gradient unless it lost (is smaller, for max), and half of it on a tie.
-    Where an operand is NaN neither lost, so both get all of it, as in PyTorch."""
+    Where an operand is NaN neither lost, so both get all of it, as in PyTorch. The masks are
+    constants."""
+
+    dual = True
 
     def forward(self, a, b, minimum=False):
-        self.a, self.b = a, b
+        self.save_for_backward(a, b)
         self.minimum = minimum
         return np.minimum(a, b) if minimum else np.maximum(a, b)
 
     def backward(self, gy):
-        a, b = self.a, self.b
-        g = gy - gy * ((a == b) * gy.dtype.type(0.5))  # half on a tie, in gy's dtype
-        a_lost, b_lost = (a > b, a < b) if self.minimum else (a < b, a > b)
+        a, b = self.saved_tensors
+        xa, xb = _array(a), _array(b)
+        g = gy - gy * ((xa == xb) * gy.dtype.type(0.5))  # half on a tie, in gy's dtype
+        a_lost, b_lost = (xa > xb, xa < xb) if self.minimum else (xa < xb, xa > xb)
         ga = _unb(g * ~a_lost, a.shape, a.dtype) if self.needs_grad(0) else None
         gb = _unb(g * ~b_lost, b.shape, b.dtype) if self.needs_grad(1) else None
         return ga, gb
 
 
 class Clip(Function):
+    """Clamp into [lo, hi]; the gradient passes where lo <= a <= hi (the ends included, as
+    torch.clamp), a constant mask. A NaN input stays NaN and gets no gradient, as in PyTorch."""
+
+    dual = True
+
     def forward(self, a, lo, hi):
-        self.a, self.lo, self.hi = a, lo, hi
+        self.save_for_backward(a)
+        self.lo, self.hi = lo, hi
         return np.clip(a, lo, hi)
 
     def backward(self, gy):
-        a, lo, hi = self.a, self.lo, self.hi
+        (a,) = self.saved_tensors
+        a, lo, hi = _array(a), self.lo, self.hi
         mask = np.ones(a.shape, dtype=bool)
         if lo is not None:
             mask &= a >= lo
@@ -263,18 +322,23 @@ class Clip(Function):
 
 
 class Where(Function):
+    dual = True
+
     def forward(self, a, b, cond):
         self.cond, self.sa, self.da, self.sb, self.db = cond, a.shape, a.dtype, b.shape, b.dtype
         return np.where(cond, a, b)
 
     def backward(self, gy):
+        xp = self.xp
         zero = np.zeros((), gy.dtype)
-        ga = _unb(np.where(self.cond, gy, zero), self.sa, self.da) if self.needs_grad(0) else None
-        gb = _unb(np.where(self.cond, zero, gy), self.sb, self.db) if self.needs_grad(1) else None
+        ga = _unb(xp.where(self.cond, gy, zero), self.sa, self.da) if self.needs_grad(0) else None
+        gb = _unb(xp.where(self.cond, zero, gy), self.sb, self.db) if self.needs_grad(1) else None
         return ga, gb
 
 
 class Cast(Function):
+    dual = True
+
     def forward(self, a, dtype):
         self.dtype = a.dtype
         return a.astype(dtype)

@@ -1,17 +1,21 @@
-"""The ops behind Linear, Dropout and Embedding, each one fused Function with its own backward.
+"""The ops behind Linear, Dropout and Embedding, each a composition of ember ops.
 
-``linear`` is the hot path of every MLP: one GEMM forward, two GEMMs backward, nothing copied.
+``linear`` is ``x @ weight.T + bias``, ``dropout`` a product with a random mask, and
+``embedding`` an indexing of the weight's rows; their gradients (of any order) come from those
+ops. Linear's fused fast path (one GEMM forward, two back, the ReLU in place) and the no-grad
+``linear_chain`` are ``ember.kernels.layers``, used when ``ember.kernels.enabled()``.
 """
-import math
 import numbers
 
 import numpy as np
 
-from .. import backend
-from ..autograd import Function
+from .. import backend, kernels
+from ..autograd import no_grad
 from ..tensor import Tensor
 from ._util import as_tensor
-from .elementwise import cast
+from .elementwise import cast, mul, relu as _relu, where
+from .matmul import matmul
+from .movement import getitem, transpose
 
 __all__ = ["linear", "dropout", "dropout2d", "embedding"]  # and linear_chain, for nn.Sequential
 
@@ -22,43 +26,12 @@ def _float_like(x, dtype):
     return x if x._data.dtype == dtype else cast(x, dtype)
 
 
-class Linear(Function):
-    """y = x @ W.T + b over any leading dims; keeps x and W, not b (Chainer's retain_inputs)."""
-
-    def forward(self, x, w, b=None):
-        x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # not -1: sizes may be 0
-        y = x2 @ w.T  # BLAS reads W transposed in place
-        if b is not None:
-            y += b
-        self.x2, self.w, self.xshape = x2, w, x.shape
-        return y.reshape(x.shape[:-1] + (w.shape[0],))
-
-    def backward(self, gy):
-        gy2 = gy.reshape(self.x2.shape[0], gy.shape[-1])
-        gx = None
-        if self.needs_grad(0):
-            # written into a buffer of x's shape: a leaf x then owns it without a copy
-            gx = np.empty(self.xshape, gy.dtype)
-            np.matmul(gy2, self.w, out=gx.reshape(gy2.shape[0], self.w.shape[1]))
-        gw = gy2.T @ self.x2 if self.needs_grad(1) else None
-        if len(self.inputs) == 2:
-            return gx, gw
-        gb = gy2.sum(axis=0) if self.needs_grad(2) else None
-        return gx, gw, gb
-
-
-class LinearReLU(Linear):
-    """relu(x @ W.T + b) in one op: the ReLU runs in place on the GEMM's fresh result, and its
-    backward masks gy by the saved output before Linear's backward (nn.Sequential uses it)."""
-
-    def forward(self, x, w, b=None):
-        y = super().forward(x, w, b)
-        np.maximum(y, 0, out=y)
-        self.y = y
-        return y
-
-    def backward(self, gy):
-        return super().backward(gy * (self.y != 0))  # see ReLU.backward
+def linear_reference(x, weight, bias=None, relu=False):
+    """linear on checked Tensors: x (*, in_features), weight (out, in), bias (out,) or None."""
+    y = matmul(x, transpose(weight, 0, 1))
+    if bias is not None:
+        y = y + bias
+    return _relu(y) if relu else y
 
 
 def linear(x, weight, bias=None, relu=False):
@@ -81,13 +54,14 @@ def linear(x, weight, bias=None, relu=False):
             f"linear: weight of shape {w.shape} expects input with {w._data.shape[1]} features, "
             f"got shape {x.shape}"
         )
-    op = LinearReLU if relu else Linear
-    if bias is None:
-        return op.apply(x, w)
-    b = bias if isinstance(bias, Tensor) else as_tensor(bias)
-    if b._data.shape != (w._data.shape[0],):
-        raise ValueError(f"linear: bias must have shape ({w._data.shape[0]},), got {b.shape}")
-    return op.apply(x, w, b)
+    b = None
+    if bias is not None:
+        b = bias if isinstance(bias, Tensor) else as_tensor(bias)
+        if b._data.shape != (w._data.shape[0],):
+            raise ValueError(f"linear: bias must have shape ({w._data.shape[0]},), got {b.shape}")
+    if kernels.enabled():
+        return _kernels.linear(x, w, b, relu)
+    return linear_reference(x, w, b, relu)
 
 
 def linear_chain(x, layers):
@@ -95,35 +69,17 @@ def linear_chain(x, layers):
     nn.Sequential runs them when no gradient is recorded. Returns an ndarray; builds no graph.
 
     ``x`` is an ndarray (*, in_features), cast to the weights' dtype; ``layers`` holds
-    ``(weight, bias or None, relu)`` as ndarrays. Each layer is its GEMM, then the bias and the
-    ReLU in place on the GEMM's result: the same operations, in the same order, as the
-    layer-by-layer forward, so the values are the same.
-
-    An earlier version made one pass instead of two by moving each ReLU layer's bias into the
-    next layer (relu(h + b) = max(h, -b) + b). That saved about 2% of a batch-1000 forward but
-    cancelled catastrophically where a bias is large against the pre-activations (a float32
-    bias of -1e5 gave 65% error) and turned a -inf bias into NaN, so it is gone.
+    ``(weight, bias or None, relu)`` as ndarrays. The values are those of ``linear`` layer by
+    layer. With kernels on this is ``ember.kernels.layers.linear_chain`` (plain NumPy, no
+    Tensor per layer); otherwise ``linear`` per layer under no_grad.
     """
-    lead = x.shape[:-1]
-    h = x.reshape(math.prod(lead), x.shape[-1]).astype(layers[0][0].dtype, copy=False)
-    for w, b, relu in layers:
-        h = h @ w.T
-        if b is not None:
-            h += b
-        if relu:
-            np.maximum(h, 0, out=h)
-    return h.reshape(lead + (h.shape[-1],))
-
-
-class _MaskMul(Function):
-    """y = x * mask, where the mask already holds 0 or 1/(1-p) and may broadcast over x."""
-
-    def forward(self, x, mask):
-        self.mask = mask
-        return x * mask
-
-    def backward(self, gy):
-        return gy * self.mask
+    if kernels.enabled():
+        return _kernels.linear_chain(x, layers)
+    with no_grad():
+        h = _float_like(Tensor._from_op(np.asarray(x), None), layers[0][0].dtype)
+        for w, b, r in layers:
+            h = linear_reference(h, as_tensor(w), None if b is None else as_tensor(b), r)
+    return h._data
 
 
 def _check_p(p, who):
@@ -133,16 +89,16 @@ def _check_p(p, who):
 
 def _dropout(x, p, training, generator, mask_shape, who):
     _check_p(p, who)
-    x = x if isinstance(x, Tensor) else as_tensor(x)
     if not training or p == 0:
         return x
     dt = x._data.dtype
     if p == 1:
-        return _MaskMul.apply(x, mask=np.zeros((1,) * x._data.ndim, dt))
-    u = backend.rng(generator).random(mask_shape, dtype=np.float32 if dt == np.float32 else np.float64)
-    # keep with P = 1 - p, scaled by 1/(1-p) (inverted dropout: eval needs no rescale), in one pass
-    mask = np.multiply(u >= p, dt.type(1.0 / (1.0 - p)), dtype=dt)
-    return _MaskMul.apply(x, mask=mask)
+        mask = np.zeros((1,) * x._data.ndim, dt)
+    else:
+        u = backend.rng(generator).random(mask_shape, dtype=np.float32 if dt == np.float32 else np.float64)
+        # keep with P = 1 - p, scaled by 1/(1-p) (inverted dropout: eval needs no rescale), in one pass
+        mask = np.multiply(u >= p, dt.type(1.0 / (1.0 - p)), dtype=dt)
+    return mul(x, Tensor._from_op(mask, None))  # the mask is a constant: its gradient is not needed
 
 
 def dropout(x, p=0.5, training=True, generator=None):
@@ -160,24 +116,6 @@ def dropout2d(x, p=0.5, training=True, generator=None):
     if x._data.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected (N, C, H, W) or (C, H, W) input, got shape {x.shape}")
     return _dropout(x, p, training, generator, x._data.shape[:-2] + (1, 1), "dropout2d")
-
-
-class Embedding(Function):
-    """y = weight[idx]; the gradient scatter-adds rows of gy into the rows that were read."""
-
-    def forward(self, w, idx, padding_idx):
-        self.idx, self.wshape, self.padding_idx = idx, w.shape, padding_idx
-        return w[idx]
-
-    def backward(self, gy):
-        rows = gy.reshape(-1, gy.shape[-1])
-        gw = np.zeros(self.wshape, gy.dtype)
-        # Repeated indices must add up. Sort + reduceat, bincount per column and a segmented
-        # cumsum were measured: none beat np.add.at by more than 2x on every shape tried.
-        np.add.at(gw, self.idx.reshape(-1), rows)
-        if self.padding_idx is not None:
-            gw[self.padding_idx] = 0
-        return gw, None
 
 
 def embedding(input, weight, padding_idx=None):
@@ -199,4 +137,13 @@ def embedding(input, weight, padding_idx=None):
         if not -n <= padding_idx < n:
             raise ValueError(f"embedding: padding_idx {padding_idx} is out of range for {n} embeddings")
         padding_idx %= n
-    return Embedding.apply(w, Tensor._from_op(idx, None), padding_idx=padding_idx)
+    y = getitem(w, idx)  # the gradient scatter-adds rows of gy into the rows that were read
+    if padding_idx is None:
+        return y
+    # the lookups of padding_idx are cut from the graph: that row gets no gradient
+    pad = (idx == padding_idx)[..., None]
+    return where(pad, y.detach(), y) if pad.any() else y
+
+
+from ..kernels import layers as _kernels  # noqa: E402  (the kernels import this module's references)
+from ..kernels.layers import Linear, LinearReLU  # noqa: E402,F401  (the kernel Functions, for isinstance checks)

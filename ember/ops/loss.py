@@ -1,17 +1,20 @@
 """Loss functions with PyTorch's formulas, reductions and defaults: the elementwise ones here,
 cross-entropy and NLL on class labels in ``ember.ops.classification``.
 
-Regression losses (mse, l1, huber, smooth L1), binary cross-entropy (on probabilities or on
-logits) and KL divergence are each one ``Function`` over an elementwise term. ``weight`` and
-``pos_weight`` are constants (no gradient). The reduction helpers below serve both modules.
+Each loss is an elementwise term written with ember ops, times an optional constant
+``weight``, then reduced; gradients of any order come from the ops. Binary cross-entropy is
+the one op of its own (``BinaryCrossEntropy``): PyTorch's gradient at probabilities 0 and 1
+is finite, which its clamped logs' derivative is not. The fused one-pass versions are
+``ember.kernels.loss``, used when ``ember.kernels.enabled()``.
 """
 import numpy as np
 
-from .. import backend
+from .. import backend, kernels
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import as_tensor
-from .elementwise import cast, sigmoid_array, sign_or_zero
+from .activation import softplus
+from .elementwise import abs, cast, exp, log, where
 
 __all__ = [
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
@@ -26,20 +29,15 @@ def _check_reduction(name, reduction, valid=_REDUCTIONS):
         raise ValueError(f"{name}: reduction must be one of {', '.join(map(repr, valid))}, got {reduction!r}")
 
 
-def _reduce(l, reduction, n):
-    """The elementwise loss ``l`` reduced; 'mean' divides the sum by ``n``."""
+def _reduce(l, reduction, n=None):
+    """The elementwise loss Tensor ``l`` reduced; 'mean' divides the sum by ``n`` (default: l's size)."""
     if reduction == "none":
         return l
     s = l.sum()
-    if reduction != "sum":
-        with np.errstate(invalid="ignore", divide="ignore"):  # nothing to average: nan, as PyTorch
-            s = s / n
-    return np.asarray(s, dtype=l.dtype)
-
-
-def _scale(gy, reduction, n):
-    """gy times d(reduced loss)/d(elementwise loss): broadcastable against the elementwise loss."""
-    return gy if reduction in ("none", "sum") else gy / n
+    if reduction == "sum":
+        return s
+    with np.errstate(invalid="ignore", divide="ignore"):  # nothing to average: nan, as PyTorch
+        return s / (l.size if n is None else n)
 
 
 def _float(x):
@@ -73,170 +71,104 @@ def _const(name, what, w, x, shape=None):
     return w
 
 
-# ----- elementwise losses -----
+# ----- the elementwise terms, l(x, t) -----
 
 
-class _Pointwise(Function):
-    """A reduction of w * l(x, t). Subclasses give ``term`` (l) and ``partials`` (dl/dx, dl/dt,
-    each a new array, or None when not needed)."""
+def mse_term(x, t):
+    d = x - t
+    return d * d
 
-    def forward(self, x, t, reduction, w=None, n=None, **kw):
-        self.x, self.t, self.w, self.reduction, self.kw = x, t, w, reduction, kw
-        self.n = x.size if n is None else n
-        l = self.term(x, t, **kw)
-        if w is not None:
-            l *= w
-        return _reduce(l, reduction, self.n)
+
+def l1_term(x, t):
+    return abs(x - t)  # gradient sign(d), 0 where d is NaN, as PyTorch
+
+
+def huber_term(x, t, delta, div):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), divided by ``div`` (smooth L1 is
+    huber / beta). A NaN d takes the quadratic branch, so its gradient is NaN as PyTorch's; that
+    branch squares d zeroed elsewhere, so that its unused gradient is never 0 * inf."""
+    d = x - t
+    inside = ~(np.abs(d._data) >= delta)
+    di = where(inside, d, 0)
+    l = where(inside, 0.5 * di * di, delta * (abs(d) - 0.5 * delta))
+    return l / div if div != 1 else l
+
+
+class BinaryCrossEntropy(Function):
+    """-(t log x + (1 - t) log(1 - x)) on probabilities x, each log clamped at -100 as in
+    PyTorch, with PyTorch's gradients: (x - t) / max(x (1 - x), 1e-12) for x, finite at 0 and
+    1, and log(1 - x) - log(x) for t."""
+
+    dual = True
+
+    def forward(self, x, t):
+        self.save_for_backward(x, t)
+        with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped
+            lx, l1x = np.maximum(np.log(x), -100), np.maximum(np.log1p(-x), -100)
+        return (t - 1) * l1x - t * lx
 
     def backward(self, gy):
-        g = _scale(gy, self.reduction, self.n)
-        if self.w is not None:
-            g = g * self.w
-        gs = self.partials(self.x, self.t, self.needs_grad(0), self.needs_grad(1), **self.kw)
-        out = []
-        for d in gs:
-            if d is not None:
-                d *= g
-            out.append(d)
-        return tuple(out)
+        x, t = self.saved_tensors
+        xp = self.xp
+        gx = gy * (x - t) / xp.maximum((1 - x) * x, 1e-12) if self.needs_grad(0) else None
+        gt = None
+        if self.needs_grad(1):
+            with np.errstate(divide="ignore"):
+                gt = gy * (xp.log(1 - x) - xp.log(x))
+        return gx, gt
 
 
-class MSE(_Pointwise):
-    @staticmethod
-    def term(x, t):
-        d = x - t
-        d *= d
-        return d
-
-    @staticmethod
-    def partials(x, t, gx, gt):
-        d = x - t
-        d *= 2
-        return (d if gx else None), (-d if gt else None)
+def bce_term(x, t):
+    return BinaryCrossEntropy.apply(x, t)
 
 
-class L1(_Pointwise):
-    @staticmethod
-    def term(x, t):
-        return np.abs(x - t)
-
-    @staticmethod
-    def partials(x, t, gx, gt):
-        s = sign_or_zero(x - t)  # 0 where the difference is NaN, as in PyTorch
-        return (s if gx else None), (-s if gt else None)
+def bce_logits_term(x, t, pw):
+    """(1 - t) x - (1 + (pw - 1) t) log_sigmoid(x), log_sigmoid(x) = -softplus(-x): stable for
+    any logit (softplus is max(z, 0) + log1p(exp(-|z|)), here with no threshold)."""
+    log_sig = -softplus(-x, threshold=np.inf)
+    lw = 1 if pw is None else t * (pw - 1) + 1
+    return (1 - t) * x - lw * log_sig
 
 
-class Huber(_Pointwise):
-    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta); smooth L1 is huber / beta."""
-
-    @staticmethod
-    def term(x, t, delta, div):
-        d = x - t
-        a = np.abs(d)
-        l = np.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
-        if div != 1:
-            l /= div
-        return l
-
-    @staticmethod
-    def partials(x, t, gx, gt, delta, div):
-        d = np.clip(x - t, -delta, delta)  # the derivative of the Huber loss is clip(d)
-        if div != 1:
-            d /= div
-        return (d if gx else None), (-d if gt else None)
+def kl_div_term(x, t, log_target):
+    if log_target:
+        return exp(t) * (t - x)
+    pos = t._data > 0
+    return t * log(where(pos, t, 1)) - t * x  # xlogy(t, t) - t x: 0 where t = 0
 
 
-class BCE(_Pointwise):
-    @staticmethod
-    def _logs(x):
-        with np.errstate(divide="ignore"):  # log(0) = -inf, clamped to -100 like PyTorch
-            return np.maximum(np.log(x), -100), np.maximum(np.log1p(-x), -100)
-
-    @classmethod
-    def term(cls, x, t):
-        lx, l1x = cls._logs(x)
-        l1x *= t - 1
-        l1x -= t * lx
-        return l1x  # -(t log x + (1 - t) log(1 - x))
-
-    @classmethod
-    def partials(cls, x, t, gx, gt):
-        dx = dt = None
-        if gx:
-            # PyTorch's binary_cross_entropy_backward, finite at x = 0 and x = 1
-            dx = x - t
-            dx /= np.maximum((1 - x) * x, 1e-12)
-        if gt:
-            lx, l1x = cls._logs(x)
-            dt = l1x - lx
-        return dx, dt
+def pointwise_reference(term, x, t, reduction, w=None, n=None, **kw):
+    """reduce(w * term(x, t)), ``w`` a constant array (or None), 'mean' dividing by ``n``."""
+    l = term(x, t, **kw)
+    if w is not None:
+        l = l * Tensor._from_op(w, None)
+    return _reduce(l, reduction, n)
 
 
-class BCEWithLogits(_Pointwise):
-    """(1 - t) x - (1 + (pw - 1) t) log_sigmoid(x), log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|))."""
-
-    @staticmethod
-    def _logsig(x):
-        ls = np.log1p(np.exp(-np.abs(x)))
-        np.subtract(np.minimum(x, 0), ls, out=ls)
-        return ls
-
-    @classmethod
-    def term(cls, x, t, pw):
-        lw = 1 if pw is None else (pw - 1) * t + 1
-        l = (1 - t) * x
-        l -= lw * cls._logsig(x)
-        return l
-
-    @staticmethod
-    def partials(x, t, gx, gt, pw):
-        dx = dt = None
-        if gx:
-            s = sigmoid_array(x)
-            if pw is None:
-                dx = s - t
-            else:  # (1 - t) - lw sigmoid(-x)
-                dx = (1 - t) - ((pw - 1) * t + 1) * (1 - s)
-        if gt:
-            dt = -x
-            if pw is not None:
-                dt -= (pw - 1) * BCEWithLogits._logsig(x)
-        return dx, dt
+def _loss(name, x, t, reduction, w=None, n=None, **kw):
+    """The loss ``name``: its fused kernel, or the reference composition."""
+    if kernels.enabled():
+        return _kernels.POINTWISE[name].apply(x, t, reduction=reduction, w=w, n=n, **kw)
+    return pointwise_reference(_TERMS[name], x, t, reduction, w, n, **kw)
 
 
-class KLDiv(_Pointwise):
-    @staticmethod
-    def term(x, t, log_target):
-        if log_target:
-            return np.exp(t) * (t - x)
-        pos = t > 0
-        l = t * np.log(np.where(pos, t, 1))  # xlogy(t, t): 0 where t = 0
-        l -= t * x
-        return l
+_TERMS = {"mse": mse_term, "l1": l1_term, "huber": huber_term, "bce": bce_term, "bce_logits": bce_logits_term,
+          "kl_div": kl_div_term}
 
-    @staticmethod
-    def partials(x, t, gx, gt, log_target):
-        dx = dt = None
-        if log_target:
-            e = np.exp(t)
-            dx = -e if gx else None
-            dt = e * (t - x + 1) if gt else None
-        else:
-            dx = -t if gx else None
-            dt = np.log(np.where(t > 0, t, 1)) + 1 - x if gt else None
-        return dx, dt
+
+# ----- the losses -----
 
 
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error (input - target)^2, reduced. Shapes must match (no broadcasting)."""
     _check_reduction("mse_loss", reduction)
-    return MSE.apply(*_same_shape("mse_loss", input, target), reduction=reduction)
+    return _loss("mse", *_same_shape("mse_loss", input, target), reduction)
 
 
 def l1_loss(input, target, reduction="mean"):
     """Mean absolute error |input - target|, reduced."""
     _check_reduction("l1_loss", reduction)
-    return L1.apply(*_same_shape("l1_loss", input, target), reduction=reduction)
+    return _loss("l1", *_same_shape("l1_loss", input, target), reduction)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
@@ -245,7 +177,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta!r}")
     x, t = _same_shape("huber_loss", input, target)
-    return Huber.apply(x, t, reduction=reduction, delta=float(delta), div=1.0)
+    return _loss("huber", x, t, reduction, delta=float(delta), div=1.0)
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
@@ -255,8 +187,8 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta!r}")
     x, t = _same_shape("smooth_l1_loss", input, target)
     if beta == 0:
-        return L1.apply(x, t, reduction=reduction)
-    return Huber.apply(x, t, reduction=reduction, delta=float(beta), div=float(beta))
+        return _loss("l1", x, t, reduction)
+    return _loss("huber", x, t, reduction, delta=float(beta), div=float(beta))
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
@@ -270,7 +202,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
             f"[{x._data.min()}, {x._data.max()}]; use binary_cross_entropy_with_logits for logits"
         )
     w = _const("binary_cross_entropy", "weight", weight, x)
-    return BCE.apply(x, t, reduction=reduction, w=w)
+    return _loss("bce", x, t, reduction, w=w)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
@@ -284,7 +216,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     x, t = _same_shape(name, input, target)
     w = _const(name, "weight", weight, x)
     pw = _const(name, "pos_weight", pos_weight, x)
-    return BCEWithLogits.apply(x, t, reduction=reduction, w=w, pw=pw)
+    return _loss("bce_logits", x, t, reduction, w=w, pw=pw)
 
 
 def kl_div(input, target, reduction="mean", log_target=False):
@@ -297,4 +229,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
     _check_reduction("kl_div", reduction, _REDUCTIONS + ("batchmean",))
     x, t = _same_shape("kl_div", input, target)
     n = (x.shape[0] if x.ndim else 1) if reduction == "batchmean" else x._data.size
-    return KLDiv.apply(x, t, reduction=reduction, n=n, log_target=bool(log_target))
+    return _loss("kl_div", x, t, "mean" if reduction == "batchmean" else reduction, n=n, log_target=bool(log_target))
+
+
+from ..kernels import loss as _kernels  # noqa: E402  (the kernels import this module's references)

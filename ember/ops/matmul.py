@@ -1,23 +1,26 @@
 """Matrix product, 2-D and batched, with NumPy's broadcasting of the batch axes."""
-import numpy as np
-
 from ..autograd import Function
 from ._util import as_tensor, unbroadcast
 from .movement import reshape
 
 
 class MatMul(Function):
+    """``a @ b`` on matrices or batches of them (the batch axes broadcast)."""
+
+    dual = True
+
     def forward(self, a, b):
-        self.a, self.b = a, b
+        # each operand only if the other one's gradient needs it
+        self.save_for_backward(a if self.needs_grad(1) else None, b if self.needs_grad(0) else None)
         return a @ b
 
     def backward(self, gy):
-        a, b = self.a, self.b
+        a, b = self.saved_tensors
         ga = gb = None
         if self.needs_grad(0):
-            ga = unbroadcast(gy @ np.swapaxes(b, -1, -2), a.shape)
+            ga = unbroadcast(gy @ b.swapaxes(-1, -2), self.inputs[0]._data.shape)
         if self.needs_grad(1):
-            gb = unbroadcast(np.swapaxes(a, -1, -2) @ gy, b.shape)
+            gb = unbroadcast(a.swapaxes(-1, -2) @ gy, self.inputs[1]._data.shape)
         return ga, gb
 
 

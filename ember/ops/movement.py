@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 
 from ..autograd import Function
+from ..autograd.function import share_version
 from ..tensor import Tensor
 from ._util import as_tensor, norm_axis, unbroadcast
 
@@ -21,15 +22,22 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    dual = True
+
     def forward(self, a, axes):
         self.axes = axes
         return a.transpose(axes)
 
     def backward(self, gy):
-        return gy.transpose(np.argsort(self.axes))
+        inverse = [0] * len(self.axes)
+        for i, ax in enumerate(self.axes):
+            inverse[ax] = i
+        return gy.transpose(tuple(inverse))
 
 
 class BroadcastTo(Function):
+    dual = True
+
     def forward(self, a, shape):
         self.shape = a.shape
         return np.broadcast_to(a, shape)
@@ -38,26 +46,50 @@ class BroadcastTo(Function):
         return unbroadcast(gy, self.shape)
 
 
+def _slab(axis, start, stop):
+    """The index of positions [start, stop) along ``axis``."""
+    return (slice(None),) * axis + (slice(start, stop),)
+
+
 class Concatenate(Function):
+    """Join along ``axis``; each input's gradient is its slab of gy (a GetItem when recorded)."""
+
+    dual = True
+
     def forward(self, *arrays, axis):
         self.axis = axis
-        self.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        self.bounds = np.cumsum([0] + [a.shape[axis] for a in arrays]).tolist()
         return np.concatenate(arrays, axis=axis)
 
     def backward(self, gy):
-        return tuple(np.split(gy, self.bounds, axis=self.axis))
+        b = self.bounds
+        return tuple(
+            gy[_slab(self.axis, b[k], b[k + 1])] if self.needs_grad(k) else None for k in range(len(b) - 1)
+        )
 
 
 class Stack(Function):
+    """Join along a new ``axis``; input k's gradient is gy's slab k with that axis dropped."""
+
+    dual = True
+
     def forward(self, *arrays, axis):
-        self.axis = axis
+        self.axis, self.shape = axis, arrays[0].shape
         return np.stack(arrays, axis=axis)
 
     def backward(self, gy):
-        return tuple(np.moveaxis(gy, self.axis, 0))
+        n = len(self.inputs)
+        return tuple(
+            gy[_slab(self.axis, k, k + 1)].reshape(self.shape) if self.needs_grad(k) else None for k in range(n)
+        )
 
 
 class Pad(Function):
+    """Constant padding; the gradient is the slice of gy over the input (a GetItem when
+    recorded, whose own backward pads with zeros again: ``IndexAdd``)."""
+
+    dual = True
+
     def forward(self, a, pad_width, mode, value):
         self.index = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, a.shape))
         if mode == "constant":
@@ -70,18 +102,48 @@ class Pad(Function):
         return gy[self.index]
 
 
+def _scatter_add(g, shape, index, advanced):
+    """zeros(shape) with ``g`` added at ``index``: repeated (advanced) indices add up."""
+    out = np.zeros(shape, g.dtype)
+    if advanced:
+        np.add.at(out, index, g)
+    else:
+        out[index] = g
+    return out
+
+
 class GetItem(Function):
+    """``a[index]``. The gradient scatters gy into zeros of a's shape; recorded, that is the
+    ``IndexAdd`` op, whose own gradient is this one again."""
+
+    dual = True
+
     def forward(self, a, index, advanced):
         self.shape, self.index, self.advanced = a.shape, index, advanced
-        return a[index]
+        y = a[index]
+        if not isinstance(y, np.ndarray):  # an integer per axis: a 0-d view, not a NumPy scalar
+            y = a[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+        return y
 
     def backward(self, gy):
-        g = np.zeros(self.shape, gy.dtype)
-        if self.advanced:
-            np.add.at(g, self.index, gy)  # repeated indices must add up
-        else:
-            g[self.index] = gy
-        return g
+        if self._graph:
+            return IndexAdd.apply(gy, shape=self.shape, index=self.index, advanced=self.advanced)
+        return _scatter_add(gy, self.shape, self.index, self.advanced)
+
+
+class IndexAdd(Function):
+    """zeros(shape) with ``g`` added at ``index`` (repeated indices add up): ``GetItem``'s
+    backward as an op, so that it can be differentiated; its gradient is ``gy[index]``."""
+
+    dual = True
+
+    def forward(self, g, shape, index, advanced):
+        self.index = index
+        return _scatter_add(g, shape, index, advanced)
+
+    def backward(self, gy):
+        g = gy[self.index]
+        return g if isinstance(g, (np.ndarray, Tensor)) else np.asarray(g)  # a[i, j] is a NumPy scalar
 
 
 class Clone(Function):
@@ -152,13 +214,24 @@ def _is_advanced(i):
 
 
 def getitem(a, index):
-    """``a[index]`` with basic and integer/boolean-array indexing."""
+    """``a[index]`` with basic and integer/boolean-array indexing. A basic index gives a view,
+    which shares ``a``'s version counter."""
     a = as_tensor(a)
     items = index if isinstance(index, tuple) else (index,)
     items = tuple(np.asarray(i._data) if isinstance(i, Tensor) else (np.asarray(i) if isinstance(i, list) else i) for i in items)
     advanced = any(isinstance(i, np.ndarray) for i in items)
     idx = items if isinstance(index, tuple) else items[0]
-    return GetItem.apply(a, index=idx, advanced=advanced)
+    out = GetItem.apply(a, index=idx, advanced=advanced)
+    return out if advanced else _view_of(out, a)
+
+
+def _view_of(out, a):
+    """``out``, sharing ``a``'s version counter when its array is a view of ``a``'s memory (an
+    in-place change of either is then seen by both, as PyTorch's views)."""
+    base = out._data.base
+    if base is not None and (base is a._data or base is a._data.base):
+        share_version(out, a)
+    return out
 
 
 def _shape_args(shape):
@@ -173,7 +246,7 @@ def reshape(a, *shape):
     shape = _shape_args(shape)
     if shape == a._data.shape:
         return a
-    return Reshape.apply(a, shape=shape)
+    return _view_of(Reshape.apply(a, shape=shape), a)
 
 
 view = reshape
@@ -185,7 +258,7 @@ def permute(a, *axes):
     axes = tuple(ax % a._data.ndim for ax in _shape_args(axes))
     if sorted(axes) != list(range(a._data.ndim)):
         raise ValueError(f"permute: {axes} is not a permutation of the {a._data.ndim} axes")
-    return Permute.apply(a, axes=axes)
+    return _view_of(Permute.apply(a, axes=axes), a)
 
 
 def transpose(a, *axes):
@@ -255,7 +328,7 @@ def broadcast_to(a, *shape):
     shape = _shape_args(shape)
     if shape == a._data.shape:
         return a
-    return BroadcastTo.apply(a, shape=shape)
+    return _view_of(BroadcastTo.apply(a, shape=shape), a)
 
 
 def expand(a, *shape):
@@ -268,7 +341,7 @@ def expand(a, *shape):
 
 def concatenate(tensors, axis=0, *, dim=None):
     """Join tensors along an existing axis."""
-    axis = norm_axis(axis, dim) if dim is not None else axis
+    axis = norm_axis(None, dim) if dim is not None else axis
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("concatenate needs at least one tensor")
@@ -281,7 +354,7 @@ cat = concatenate
 
 def stack(tensors, axis=0, *, dim=None):
     """Join same-shaped tensors along a new axis."""
-    axis = norm_axis(axis, dim) if dim is not None else axis
+    axis = norm_axis(None, dim) if dim is not None else axis
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack needs at least one tensor")
@@ -293,7 +366,7 @@ def split(a, split_size_or_sections, axis=0, *, dim=None):
     """Split into pieces along ``axis``, as ``torch.split``: an int is the size of each
     piece (the last may be smaller), a list gives every piece's size."""
     a = as_tensor(a)
-    axis = (norm_axis(axis, dim) if dim is not None else axis) % a._data.ndim
+    axis = (norm_axis(None, dim) if dim is not None else axis) % a._data.ndim
     n = a._data.shape[axis]
     if isinstance(split_size_or_sections, numbers.Integral):
         step = int(split_size_or_sections)
@@ -314,7 +387,7 @@ def split(a, split_size_or_sections, axis=0, *, dim=None):
 
 def chunk(a, chunks, axis=0, *, dim=None):
     a = as_tensor(a)
-    ax = (norm_axis(axis, dim) if dim is not None else axis) % a._data.ndim
+    ax = (norm_axis(None, dim) if dim is not None else axis) % a._data.ndim
     size = -(-a._data.shape[ax] // chunks)
     return split(a, size, ax)
 

@@ -1,226 +1,96 @@
-"""Max, average and adaptive average pooling over (N, C, H, W) and (N, C, L) arrays.
+"""Max, average and adaptive average pooling, the readable way, over (N, C, H, W) and (N, C, L).
 
-The common 2x2, stride-2 window takes a fast path in two passes: pairs of rows (long
-contiguous runs), then pairs of columns of the half-size result. Other windows loop over the
-kh * kw kernel offsets, each a strided view of the whole input, never over pixels. Max-pool
-keeps which offset won (the first maximum in row-major order on ties, as PyTorch) and routes
-the gradient there alone. The 2x2 max-pool keeps a channels-last input's layout (a
-convolution's output), in its output, masks and input gradient.
+- average pooling: unfold the windows into columns (``ember.ops.conv.Unfold``, zero padding),
+  sum each window, divide by PyTorch's divisor;
+- max pooling: pick each window's winner on the data with NumPy (an integer index, a constant
+  of the graph, chosen by PyTorch's rules), then gather the input there with a differentiable
+  indexing op: the gradient flows to that one element;
+- adaptive average pooling: two products with constant averaging matrices, Ph @ x @ Pw.T.
+
+1-D pooling runs as 2-D with a window of height 1. These are the references. When
+``ember.kernels.enabled()`` (the default), max and average pooling run the kernels of
+``ember.kernels.pool`` (two-pass 2x2 windows, loops over kernel offsets, channels-last
+layouts, a fused ReLU), which compute the same numbers and are tested against these.
 """
 import numpy as np
 
+from .. import kernels
 from ..autograd import Function
-from ._parallel import parallel_for
-from ._util import as_tensor, empty_as, is_channels_last
-from .conv import _tuple, conv_output_size
+from ._util import as_tensor
+from .conv import Unfold, _tuple, conv_output_size, window_view
+from .elementwise import relu as _relu
 from .movement import reshape
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d"]
 
 
-def _offsets(kernel, stride, dilation, out):
-    """(i, j, slices) for each kernel offset: the strided view of every window's (i, j) element."""
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out
-    for i in range(kh):
-        for j in range(kw):
-            r, q = i * dh, j * dw
-            yield i * kw + j, (..., slice(r, r + sh * (oh - 1) + 1, sh), slice(q, q + sw * (ow - 1) + 1, sw))
+def window_pads(sizes, kernel, stride, pads, dilation, out):
+    """``pads`` with the bottom/right widened where ceil_mode's last window overhangs it."""
+    new = []
+    for size, k, s, (lo, hi), d, o in zip(sizes, kernel, stride, pads, dilation, out):
+        reach = (o - 1) * s + d * (k - 1) + 1  # the padded length the windows span
+        new.append((lo, max(hi, reach - size - lo)))
+    return tuple(new)
 
 
-def _padded(x, pads, size, value):
-    """x in a (N, C, *size) array filled with ``value``, x placed after the leading pads."""
-    (pt, _), (pl, _) = pads
-    h, w = x.shape[2:]
-    if (pt, pl) == (0, 0) and size[0] <= h and size[1] <= w:
-        return x  # the windows read only the first size[0] x size[1] elements
-    xp = np.full(x.shape[:2] + size, value, x.dtype)
-    xp[:, :, pt:pt + h, pl:pl + w] = x[:, :, :size[0] - pt, :size[1] - pl]
-    return xp
+def max_pool_winners(a, kernel, stride, pads, dilation, out):
+    """For every window of ``a`` (N, C, H, W), the flat index into ``a`` of the element whose
+    value and gradient the window passes on, by PyTorch's rules: the first maximum in
+    row-major order; in a window holding NaN, its last NaN; in a window of only -inf (padding
+    counts as -inf), its first element inside the input. Returns (N, C, OH, OW) int64."""
+    pads = window_pads(a.shape[2:], kernel, stride, pads, dilation, out)
+    where = np.arange(a.size).reshape(a.shape)  # every element's flat index
+    idx = window_view(where, kernel, stride, pads, dilation, fill=-1)  # (N, C, kh, kw, OH, OW)
+    val = window_view(a, kernel, stride, pads, dilation, fill=-np.inf)
+    n, c, kh, kw, oh, ow = idx.shape
+    idx, val = idx.reshape(n, c, kh * kw, oh, ow), val.reshape(n, c, kh * kw, oh, ow)
+    k = np.argmax(val, axis=2)  # the first maximum (NumPy's argmax stops at a first NaN)
+    nan = np.isnan(val)
+    last_nan = kh * kw - 1 - np.argmax(nan[:, :, ::-1], axis=2)
+    first_inside = np.argmax(idx >= 0, axis=2)
+    best = np.take_along_axis(val, k[:, :, None], axis=2)[:, :, 0]
+    k = np.where(nan.any(axis=2), last_nan, np.where(best == -np.inf, first_inside, k))
+    return np.take_along_axis(idx, k[:, :, None], axis=2)[:, :, 0]
 
 
-def _padded_size(kernel, stride, dilation, out):
-    # every window lies inside this size; with ceil_mode the last one may overhang the padding
-    return tuple((o - 1) * s + d * (k - 1) + 1 for o, k, s, d in zip(out, kernel, stride, dilation))
+def max_pool2d_reference(x, kernel, stride, pads, dilation, out):
+    """max_pool2d on a checked (N, C, H, W) Tensor: each window's winner, gathered."""
+    winners = max_pool_winners(x._data, kernel, stride, pads, dilation, out)
+    return reshape(x, (-1,))[winners]
 
 
-def _unpad(gxp, xshape, pads):
-    """The input gradient from the padded one: crop the padding (and the unread border)."""
-    (pt, _), (pl, _) = pads
-    h, w = xshape[2:]
-    gx = np.zeros(xshape, gxp.dtype)
-    hh, ww = min(h, gxp.shape[2] - pt), min(w, gxp.shape[3] - pl)
-    gx[:, :, :hh, :ww] = gxp[:, :, pt:pt + hh, pl:pl + ww]
-    return gx
+def avg_pool2d_reference(x, kernel, stride, pads, out, divisor):
+    """avg_pool2d on a checked (N, C, H, W) Tensor: window sums (zero padding) / ``divisor``,
+    a number or an (OH, OW) array."""
+    n, c = x.shape[:2]
+    pads = window_pads(x.shape[2:], kernel, stride, pads, (1, 1), out)
+    cols = Unfold.apply(x, kernel=kernel, stride=stride, pads=pads, dilation=(1, 1))  # (N, C kh kw, OH OW)
+    sums = reshape(cols, (n, c, kernel[0] * kernel[1]) + out).sum(axis=2)
+    return sums * as_tensor(np.asarray(1 / np.asarray(divisor), x._data.dtype))
 
 
-def _route_nan_2x2(top, bottom, low, to_right):
-    """Point the masks of the 2x2 windows that hold a NaN at the NaN PyTorch picks.
+class AdaptiveAvgPool2dFunction(Function):
+    """Adaptive average pooling as two products with constant averaging matrices,
+    y = Ph @ x @ Pw.T; linear, so the gradient is Ph.T @ gy @ Pw (on arrays or Tensors)."""
 
-    PyTorch scans a window in row-major order and takes a NaN over any number, and a later NaN
-    over an earlier one: the last NaN wins. The comparisons of the fast path are false for NaN,
-    so they route such a window elsewhere (the output, NaN, is right either way)."""
-    nt, nb = np.isnan(top), np.isnan(bottom)
-    in_bottom = nb[..., 0::2] | nb[..., 1::2]
-    nan = in_bottom | nt[..., 0::2] | nt[..., 1::2]
-    right = np.where(in_bottom, nb[..., 1::2], nt[..., 1::2])  # the last NaN's column
-    to_right[nan] = right[nan]
-    for col, pick in ((low[..., 0::2], nan & ~right), (low[..., 1::2], nan & right)):
-        col[pick] = in_bottom[pick]  # its row: the bottom one if that holds a NaN
+    dual = True
 
-
-class MaxPool2dFunction(Function):
-    """Max pooling; with ``relu=True``, ReLU of it in the same op (see ``max_pool``)."""
-
-    def forward(self, x, *, kernel, stride, pads, dilation, out, fast, relu=False):
-        self.xshape = x.shape
-        if fast:
-            y = self._forward_2x2(x, out, relu)
-            self.relu_out = y if relu else None  # the ReLU's mask is y != 0
-            return y
-        self.params = kernel, stride, pads, dilation, out
-        xp = _padded(x, pads, _padded_size(kernel, stride, dilation, out), -np.inf)
-        offsets = _offsets(kernel, stride, dilation, out)
-        y = xp[next(offsets)[1]].copy()
-        arg = np.zeros(y.shape, np.uint8 if kernel[0] * kernel[1] <= 256 else np.int32)
-        for k, sl in offsets:
-            v = xp[sl]
-            # offsets come in increasing order, so "arg = k where v > y" is a maximum; strictly
-            # greater keeps the first maximum on ties
-            np.maximum(arg, np.multiply(np.greater(v, y), k, dtype=arg.dtype), out=arg)
-            np.maximum(y, v, out=y)  # propagates NaN, as PyTorch does
-        if np.isnan(np.max(y)):  # a window holds a NaN: PyTorch routes to its last NaN
-            for k, sl in _offsets(kernel, stride, dilation, out):
-                np.copyto(arg, k, where=np.isnan(xp[sl]))
-        if xp is not x and np.isneginf(y).any():
-            # a window of -inf only: PyTorch routes to its first element inside the input,
-            # where the strict > above left the first offset, which may be padding
-            (pt, _), (pl, _) = pads
-            inside = np.zeros(xp.shape[2:], bool)
-            inside[pt:pt + x.shape[2], pl:pl + x.shape[3]] = True
-            first = np.zeros(y.shape[2:], arg.dtype)
-            for k, sl in reversed(list(_offsets(kernel, stride, dilation, out))):
-                first[inside[sl]] = k
-            np.copyto(arg, first, where=np.isneginf(y))
-        if relu:
-            np.maximum(y, 0, out=y)
-        self.arg, self.relu_out = arg, (y if relu else None)
-        return y
-
-    def _forward_2x2(self, x, out, relu):
-        oh, ow = out
-        n, c = x.shape[:2]
-        # outputs and masks in x's layout: channels-last after a convolution, where every
-        # pass below then runs over contiguous channels
-        y = empty_as(x, (n, c, oh, ow))
-        lower = empty_as(x, (n, c, oh, 2 * ow), bool)
-        to_right = empty_as(x, (n, c, oh, ow), bool)
-
-        def part(s, e):  # samples [s, e): a part's row maxima stay in cache for the column pass
-            xs = x[s:e, :, :2 * oh, :2 * ow]
-            top, bottom = xs[:, :, 0::2], xs[:, :, 1::2]
-            # rows first: the passes over the whole input read whole rows
-            rows = np.maximum(top, bottom)
-            low = lower[s:e]
-            np.greater(bottom, top, out=low)  # on a tie the top row (first in row-major order) wins
-            left, right = rows[..., 0::2], rows[..., 1::2]
-            np.maximum(left, right, out=y[s:e])
-            tr = to_right[s:e]
-            np.greater(right, left, out=tr)
-            # Rows first breaks one tie unlike PyTorch's row-major scan: the bottom-left won its
-            # column and the top-right holds the same maximum; PyTorch picks the top-right.
-            tie = np.equal(left, right)
-            if tie.any():
-                tie &= low[..., 0::2]
-                tie &= ~low[..., 1::2]
-                tr |= tie
-            if np.isnan(np.max(y[s:e])):  # one reduction; NaN windows are rare
-                _route_nan_2x2(top, bottom, low, tr)
-            if relu:  # while this part's maxima are in cache
-                np.maximum(y[s:e], 0, out=y[s:e])
-
-        parallel_for(part, n, work=x.size)
-        self.lower, self.to_right = lower, to_right
-        return y
+    def forward(self, x, *, out):
+        self.ph, self.pw = (_adaptive_matrix(s, o, x.dtype) for s, o in zip(x.shape[-2:], out))
+        return np.matmul(np.matmul(self.ph, x), self.pw.T)
 
     def backward(self, gy):
-        if "arg" not in self.__dict__:
-            return self._backward_2x2(gy)
-        kernel, stride, pads, dilation, out = self.params
-        arg = self.arg
-        if self.relu_out is not None:
-            gy = gy * (self.relu_out != 0)  # y >= 0 or NaN: see ReLU.backward
-        gxp = np.zeros(self.xshape[:2] + _padded_size(kernel, stride, dilation, out), gy.dtype)
-        for k, sl in _offsets(kernel, stride, dilation, out):
-            gxp[sl] += gy * np.equal(arg, k)
-        return _unpad(gxp, self.xshape, self.params[2])
-
-    def _backward_2x2(self, gy):
-        n, c, h, w = self.xshape
-        oh, ow = gy.shape[2:]
-        even = (h, w) == (2 * oh, 2 * ow)
-        like = self.lower  # in the forward input's layout, as gx is
-        gx = empty_as(like, self.xshape, gy.dtype, zero=not even)
-        if is_channels_last(like) and not is_channels_last(gy):
-            # gy in C order (from a Flatten) and masks channels-last: mixed strides in every
-            # pass below cost 4x; one copy of the (small) pooled gradient lines them up
-            g_cl = empty_as(like, gy.shape, gy.dtype)
-            np.copyto(g_cl, gy)
-            gy = g_cl
-
-        relu_out = self.relu_out
-
-        def part(s, e):
-            # route to the winning column (g * mask and g - g * mask), then to the winning row
-            g = gy[s:e]
-            if relu_out is not None:  # ReLU's gradient first, on this part's (cached) rows
-                g = g * (relu_out[s:e] != 0)
-            grows = empty_as(like[s:e], dtype=gy.dtype)
-            np.multiply(g, self.to_right[s:e], out=grows[..., 1::2])
-            np.subtract(g, grows[..., 1::2], out=grows[..., 0::2])
-            gxs = gx[s:e]
-            np.multiply(grows, self.lower[s:e], out=gxs[:, :, 1:2 * oh:2, :2 * ow])
-            np.subtract(grows, gxs[:, :, 1:2 * oh:2, :2 * ow], out=gxs[:, :, 0:2 * oh:2, :2 * ow])
-
-        parallel_for(part, n, work=gx.size)
-        return gx
+        xp = self.xp
+        return xp.matmul(xp.matmul(self.ph.T, gy), self.pw)
 
 
-class AvgPool2dFunction(Function):
-    def forward(self, x, *, kernel, stride, pads, out, divisor, fast):
-        self.xshape, self.params = x.shape, (kernel, stride, pads, out, fast)
-        if fast:
-            oh, ow = out
-            x = x[:, :, :2 * oh, :2 * ow]
-            rows = np.add(x[:, :, 0::2], x[:, :, 1::2])
-            y = np.add(rows[..., 0::2], rows[..., 1::2])
-        else:
-            size = _padded_size(kernel, stride, (1, 1), out)
-            xp = _padded(x, pads, size, 0)
-            offsets = _offsets(kernel, stride, (1, 1), out)
-            y = xp[next(offsets)[1]].copy()
-            for _, sl in offsets:
-                y += xp[sl]
-        self.scale = np.asarray(1 / divisor, x.dtype)  # divisor: a number or an (OH, OW) array
-        y *= self.scale
-        return y
-
-    def backward(self, gy):
-        kernel, stride, pads, out, fast = self.params
-        g = gy * self.scale
-        if fast:
-            n, c, h, w = self.xshape
-            oh, ow = out
-            even = (h, w) == (2 * oh, 2 * ow)
-            gx = np.empty(self.xshape, gy.dtype) if even else np.zeros(self.xshape, gy.dtype)
-            # every element of a window gets the same share: widen the rows, copy to both rows
-            grow = np.repeat(g, 2, axis=3)
-            gx[:, :, 0:2 * oh:2, :2 * ow] = grow
-            gx[:, :, 1:2 * oh:2, :2 * ow] = grow
-            return gx
-        gxp = np.zeros(self.xshape[:2] + _padded_size(kernel, stride, (1, 1), out), gy.dtype)
-        for _, sl in _offsets(kernel, stride, (1, 1), out):
-            gxp[sl] += g
-        return _unpad(gxp, self.xshape, pads)
+def _adaptive_matrix(size, out, dtype):
+    """(out, size) averaging matrix of PyTorch's bins [floor(i size / out), ceil((i + 1) size / out))."""
+    i = np.arange(out)
+    start, end = (i * size) // out, -(-((i + 1) * size) // out)
+    cols = np.arange(size)
+    inside = (cols >= start[:, None]) & (cols < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
 
 
 def _avg_divisor(sizes, kernel, stride, pads, out, count_include_pad):
@@ -250,7 +120,8 @@ def check_window(kernel_size, stride, padding, dilation, fn, nd):
 
 
 def _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode, fn, nd):
-    """Validate; return the input and the window as 2-D parameters, with the output size."""
+    """Validate; return the input and the window as 2-D parameters, with the output size and
+    whether it is the plain 2x2, stride-2 window (the kernels' two-pass case)."""
     x = as_tensor(x)
     if x._data.ndim not in (nd + 1, nd + 2):
         axes = "(N, C, H, W) or (C, H, W)" if nd == 2 else "(N, C, L) or (C, L)"
@@ -267,18 +138,18 @@ def _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode, fn, nd):
     if nd == 1:  # run as 2-D with a window of height 1
         kernel, stride, dilation, padding, out = (1,) + kernel, (1,) + stride, (1,) + dilation, (0,) + padding, (1,) + out
     sizes = x.shape[-2:] if nd == 2 else (1, x.shape[-1])
-    # the two-pass path: a 2x2 window, stride 2, whose output drops any odd last row/column
+    # a 2x2 window, stride 2, whose output drops any odd last row/column
     fast = (kernel == (2, 2) and stride == (2, 2) and padding == (0, 0) and dilation == (1, 1)
             and out == (sizes[0] // 2, sizes[1] // 2))
     return x, kernel, stride, tuple((p, p) for p in padding), dilation, out, fast
 
 
-def _run_2d(fn_class, x, nd, **params):
-    """Apply a 2-D pooling Function to (N, C, H, W), (C, H, W), (N, C, L) or (C, L) input."""
+def _run_2d(fn, x, nd, *args, **params):
+    """Apply a 2-D pooling ``fn(x4, ...)`` to (N, C, H, W), (C, H, W), (N, C, L) or (C, L) input."""
     shape = x.shape
     n = shape[0] if x._data.ndim == nd + 2 else 1
     x4 = x if x._data.ndim == 4 else reshape(x, (n, shape[-nd - 1]) + (1,) * (nd == 1) + shape[-nd:])
-    y = fn_class.apply(x4, **params)
+    y = fn(x4, *args, **params)
     out = shape[:-nd] + y.shape[-nd:]
     return y if out == y.shape else reshape(y, out)
 
@@ -307,15 +178,14 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 def max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, fn, nd, relu=False):
     """``max_pool1d`` (nd=1) or ``max_pool2d`` (nd=2); errors name ``fn``.
 
-    ``relu=True`` returns relu(max_pool(x)), which equals max_pool(relu(x)) in values and
-    gradients (ReLU is monotone: the window's maximum wins either way, and the gradient is zero
-    in both orders where the output is 0). ``nn.Sequential`` runs a ReLU followed by a
-    MaxPool2d so: the ReLU's pass then runs over the 4x smaller output, inside the pooling's
-    own passes while their rows are in cache, and keeps no array of its own."""
+    ``relu=True`` returns max_pool(relu(x)), run by the kernels as relu(max_pool(x)) in one op
+    (``ember.kernels.pool.relu_max_pool2d``): the same values and gradients, as ReLU is
+    monotone."""
     x, kernel, stride, pads, dilation, out, fast = _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode,
                                                               fn, nd)
-    return _run_2d(MaxPool2dFunction, x, nd, kernel=kernel, stride=stride, pads=pads, dilation=dilation, out=out,
-                   fast=fast, relu=relu)
+    if kernels.enabled():
+        return _run_2d(_kernels.max_pool2d, x, nd, kernel, stride, pads, dilation, out, fast, relu)
+    return _run_2d(max_pool2d_reference, _relu(x) if relu else x, nd, kernel, stride, pads, dilation, out)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -351,28 +221,9 @@ def avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divi
     else:
         sizes = x.shape[-2:] if nd == 2 else (1, x.shape[-1])
         divisor = _avg_divisor(sizes, kernel, stride, pads, out, count_include_pad)
-    return _run_2d(AvgPool2dFunction, x, nd, kernel=kernel, stride=stride, pads=pads, out=out, divisor=divisor,
-                   fast=fast)
-
-
-class AdaptiveAvgPool2dFunction(Function):
-    """Adaptive average pooling as two small matrix products: y = Ph @ x @ Pw.T."""
-
-    def forward(self, x, *, out):
-        self.ph, self.pw = (_adaptive_matrix(s, o, x.dtype) for s, o in zip(x.shape[-2:], out))
-        return np.matmul(np.matmul(self.ph, x), self.pw.T)
-
-    def backward(self, gy):
-        return np.matmul(np.matmul(self.ph.T, gy), self.pw)
-
-
-def _adaptive_matrix(size, out, dtype):
-    """(out, size) averaging matrix of PyTorch's bins [floor(i size / out), ceil((i + 1) size / out))."""
-    i = np.arange(out)
-    start, end = (i * size) // out, -(-((i + 1) * size) // out)
-    cols = np.arange(size)
-    inside = (cols >= start[:, None]) & (cols < end[:, None])
-    return (inside / (end - start)[:, None]).astype(dtype)
+    if kernels.enabled():
+        return _run_2d(_kernels.avg_pool2d, x, nd, kernel, stride, pads, out, divisor, fast)
+    return _run_2d(avg_pool2d_reference, x, nd, kernel, stride, pads, out, divisor)
 
 
 def adaptive_avg_pool2d(x, output_size):
@@ -414,3 +265,7 @@ def adaptive_avg_pool(x, output_size, fn, nd):
         y = AdaptiveAvgPool2dFunction.apply(reshape(x, x.shape[:-1] + (1, sizes[0])), out=(1,) + out)
         return reshape(y, x.shape[:-1] + out)
     return AdaptiveAvgPool2dFunction.apply(x, out=out)
+
+
+from ..kernels import pool as _kernels  # noqa: E402  (the kernels import this module's helpers)
+from ..kernels.pool import AvgPool2dFunction, MaxPool2dFunction  # noqa: E402,F401  (their old home)

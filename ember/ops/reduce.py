@@ -45,60 +45,92 @@ class Sum(Function):
 
 
 class Mean(Function):
+    dual = True
+
     def forward(self, a, axes, keepdims):
         self.shape, self.axes, self.keepdims = a.shape, axes, keepdims
         return np.asarray(a.mean(axis=axes, keepdims=keepdims))
 
     def backward(self, gy):
         n = _count(self.shape, self.axes)
-        return _expand(np, gy / np.asarray(n, gy.dtype), self.shape, self.axes, self.keepdims)
+        return _expand(self.xp, gy / np.asarray(n, gy.dtype), self.shape, self.axes, self.keepdims)
 
 
 class Max(Function):
-    """Max (or min) over axes; the gradient is shared evenly among tied maxima, like ``amax``."""
+    """Max (or min) over axes; the gradient is shared evenly among tied maxima, like ``amax``.
+    Which elements tie is a constant: the gradient of the gradient is the same spread."""
+
+    dual = True
 
     def forward(self, a, axes, keepdims, minimum=False):
         if a.size == 0:
             raise ValueError("max()/min() of an empty tensor")
         y = a.min(axis=axes, keepdims=True) if minimum else a.max(axis=axes, keepdims=True)
-        self.a, self.yk, self.axes, self.keepdims = a, y, axes, keepdims
-        return y if keepdims else np.asarray(np.squeeze(y, axis=axes))
+        y = y if keepdims else np.asarray(np.squeeze(y, axis=axes))
+        self.save_for_backward(a, y)
+        self.axes, self.keepdims = axes, keepdims
+        return y
 
     def backward(self, gy):
-        mask = self.a == self.yk
-        n = mask.sum(axis=self.axes, keepdims=True).astype(gy.dtype)
+        a, y = (_array(t) for t in self.saved_tensors)
         if not self.keepdims:
-            gy = np.expand_dims(gy, self.axes)
+            y = np.expand_dims(y, self.axes)
+            gy = self.xp.expand_dims(gy, self.axes)
+        mask = a == y
+        n = mask.sum(axis=self.axes, keepdims=True).astype(gy.dtype)
         return mask * (gy / n)
 
 
 class Var(Function):
+    """Variance with ``correction``: sum((a - mean)^2) / (N - correction)."""
+
+    dual = True
+
     def forward(self, a, axes, keepdims, correction):
-        mu = a.mean(axis=axes, keepdims=True)
-        self.d = d = a - mu
+        self.save_for_backward(a)
+        d = a - a.mean(axis=axes, keepdims=True)
         self.axes, self.keepdims = axes, keepdims
         self.n = builtins.max(_count(a.shape, axes) - correction, 0)
         return np.asarray((d * d).sum(axis=axes, keepdims=keepdims) / np.asarray(self.n, a.dtype))
 
     def backward(self, gy):
-        # d(var)/d(a_i) = 2 (a_i - mean) / (N - correction); d(var)/d(mean) = 0
+        # d(var)/d(a_i) = 2 (a_i - mean) / (N - correction); d(var)/d(mean) = 0. With
+        # N - correction = 0 the factor is inf and the gradient NaN, as in PyTorch.
+        (a,) = self.saved_tensors
+        d = a - a.mean(axis=self.axes, keepdims=True)
         if not self.keepdims:
-            gy = np.expand_dims(gy, self.axes)
-        return self.d * (gy * np.asarray(2.0 / self.n, gy.dtype))
+            gy = self.xp.expand_dims(gy, self.axes)
+        k = np.asarray(2.0 / self.n if self.n else np.inf, gy.dtype)
+        return d * (gy * k)
 
 
 class LogSumExp(Function):
+    """log(sum(exp(a))) over axes; the gradient is the softmax exp(a - y), read from the
+    input and the output (so that it is differentiated again when recorded)."""
+
+    dual = True
+
     def forward(self, a, axes, keepdims):
         m = a.max(axis=axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
         yk = np.log(np.exp(a - m).sum(axis=axes, keepdims=True)) + m
-        self.a, self.yk, self.axes, self.keepdims = a, yk, axes, keepdims
-        return yk if keepdims else np.asarray(np.squeeze(yk, axis=axes))
+        y = yk if keepdims else np.asarray(np.squeeze(yk, axis=axes))
+        self.save_for_backward(a, y)
+        self.axes, self.keepdims = axes, keepdims
+        return y
 
     def backward(self, gy):
+        a, y = self.saved_tensors
+        xp = self.xp
         if not self.keepdims:
-            gy = np.expand_dims(gy, self.axes)
-        return gy * np.exp(self.a - self.yk)  # the softmax
+            y = xp.expand_dims(y, self.axes)
+            gy = xp.expand_dims(gy, self.axes)
+        return gy * xp.exp(a - y)  # the softmax
+
+
+def _array(x):
+    """The array of a saved value (a Tensor when the backward is recorded), for masks."""
+    return x if isinstance(x, np.ndarray) else x._data
 
 
 def _reduce(cls, a, axis, dim, keepdims, keepdim, **kw):

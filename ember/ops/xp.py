@@ -68,3 +68,15 @@ def sign(a):
 
 def asarray(a, dtype=None):
     return a if dtype is None or a.dtype == dtype else _ew.cast(a, dtype)
+
+
+def clip(a, a_min, a_max):
+    return _ew.clip(a, a_min, a_max)
+
+
+def moveaxis(a, source, destination):
+    n = a.ndim
+    src, dst = source % n, destination % n
+    perm = [i for i in range(n) if i != src]
+    perm.insert(dst, src)
+    return _mv.permute(a, *perm)

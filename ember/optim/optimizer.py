@@ -189,12 +189,19 @@ class Optimizer:
         """Reset the gradients of all parameters: to None (default), or to zeros in place."""
         for group in self.param_groups:
             for p in group["params"]:
-                if set_to_none or p.grad is None:
-                    p.grad = None
-                elif p._grad._fn is None and p._grad._data.flags.writeable:
-                    p._grad._data[...] = 0
-                else:
-                    p._grad = Tensor._from_op(np.zeros_like(p._grad._data), None)
+                g = p._grad
+                if set_to_none or g is None:
+                    p._grad = None
+                    continue
+                # PyTorch: a gradient recorded with create_graph is detached in place, then
+                # zeroed in place (same Tensor, version bumped)
+                g._fn = None
+                g.requires_grad = False
+                if g._data.flags.writeable:
+                    g._data[...] = 0
+                    bump(g)
+                else:  # read-only memory (a broadcast view): give it fresh zeros
+                    p._grad = Tensor._from_op(np.zeros_like(g._data), None)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient, in place; returns ``closure()``'s loss if given.

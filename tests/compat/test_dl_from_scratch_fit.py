@@ -32,7 +32,7 @@ def test_full_batch_sgd_is_the_readme_loop(rng):
     x, y, _ = blobs(rng, 20)
     a = small_net()
     b = Network([Layer(2, 8, 'relu'), Layer(8, 2, 'softmax')])
-    b.load_state_dict({k: v.copy() for k, v in a.state_dict().items()})
+    b.load_state_dict({k: np.array(v) for k, v in a.state_dict().items()})
     a.fit(x, y, epochs=5, lr=0.3, batch_size=x.shape[1], optimizer="sgd", shuffle=False, verbose=False)
     for _ in range(5):
         for (dC_dW, dC_db), l in zip(b.grad(y, x), b.layers):

@@ -1,10 +1,12 @@
-"""Every core op: float64 gradcheck, and forward + gradients against PyTorch on random shapes
-(broadcasting included). One table drives both; each row is (name, ember fn, torch fn, input
-shapes, input domain)."""
+"""Every core op: float64 gradcheck and gradgradcheck (the gradient of the gradient, through
+create_graph=True), and forward + gradients against PyTorch on random shapes (broadcasting
+included). One table drives them all; each row is (name, ember fn, torch fn, input shapes,
+input domain)."""
 import numpy as np
 import pytest
 
 import ember
+from ember.gradcheck import gradgradcheck
 
 POS = "pos"  # inputs drawn from (0.5, 2): log, sqrt, pow, division
 
@@ -88,6 +90,13 @@ def test_gradcheck(case):
     name, fn, _, shapes, domain = case
     xs = [ember.tensor(x, requires_grad=True) for x in _inputs(shapes, domain, np.float64)]
     assert ember.gradcheck(fn, xs)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_gradgradcheck(case):
+    name, fn, _, shapes, domain = case
+    xs = [ember.tensor(x, requires_grad=True) for x in _inputs(shapes, domain, np.float64)]
+    assert gradgradcheck(fn, xs)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

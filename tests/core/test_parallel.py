@@ -1,4 +1,6 @@
 """The split elementwise passes (ember.ops._parallel) give bit-identical results to one thread."""
+import importlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -58,13 +60,15 @@ def _cnn_step(seed):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return [p.data.copy() for p in m.parameters()] + [xt.grad.copy()]
+    return [p._data.copy() for p in m.parameters()] + [xt.grad._data.copy()]
 
 
 @pytest.mark.parametrize("threads", [2, 3])
 def test_split_passes_match_one_thread_exactly(split_everything, threads, monkeypatch):
     # batch norm's blocks as small as a few rows, so that its per-channel sums come in parts
-    monkeypatch.setattr("ember.ops.norm._BLOCK", 64)
+    norm = importlib.import_module("ember.kernels.norm" if importlib.util.find_spec("ember.kernels.norm")
+                                   else "ember.ops.norm")  # where batch norm's blocked passes live
+    monkeypatch.setattr(norm, "_BLOCK", 64)
     split_everything(1, 1 << 18)
     want = _cnn_step(0)
     split_everything(threads, 0)
@@ -88,7 +92,7 @@ def test_relu_split_over_channels_last_memory(split_everything):
     y.backward(g_cl)
     np.testing.assert_array_equal(y.data, np.maximum(a, 0))
     np.testing.assert_array_equal(x.grad, g * (a > 0))
-    assert y.data.strides == cl.strides and x.grad.strides == cl.strides
+    assert y._data.strides == cl.strides and x.grad._data.strides == cl.strides
 
 
 @pytest.mark.parametrize("threads", [1, 3])
@@ -104,12 +108,12 @@ def test_relu_gradient_from_another_layout_takes_the_outputs_layout(split_everyt
     y = nn.functional.relu(x)
     y.backward(g)
     np.testing.assert_array_equal(x.grad, g * (a > 0))
-    assert x.grad.strides == cl.strides  # the layout pooling's backward reads fastest
+    assert x.grad._data.strides == cl.strides  # the layout pooling's backward reads fastest
     # and the other way round: a C-order output, a channels-last gradient
     x2 = ember.Tensor(a, requires_grad=True)
     nn.functional.relu(x2).backward(np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2))
     np.testing.assert_array_equal(x2.grad, g * (a > 0))
-    assert x2.grad.flags.c_contiguous
+    assert x2.grad._data.flags.c_contiguous
 
 
 def _timeout_after(code, env):
@@ -120,8 +124,8 @@ def _timeout_after(code, env):
     return r.stdout.strip()
 
 
-def test_import_cuts_openblas_spin_before_numpy_loads():
-    # OpenBLAS reads the variable when NumPy loads it: ember sets it only if that is still ahead
-    assert _timeout_after("import ember", {}) == "4"
-    assert _timeout_after("import ember", {"OPENBLAS_THREAD_TIMEOUT": "10"}) == "10"  # the user's value wins
-    assert _timeout_after("import numpy, ember", {}) == "None"  # too late: left alone
+def test_import_leaves_openblas_spin_to_the_user():
+    # ember never sets OPENBLAS_THREAD_TIMEOUT itself (the benchmark suite does, for every
+    # contender alike): the user's environment is what OpenBLAS sees
+    assert _timeout_after("import ember", {}) == "None"
+    assert _timeout_after("import ember", {"OPENBLAS_THREAD_TIMEOUT": "10"}) == "10"

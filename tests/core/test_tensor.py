@@ -25,7 +25,7 @@ def test_attributes_and_repr():
     assert t.T.shape == (2, 2) and t.T.data[0, 1] == 3
     assert isinstance(t.numpy(), np.ndarray) and t.grad is None
     assert "requires_grad=True" in repr(t) and repr(t).startswith("tensor(")
-    assert "grad_fn=Mul" in repr(t * 2)
+    assert "grad_fn=<MulBackward0>" in repr(t * 2)  # PyTorch's repr
     assert "float64" in repr(ember.tensor(np.zeros(2)))
     assert ember.tensor([2.5]).item() == 2.5
     with pytest.raises(ValueError, match="one element"):
@@ -135,7 +135,7 @@ def test_backward_with_wrong_grad_shape_names_the_op():
             return gy  # wrong shape
 
     x = ember.ones(2, 3, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"Broken.backward returned a gradient of shape \(3,\)"):
+    with pytest.raises(RuntimeError, match=r"Broken\w* returned a gradient of shape \(3,\).* which has shape \(2, 3\)"):
         Broken.apply(x).sum().backward()
 
 
@@ -159,7 +159,7 @@ def test_creation_helpers():
     assert ember.zeros(2, 3).shape == (2, 3) and ember.zeros((2, 3)).dtype == np.float32
     assert ember.ones(4).data.sum() == 4
     assert ember.full((2, 2), 7.0).data[1, 1] == 7
-    assert ember.eye(3).data.trace() == 3
+    assert ember.eye(3).numpy().trace() == 3
     assert ember.arange(5).dtype == np.int64 and ember.arange(0, 1, 0.25).dtype == np.float32
     assert ember.zeros_like(ember.ones(3, dtype=np.float64)).dtype == np.float64
     assert ember.ones_like(np.zeros((2, 2))).shape == (2, 2)

@@ -17,7 +17,7 @@ def test_tensor_dataset_int_and_batch_indexing():
     xb, yb = ds.__getitems__(np.array([4, 1]))
     np.testing.assert_array_equal(xb, x[[4, 1]])
     np.testing.assert_array_equal(yb, [4, 1])
-    assert ds.tensors[1] is y.data  # Tensors are shared, not copied
+    assert ds.tensors[1] is y.numpy()  # Tensors are shared, not copied
     xs, _ = ds.__getitems__(slice(2, 5))
     assert np.shares_memory(xs, x)
 

@@ -120,72 +120,103 @@ def test_identity_flatten_unflatten(torch):
         nn.Unflatten(1, (7, 8))(y)
 
 
+# ----- Sequential is the loop; fusion is explicit, through fuse() -----
+
+
+def test_sequential_forward_is_the_plain_loop_without_fusion():
+    seq = nn.Sequential(nn.Flatten(), nn.Linear(8, 6), nn.ReLU(), nn.Linear(6, 5), nn.ReLU())
+    calls = []
+    for i, m in enumerate(seq):
+        m.register_forward_hook(lambda mod, a, o, i=i: calls.append((i, type(o.grad_fn).__name__)))
+    x = ember.tensor(np.ones((3, 2, 4), np.float32), requires_grad=True)
+    seq(x)
+    with ember.no_grad():
+        y = seq(x)
+    # every module ran, each its own op (ReLU's is not a Linear's), also under no_grad
+    assert [c[0] for c in calls] == [0, 1, 2, 3, 4] * 2 and calls[2][1] != calls[1][1]
+    assert y.grad_fn is None
+
+
+def test_sequential_without_hooks_runs_each_module_as_written():
+    from ember.nn import functional as F
+
+    seq = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3))
+    a = ember.tensor(np.random.default_rng(6).standard_normal((7, 5)), requires_grad=True)
+    y = seq(a)
+    relu_out = y.grad_fn.inputs[0]
+    assert relu_out.grad_fn is not None and type(relu_out.grad_fn).__name__ == type(F.relu(a).grad_fn).__name__
+
+
 @pytest.mark.parametrize("channels_last", [False, True], ids=["C order", "channels-last"])
 @pytest.mark.parametrize("pool", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
-def test_sequential_pools_before_relu_with_identical_values_and_gradients(pool, channels_last):
-    # Sequential runs ReLU -> MaxPool2d as one op, pool then ReLU: the same numbers, cheaper
+def test_fused_relu_pool_pools_first_with_identical_values_and_gradients(pool, channels_last):
+    # fuse() runs ReLU -> MaxPool2d as one op, pool then ReLU: the same numbers, cheaper
     from ember.nn import functional as F
-    from ember.ops.pool import MaxPool2dFunction
+    from ember.nn.fusion import FusedReLUMaxPool2d, fuse
 
     r = np.random.default_rng(5)
     x = r.integers(-3, 3, size=(2, 3, 6, 7)).astype(np.float64)  # ties and all-negative windows
     x[0, 0, :2, :2] = -1.0
     if channels_last:  # as a convolution's output is
         x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-    seq = nn.Sequential(nn.ReLU(), nn.MaxPool2d(**pool))
+    seq = fuse(nn.Sequential(nn.ReLU(), nn.MaxPool2d(**pool)))
+    assert len(seq) == 1 and type(seq[0]) is FusedReLUMaxPool2d
     a = ember.tensor(x, requires_grad=True)
     ya = seq(a)
-    assert isinstance(ya._fn, MaxPool2dFunction) and ya._fn.inputs[0] is a  # one op, no ReLU of its own
+    assert type(ya._fn).__name__ == "MaxPool2dFunction" and ya._fn.inputs[0] is a  # one op, no ReLU of its own
     g = r.standard_normal(ya.shape)
-    ya.backward(g)
+    ya.backward(ember.tensor(g))
     b = ember.tensor(x, requires_grad=True)
     yb = F.max_pool2d(F.relu(b), **pool)  # the order as written
-    yb.backward(g)
-    np.testing.assert_array_equal(ya.data, yb.data)
-    np.testing.assert_array_equal(a.grad, b.grad)
+    yb.backward(ember.tensor(g))
+    np.testing.assert_array_equal(ya.numpy(), yb.numpy())
+    np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
 
 
 @pytest.mark.parametrize("pool", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
-def test_sequential_relu_pool_with_nan_matches_torch(torch, pool):
+def test_fused_relu_pool_with_nan_matches_torch(torch, pool):
     # the fused op passes the gradient at NaN like PyTorch's ReLU, to the window's last NaN
+    from ember.nn.fusion import fuse
+
     r = np.random.default_rng(9)
     x = r.integers(-2, 3, size=(2, 3, 6, 8)).astype(np.float64)
     x[r.random(x.shape) < 0.2] = np.nan
     x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     a = ember.Tensor(x, requires_grad=True)
-    ya = nn.Sequential(nn.ReLU(), nn.MaxPool2d(**pool))(a)
+    ya = fuse(nn.Sequential(nn.ReLU(), nn.MaxPool2d(**pool)))(a)
     tx = torch.tensor(np.ascontiguousarray(x), requires_grad=True)
     ty = torch.nn.Sequential(torch.nn.ReLU(), torch.nn.MaxPool2d(**pool))(tx)
     g = r.standard_normal(ya.shape)
-    ya.backward(g)
+    ya.backward(ember.tensor(g))
     ty.backward(torch.tensor(g))
-    np.testing.assert_array_equal(ya.data, ty.detach().numpy())
-    np.testing.assert_allclose(a.grad, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(ya.numpy(), ty.detach().numpy())
+    np.testing.assert_allclose(a.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
-def test_sequential_linear_relu_runs_as_one_op_with_identical_results():
+def test_fused_linear_relu_runs_as_one_op_with_identical_results():
     from ember.nn import functional as F
-    from ember.ops.layers import LinearReLU
+    from ember.nn.fusion import FusedLinearReLU, fuse
 
     ember.manual_seed(0)
     seq = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3))
+    fused = fuse(seq)
+    assert type(fused[0]) is FusedLinearReLU and fused[0].weight is seq[0].weight
     x = np.random.default_rng(6).standard_normal((7, 5))
     a = ember.tensor(x, requires_grad=True)
-    ya = seq(a)
-    assert isinstance(ya._fn.inputs[0]._fn, LinearReLU)
-    g = np.random.default_rng(7).standard_normal(ya.shape)
+    ya = fused(a)
+    assert type(ya._fn.inputs[0]._fn).__name__ == "LinearReLU"  # one op for Linear + ReLU
+    g = ember.tensor(np.random.default_rng(7).standard_normal(ya.shape).astype(np.float32))
     ya.backward(g)
-    grads = [p.grad.copy() for p in seq.parameters()]
+    grads = [p.grad.numpy().copy() for p in seq.parameters()]
     seq.zero_grad()
     b = ember.tensor(x, requires_grad=True)
     yb = seq[2](F.relu(seq[0](b)))  # module by module
     yb.backward(g)
-    np.testing.assert_array_equal(ya.data, yb.data)
-    np.testing.assert_array_equal(a.grad, b.grad)
+    np.testing.assert_array_equal(ya.numpy(), yb.numpy())
+    np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
     for want, p in zip(grads, seq.parameters()):
-        np.testing.assert_array_equal(want, p.grad)
-    # summary() hooks every layer, so nothing is fused and every row is there
-    assert "ReLU" in nn.summary(seq, (5,))
+        np.testing.assert_array_equal(want, p.grad.numpy())
+    assert "ReLU" in nn.summary(seq, (5,), file=False)  # the model itself is not fused
 
 
 def _chain_cases():
@@ -196,36 +227,54 @@ def _chain_cases():
         "no bias": lambda: nn.Sequential(L(12, 9, bias=False), R(), L(9, 7, bias=False), R(), L(7, 3, bias=False)),
         "mixed bias": lambda: nn.Sequential(L(12, 9), R(), L(9, 7, bias=False), R(), L(7, 3)),
         "linear linear": lambda: nn.Sequential(L(12, 9), L(9, 5), R(), L(5, 2)),
-        "split by dropout": lambda: nn.Sequential(L(12, 9), R(), nn.Dropout(0.5), L(9, 4), R(), L(4, 2)),
         "one layer": lambda: nn.Sequential(L(12, 6), R()),
     }
 
 
 @pytest.mark.parametrize("case", list(_chain_cases()))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_sequential_linear_chain_under_no_grad_matches_layer_by_layer(case, dtype):
-    # Under no_grad, Linear(-ReLU) runs go through linear_chain: the same operations in the
-    # same order as the recorded forward, so the same values to the last bit
+def test_linear_chain_under_no_grad_matches_layer_by_layer(case, dtype, monkeypatch):
+    # Under no_grad, a fused Linear(-ReLU) Sequential goes through linear_chain: the same
+    # operations in the same order as the recorded forward, so the same values to the last bit
+    from ember.nn import fusion
     from ember.nn import functional as F
 
     ember.manual_seed(3)
     seq = _chain_cases()[case]().to(dtype).eval()
     for p in seq.parameters():  # biases as large as the pre-activations: many units are cut
-        p.data[...] = np.random.default_rng(p.data.size).standard_normal(p.data.shape)
+        p.data[...] = np.random.default_rng(p.numel()).standard_normal(p.shape)
+    fused = fusion.fuse(seq)
+    assert type(fused) is fusion.LinearChain and type(seq) is nn.Sequential
+    calls = []
+    real = fusion._resolve("linear_chain")
+    monkeypatch.setitem(fusion._fast_cache, "linear_chain", lambda x, layers: calls.append(len(layers)) or real(x, layers))
     x = np.random.default_rng(8).standard_normal((6, 12) if case != "mlp" else (6, 3, 4)).astype(dtype)
-    want = x
+    want = ember.tensor(x)
     for m in seq:
         want = F.relu(want) if isinstance(m, nn.ReLU) else m(want)
     with ember.no_grad():
-        got = seq(x)
-    assert got._fn is None and got.data.dtype == dtype and got.shape == want.shape
-    np.testing.assert_array_equal(got.data, want.data)
-    assert (want.data == 0).any() or case not in ("ends on relu", "one layer")  # the ReLU did cut
+        got = fused(x)
+    assert calls == [sum(isinstance(m, nn.Linear) for m in seq)]
+    assert got._fn is None and got.dtype == dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert (want.numpy() == 0).any() or case not in ("ends on relu", "one layer")  # the ReLU did cut
+
+
+def test_a_run_split_by_dropout_is_not_one_chain():
+    from ember.nn.fusion import FusedLinearReLU, fuse
+
+    L, R = nn.Linear, nn.ReLU
+    fused = fuse(nn.Sequential(L(12, 9), R(), nn.Dropout(0.5), L(9, 4), R(), L(4, 2)))
+    assert type(fused) is nn.Sequential
+    assert [type(m) for m in fused] == [FusedLinearReLU, nn.Dropout, FusedLinearReLU, nn.Linear]
+    assert list(fused._modules) == ["0", "2", "3", "5"]
 
 
 def _no_grad_mlp_vs_torch(torch, sizes, x, edit=lambda seq: None):
-    """Outputs under no_grad of an ember MLP (Linear, ReLU, ..., Linear) of ``sizes``, after
-    ``edit(seq)``, and of the torch MLP given the same weights."""
+    """Outputs under no_grad of a fused ember MLP (Linear, ReLU, ..., Linear) of ``sizes``,
+    after ``edit(seq)``, and of the torch MLP given the same weights."""
+    from ember.nn.fusion import LinearChain, fuse
+
     layers, tlayers = [], []
     for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
         layers += [nn.Linear(a, b)] + ([nn.ReLU()] if i < len(sizes) - 2 else [])
@@ -233,15 +282,17 @@ def _no_grad_mlp_vs_torch(torch, sizes, x, edit=lambda seq: None):
     seq, t = nn.Sequential(*layers), torch.nn.Sequential(*tlayers)
     edit(seq)
     t.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in seq.state_dict().items()})
+    fused = fuse(seq)
+    assert type(fused) is LinearChain
     with ember.no_grad():
-        got = seq(x).data
+        got = fused(x).numpy()
     with torch.no_grad():
         want = t(torch.from_numpy(x)).numpy()
     return got, want
 
 
 @pytest.mark.parametrize("bias", [-1e5, -np.inf], ids=["large", "-inf"])
-def test_sequential_no_grad_chain_keeps_large_and_infinite_biases_exact(torch, bias):
+def test_no_grad_chain_keeps_large_and_infinite_biases_exact(torch, bias):
     # a bias far larger than the pre-activations (or -inf, a unit switched off) must not cancel
     # against anything: relu(h + b) is 0 there, as in PyTorch
     def edit(seq):
@@ -253,38 +304,45 @@ def test_sequential_no_grad_chain_keeps_large_and_infinite_biases_exact(torch, b
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
-def test_sequential_no_grad_uses_linear_chain_and_records_nothing(monkeypatch):
-    import ember.nn.containers as containers
+def test_linear_chain_records_the_per_layer_ops_with_gradients_on(monkeypatch):
+    from ember.nn import fusion
 
     calls = []
-    real = containers.linear_chain
-    monkeypatch.setattr(containers, "linear_chain", lambda x, layers: calls.append(len(layers)) or real(x, layers))
+    real = fusion._resolve("linear_chain")
+    monkeypatch.setitem(fusion._fast_cache, "linear_chain", lambda x, layers: calls.append(len(layers)) or real(x, layers))
     seq = nn.Sequential(nn.Flatten(), nn.Linear(8, 6), nn.ReLU(), nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 2))
+    fused = fusion.fuse(seq)
     x = np.ones((3, 2, 4), np.float32)
-    y = seq(x)  # recording: the per-layer ops, which backward needs
+    y = fused(x)  # recording: the per-layer ops, which backward needs
     assert calls == [] and y._fn is not None
     with ember.no_grad():
-        seq(x)
+        fused(x)
+        seq(x)  # the unfused model never takes the chain
     assert calls == [3]
 
 
-def test_sequential_no_grad_chain_matches_torch(torch):
+def test_no_grad_chain_matches_torch(torch):
     x = np.random.default_rng(2).standard_normal((32, 20)).astype(np.float32)
     got, want = _no_grad_mlp_vs_torch(torch, (20, 16, 8, 4), x)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
-def test_sequential_no_grad_flatten_reports_a_bad_input_like_the_layer():
-    seq = nn.Sequential(nn.Flatten(start_dim=2), nn.Linear(4, 2))
+def test_no_grad_chain_reports_a_bad_flatten_input_like_the_layer():
+    from ember.nn.fusion import fuse
+
+    seq = fuse(nn.Sequential(nn.Flatten(start_dim=2), nn.Linear(4, 2)))
     with ember.no_grad(), pytest.raises(ValueError, match=r"Flatten\(.*\) cannot flatten input of shape \(3, 4\)"):
         seq(np.ones((3, 4), np.float32))
     with pytest.raises(ValueError, match=r"Flatten\(.*\) cannot flatten input of shape \(3, 4\)"):
         seq(np.ones((3, 4), np.float32))
 
 
-def test_sequential_no_grad_chain_reports_a_bad_width_by_layer():
-    seq = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(5, 2))
+def test_no_grad_chain_reports_a_bad_width_by_layer():
+    from ember.nn.fusion import fuse
+
+    seq = fuse(nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(5, 2)))
     with ember.no_grad(), pytest.raises(ValueError, match=r"Linear\(5 -> 2\) expected input with 5 features, got shape \(2, 3\)"):
         seq(np.ones((2, 4), np.float32))
+    seq = fuse(nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)))
     with ember.no_grad(), pytest.raises(ValueError, match=r"Linear\(4 -> 3\) expected input with 4 features"):
         seq(np.ones((2, 7), np.float32))

@@ -1,19 +1,22 @@
-"""Dropout (inverted, seeded) and Embedding (lookup, scatter-add gradient, padding_idx)."""
+"""Dropout (inverted, seeded) and Embedding (lookup, scatter-add gradient, padding_idx), to
+second order against PyTorch and by finite differences."""
 import numpy as np
 import pytest
 
 import ember
 import ember.nn as nn
 import ember.nn.functional as F
+from ember.gradcheck import gradgradcheck
+from higher_order_helpers import against_torch, kernel_mode, kernels  # noqa: F401  (fixtures)
 
 
 def test_dropout_train_scales_and_backward_uses_the_mask():
     x = ember.ones(200, 500, requires_grad=True)
     y = nn.Dropout(0.3)(x)
-    kept = y.data != 0
+    kept = y.numpy() != 0
     assert y.dtype == np.float32
     assert kept.mean() == pytest.approx(0.7, abs=0.01)
-    np.testing.assert_allclose(y.data[kept], 1 / 0.7, rtol=1e-6)
+    np.testing.assert_allclose(y.numpy()[kept], 1 / 0.7, rtol=1e-6)
     g = np.arange(y.size, dtype=np.float32).reshape(y.shape)
     y.backward(g)
     np.testing.assert_allclose(x.grad, g * kept / np.float32(0.7), rtol=1e-6)
@@ -30,9 +33,9 @@ def test_dropout_eval_and_p_zero_are_identity():
 def test_dropout_p_one_zeros_everything():
     x = ember.randn(3, 4, requires_grad=True)
     y = nn.Dropout(1.0)(x)
-    assert np.all(y.data == 0)
+    assert np.all(y.numpy() == 0)
     y.sum().backward()
-    assert np.all(x.grad == 0)
+    assert np.all(x.grad.numpy() == 0)
 
 
 def test_dropout_reproducible_with_manual_seed_and_generator():
@@ -51,7 +54,7 @@ def test_dropout_reproducible_with_manual_seed_and_generator():
 def test_dropout2d_zeros_whole_channels():
     x = ember.ones(8, 16, 3, 3, requires_grad=True)
     y = nn.Dropout2d(0.5)(x)
-    per_channel = y.data.reshape(8, 16, 9)
+    per_channel = y.numpy().reshape(8, 16, 9)
     assert np.all((per_channel == 0).all(-1) | (per_channel == 2).all(-1))
     assert 0 < (per_channel == 0).all(-1).mean() < 1
     y.sum().backward()
@@ -82,8 +85,8 @@ def test_embedding_matches_torch(torch, rng, padding_idx, dtype):
     e = nn.Embedding(10, 4, padding_idx=padding_idx, dtype=dtype)
     t = torch.nn.Embedding(10, 4, padding_idx=padding_idx, dtype=getattr(torch, np.dtype(dtype).name))
     if padding_idx is not None:
-        assert np.all(e.weight.data[padding_idx] == 0)
-    t.load_state_dict({"weight": torch.from_numpy(e.weight.data.copy())})
+        assert np.all(e.weight.numpy()[padding_idx] == 0)
+    t.load_state_dict({"weight": torch.from_numpy(e.weight.numpy().copy())})
     idx = rng.integers(0, 10, (3, 7))
     idx[0, :3] = 2  # repeated ids must add up
     idx[1, 0] = 9
@@ -128,3 +131,44 @@ def test_embedding_bad_input():
         nn.Embedding(-5, 3)
     with pytest.raises(ValueError, match="padding_idx"):
         nn.Embedding(10, 3, padding_idx=10)
+
+
+# ----- to second order (float64) -----
+
+
+@pytest.mark.parametrize("padding_idx", [None, 2, -1])
+def test_embedding_to_second_order(torch, rng, padding_idx):
+    idx = rng.integers(0, 5, (3, 4))
+    idx[0, :2] = 2  # repeated ids add up; padding_idx 2 is read
+    idx[2, 3] = 4
+    w = rng.standard_normal((5, 3))
+    # squared, so that the second order is not zero; the padding row gets no gradient of any order
+    with kernels(False):
+        against_torch(torch, lambda w: F.embedding(idx, w, padding_idx=padding_idx) ** 2,
+                      lambda w: torch.nn.functional.embedding(torch.tensor(idx), w, padding_idx=padding_idx) ** 2,
+                      [w], [True], rng)
+
+
+@pytest.mark.parametrize("padding_idx", [None, 1])
+def test_embedding_gradgradcheck(kernel_mode, rng, padding_idx):
+    w = ember.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    idx = np.array([[0, 1, 1], [3, 0, 2]])
+    assert gradgradcheck(lambda w: F.embedding(idx, w, padding_idx=padding_idx) ** 2, [w])
+
+
+@pytest.mark.parametrize("fn,shape", [("dropout", (4, 5)), ("dropout2d", (2, 3, 2, 2))])
+def test_dropout_to_second_order(torch, rng, fn, shape):
+    # the same mask (the same generator seed) in both: x * mask, times x for a second order
+    mask = getattr(F, fn)(ember.ones(*shape, dtype=np.float64), 0.4, generator=ember.Generator(5)).numpy()
+    assert 0 < (mask == 0).mean() < 1 and np.allclose(mask[mask != 0], 1 / 0.6)
+    x = rng.standard_normal(shape)
+    with kernels(False):
+        against_torch(torch, lambda x: getattr(F, fn)(x, 0.4, generator=ember.Generator(5)) * x,
+                      lambda x: x * torch.tensor(mask) * x, [x], [True], rng)
+
+
+@pytest.mark.parametrize("p", [0.3, 1.0])
+def test_dropout_gradgradcheck(kernel_mode, rng, p):
+    x = ember.tensor(rng.standard_normal((3, 2, 2, 2)), requires_grad=True)
+    assert gradgradcheck(lambda x: F.dropout(x, p, generator=ember.Generator(1)) * x, [x])
+    assert gradgradcheck(lambda x: F.dropout2d(x, p, generator=ember.Generator(1)) * x, [x])

@@ -11,9 +11,9 @@ import ember.nn.functional as F
 
 def _copy_linear(torch, e, t):
     with torch.no_grad():
-        t.weight.copy_(torch.from_numpy(e.weight.data))
+        t.weight.copy_(torch.from_numpy(e.weight.detach().numpy()))
         if e.bias is not None:
-            t.bias.copy_(torch.from_numpy(e.bias.data))
+            t.bias.copy_(torch.from_numpy(e.bias.detach().numpy()))
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -52,7 +52,7 @@ def test_linear_skips_input_grad_when_not_needed(rng):
     x = ember.Tensor(rng.standard_normal((5, 4)).astype(np.float32))  # no grad wanted
     lin(x).sum().backward()
     assert x.grad is None and lin.weight.grad.shape == (3, 4) and lin.bias.grad.shape == (3,)
-    np.testing.assert_allclose(lin.weight.grad, np.ones((5, 3)).T @ x.data, rtol=1e-6)
+    np.testing.assert_allclose(lin.weight.grad, np.ones((5, 3)).T @ x.numpy(), rtol=1e-6)
 
 
 def test_linear_default_init_bounds():
@@ -60,12 +60,12 @@ def test_linear_default_init_bounds():
     bound = 1 / math.sqrt(400)
     assert lin.weight.shape == (300, 400) and lin.bias.shape == (300,)
     assert lin.weight.dtype == np.float32 and lin.bias.dtype == np.float32
-    assert np.abs(lin.weight.data).max() <= bound and np.abs(lin.bias.data).max() <= bound
+    assert np.abs(lin.weight.detach().numpy()).max() <= bound and np.abs(lin.bias.detach().numpy()).max() <= bound
     # kaiming_uniform_(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in)): std = bound / sqrt(3)
-    assert lin.weight.data.std() == pytest.approx(bound / math.sqrt(3), rel=0.02)
-    old = lin.weight.data.copy()
+    assert lin.weight.detach().numpy().std() == pytest.approx(bound / math.sqrt(3), rel=0.02)
+    old = lin.weight.detach().numpy().copy()
     lin.reset_parameters()
-    assert not np.array_equal(old, lin.weight.data)
+    assert not np.array_equal(old, lin.weight.detach().numpy())
 
 
 def test_linear_repr_and_state_dict(torch):

@@ -9,6 +9,8 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember import nn
+from ember.gradcheck import gradgradcheck
+from higher_order_helpers import against_torch, kernel_mode, kernels, kernels_on  # noqa: F401  (fixtures)
 
 REDUCTIONS = ["mean", "sum", "none"]
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-10, atol=1e-12)}
@@ -164,14 +166,14 @@ def test_all_targets_ignored_gives_nan_like_torch(torch):
     assert F.cross_entropy(x, t, reduction="sum").item() == 0
 
 
-def test_cross_entropy_is_one_fused_function():
+def test_cross_entropy_is_one_fused_function(kernels_on):
     x = ember.randn(4, 10, requires_grad=True)
     loss = F.cross_entropy(x, np.array([1, 2, 3, 4]), label_smoothing=0.1)
     assert type(loss.grad_fn).__name__ == "CrossEntropy" and loss.grad_fn.inputs == (x,)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
-def test_cross_entropy_plain_path_equals_the_general_one(rng, reduction):
+def test_cross_entropy_plain_path_equals_the_general_one(kernels_on, rng, reduction):
     # (N, C) logits with plain labels take a shortcut; unit class weights force the general
     # path, which must give the very same numbers
     x = rng.standard_normal((64, 10)).astype(np.float32) * 4
@@ -248,7 +250,7 @@ def test_extreme_logits_are_finite_and_quiet(torch, dtype):
             warnings.simplefilter("error")
             y = fn(e)
             y.backward()
-        assert np.isfinite(y.data).all() and np.isfinite(e.grad).all()
+        assert np.isfinite(y.numpy()).all() and np.isfinite(e.grad.numpy()).all()
         t = torch.tensor(x, requires_grad=True)
         ty = tfn(t)
         ty.backward()
@@ -334,3 +336,105 @@ def test_loss_weight_is_a_buffer_that_loads_from_torch(torch):
     np.testing.assert_array_equal(m.weight, [1, 2, 3])
     x, t = np.eye(3, dtype=np.float32), np.array([2, 1, 0])
     np.testing.assert_allclose(m(x, t).item(), tm(torch.tensor(x), torch.tensor(t)).item(), rtol=1e-6)
+
+
+# ----- the references against PyTorch, to second order (float64) -----
+
+SECOND_ORDER = [
+    ("mse_loss", {}), ("l1_loss", {}), ("huber_loss", {"delta": 0.7}), ("smooth_l1_loss", {"beta": 0.6}),
+    ("smooth_l1_loss", {"beta": 0.0}), ("kl_div", {}), ("kl_div", {"log_target": True}),
+]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name,kw", SECOND_ORDER, ids=[f"{n}{kw}" for n, kw in SECOND_ORDER])
+def test_pointwise_reference_to_second_order(torch, rng, name, kw, reduction):
+    x, t = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    if name == "kl_div":
+        x, t = np.log(rng.dirichlet(np.ones(3), size=4)), rng.dirichlet(np.ones(3), size=4)
+        t = np.log(t) if kw else t
+    with kernels(False), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch warns that kl_div's 'mean' is not the true KL
+        against_torch(torch, lambda x, t: getattr(F, name)(x, t, reduction=reduction, **kw),
+                      lambda x, t: getattr(torch.nn.functional, name)(x, t, reduction=reduction, **kw),
+                      [x, t], [True, True], rng)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy_reference_to_second_order(torch, rng, reduction):
+    x, t = rng.uniform(0.05, 0.95, (4, 3)), rng.uniform(0, 1, (4, 3))
+    for w in [None, rng.random(3), rng.random((4, 1))]:
+        kw = {} if w is None else {"weight": w}
+        with kernels(False):
+            against_torch(torch, lambda x, t: F.binary_cross_entropy(x, t, reduction=reduction, **kw),
+                          lambda x, t: torch.nn.functional.binary_cross_entropy(
+                              x, t, reduction=reduction, **{k: torch.tensor(v) for k, v in kw.items()}),
+                          [x, t], [True, True], rng)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy_with_logits_reference_to_second_order(torch, rng, reduction):
+    x, t = rng.standard_normal((4, 3)) * 3, rng.uniform(0, 1, (4, 3))
+    for kw in [{}, {"weight": rng.random(3)}, {"pos_weight": rng.uniform(0.5, 3, 3)},
+               {"weight": rng.random((4, 1)), "pos_weight": rng.uniform(0.5, 3, 3)}]:
+        with kernels(False):
+            against_torch(torch, lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction=reduction, **kw),
+                          lambda x, t: torch.nn.functional.binary_cross_entropy_with_logits(
+                              x, t, reduction=reduction, **{k: torch.tensor(v) for k, v in kw.items()}),
+                          [x, t], [True, True], rng)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(5, 4), (2, 3, 2, 2)], ids=["2d", "4d"])
+def test_cross_entropy_and_nll_reference_to_second_order(torch, rng, shape, reduction):
+    C = shape[1]
+    x = rng.standard_normal(shape) * 2
+    w = rng.uniform(0.2, 2, C)
+    tshape = shape[:1] + shape[2:]
+    cases = [({}, None), ({"weight": w}, None), ({"ignore_index": 1}, 1), ({"label_smoothing": 0.2}, None),
+             ({"label_smoothing": 0.3, "weight": w, "ignore_index": -100}, -100)]
+    for kw, ignore in cases:
+        t = _labels(rng, tshape, C, ignore)
+        tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+        nkw, ntkw = ({k: v for k, v in d.items() if k != "label_smoothing"} for d in (kw, tkw))
+        with kernels(False):
+            against_torch(torch, lambda x: F.cross_entropy(x, t, reduction=reduction, **kw),
+                          lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(t), reduction=reduction, **tkw),
+                          [x], [True], rng)
+            against_torch(torch, lambda x: F.nll_loss(x, t, reduction=reduction, **nkw),
+                          lambda x: torch.nn.functional.nll_loss(x, torch.tensor(t), reduction=reduction, **ntkw),
+                          [x], [True], rng)
+    p = np.moveaxis(rng.dirichlet(np.ones(C), size=tshape), -1, 1)
+    for kw in [{}, {"weight": w, "label_smoothing": 0.1}]:
+        tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+        with kernels(False):
+            against_torch(torch, lambda x, p: F.cross_entropy(x, p, reduction=reduction, **kw),
+                          lambda x, p: torch.nn.functional.cross_entropy(x, p, reduction=reduction, **tkw),
+                          [x, p], [True, True], rng)
+
+
+# ----- second-order finite differences of every loss (kernels on: through their references) -----
+
+GRADGRADCHECKS = [g for g in GRADCHECKS if g[0] != "l1"] + [
+    ("l1_off_kink", lambda x, t: F.l1_loss(x, t, reduction="sum")),
+    ("smooth_l1_beta0", lambda x, t: F.smooth_l1_loss(x, t, beta=0.0)),
+    ("bce_plain", lambda x, t: F.binary_cross_entropy(F.sigmoid(x), F.sigmoid(t), reduction="sum")),
+    ("bce_logits_plain", lambda x, t: F.binary_cross_entropy_with_logits(x, F.sigmoid(t))),
+    ("kl_div_mean", lambda x, t: F.kl_div(F.log_softmax(x), F.softmax(t))),
+    ("nll_plain", lambda x, t: F.nll_loss(F.log_softmax(x), np.array([0, 2, 1, 1])) + 0 * t.sum()),
+]
+
+
+@pytest.mark.parametrize("name,fn", GRADGRADCHECKS, ids=[g[0] for g in GRADGRADCHECKS])
+def test_gradgradcheck(kernel_mode, rng, name, fn):
+    x = rng.standard_normal((4, 3))
+    t = rng.standard_normal((4, 3))
+    x[np.abs(x - t) < 0.05] += 0.1  # keep L1 and Huber off their kinks
+    x[np.abs(np.abs(x - t) - 0.5) < 0.05] += 0.1
+    assert gradgradcheck(fn, [ember.tensor(x, requires_grad=True), ember.tensor(t, requires_grad=True)])
+
+
+def test_gradgradcheck_cross_entropy_4d(kernel_mode, rng):
+    t = np.array([[[0, 1], [2, 2]], [[1, 0], [-100, 2]]])
+    fn = lambda x: F.cross_entropy(x, t, weight=np.array([0.5, 1.0, 2.0]), label_smoothing=0.15)  # noqa: E731
+    assert gradgradcheck(fn, [ember.tensor(rng.standard_normal((2, 3, 2, 2)), requires_grad=True)])

@@ -74,7 +74,8 @@ def test_pooling_channels_last_input(torch, kw):
     _run(torch, name, x, kw, channels_last=True)
     _run(torch, name, x, kw, dtype=np.float32, channels_last=True)
     y = F.max_pool2d(ember.Tensor(_channels_last(x)), 2)
-    assert y.data.transpose(0, 2, 3, 1).flags.c_contiguous
+    if ember.kernels.enabled():  # a property of the 2x2 kernel
+        assert y._data.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
 def test_max_pool2d_2x2_tie_between_top_right_and_bottom_left(torch):

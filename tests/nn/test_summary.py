@@ -33,7 +33,7 @@ def test_summary_leaves_model_untouched():
     text = nn.summary(m, (784,), batch_size=4, file=False)
     assert "(4, 10)" in text and "Non-trainable params: 2,570" in text
     assert all(mod.training for mod in m.modules())
-    assert int(m[2].num_batches_tracked) == 0 and np.all(m[2].running_mean == 0)
+    assert int(m[2].num_batches_tracked) == 0 and np.all(np.asarray(m[2].running_mean) == 0)
     assert all("forward" not in mod.__dict__ for mod in m.modules())
     assert all(p.grad is None for p in m.parameters())
 

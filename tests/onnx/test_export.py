@@ -69,6 +69,15 @@ def test_embedding(tmp_path):
     _roundtrip(model, np.zeros((2, 3), np.int64), tmp_path)
 
 
+def test_embedding_with_padding_idx_in_the_example(tmp_path):
+    # the example holds padding_idx, so the trace records where(pad, y.detach(), y): the
+    # indices must stay the graph input, not the example's values baked in as a constant
+    model = nn.Sequential(nn.Embedding(10, 4, padding_idx=0), nn.Flatten(), nn.Linear(12, 2))
+    proto = _roundtrip(model, np.zeros((2, 3), np.int64), tmp_path)
+    assert [n.op_type for n in proto.graph.node][0] == "Gather"
+    assert {i.name for i in proto.graph.initializer} == {"0.weight", "2.weight", "2.bias"}
+
+
 def test_weights_are_named_initializers(tmp_path):
     model = nn.Sequential(nn.Linear(3, 2))
     proto = ember.onnx.export(model, tmp_path / "m.onnx", np.zeros((1, 3), np.float32))

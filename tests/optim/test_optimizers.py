@@ -70,7 +70,7 @@ def run_ember(cls_name, kw, values, grads, groups=None):
     opt = getattr(optim, cls_name)(spec, **kw)
     for gs in grads:
         for p, g in zip(params, gs):
-            p.grad = None if g is None else g.copy()
+            p.grad = None if g is None else ember.tensor(g)
         opt.step()
     return params, opt
 
@@ -153,7 +153,7 @@ def test_add_param_group_mid_run_matches_torch(torch):
             eo.add_param_group({"params": e[2], "lr": 0.1, "amsgrad": True})
             to.add_param_group({"params": t[2], "lr": 0.1, "amsgrad": True})
         for pe, pt, g in zip(e, t, gs):
-            pe.grad = None if g is None else g.copy()
+            pe.grad = None if g is None else ember.tensor(g)
             pt.grad = None if g is None else torch.from_numpy(g.copy())
         eo.step()
         to.step()
@@ -180,7 +180,7 @@ def test_lion_matches_the_paper(dtype, rtol, kw):
     p = Parameter(x0.copy())
     opt = optim.Lion([p], **kw)
     for g in grads:
-        p.grad = g
+        p.grad = ember.tensor(g)
         opt.step()
     beta1, beta2 = kw.get("betas", (0.9, 0.99))
     x_ref, m_ref = lion_reference(x0, grads, kw["lr"], beta1, beta2, kw.get("weight_decay", 0.0))
@@ -192,7 +192,7 @@ def test_lion_matches_the_paper(dtype, rtol, kw):
 def test_lion_maximize_follows_the_gradient():
     p = Parameter(np.zeros(4, np.float32))
     opt = optim.Lion([p], lr=0.1, maximize=True)
-    p.grad = np.array([1, -2, 3, 0], np.float32)
+    p.grad = ember.tensor([1.0, -2.0, 3.0, 0.0])
     opt.step()
     np.testing.assert_allclose(p.data, [0.1, -0.1, 0.1, 0.0])
 
@@ -225,10 +225,10 @@ def test_steps_allocate_no_parameter_sized_arrays(name, kw):
 
     p = Parameter(np.random.default_rng(0).standard_normal(200_000).astype(np.float32))  # 800 KB: pieces
     opt = getattr(optim, name)([p], lr=1e-3, **kw)
-    g = np.ones_like(p.data)
-    p.grad = g
+    p.grad = ember.ones_like(p)
     opt.step()
     opt.step()
+    v = p._version
     tracemalloc.start()
     try:
         for _ in range(3):
@@ -236,18 +236,22 @@ def test_steps_allocate_no_parameter_sized_arrays(name, kw):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < p.data.nbytes // 8, f"{name}.step allocated {peak} bytes"
+    assert peak < p.numpy().nbytes // 8, f"{name}.step allocated {peak} bytes"
+    assert p._version == v + 3  # each step changes p in place, as PyTorch counts it
 
 
 def test_updates_in_place_without_touching_grads():
     p = Parameter(np.ones((3, 4), np.float32))
-    data = p.data
-    g = np.full((3, 4), 0.5, np.float32)
+    data = p.numpy()
+    g = ember.full((3, 4), 0.5)
     p.grad = g
     opt = optim.Adam([p], lr=0.1, weight_decay=0.1, maximize=True)
+    v, gv = p._version, g._version
     opt.step()
-    assert p.data is data and p.grad is g
+    assert p.numpy() is data and p.grad is g
+    assert p._version == v + 1 and g._version == gv  # the parameter changed in place, its grad did not
     np.testing.assert_array_equal(g, 0.5)
+    assert not np.array_equal(data, 1.0)
     assert p.data.dtype == np.float32 and opt.state[p]["exp_avg"].dtype == np.float32
 
 
@@ -255,13 +259,14 @@ def test_non_contiguous_parameter_is_updated_in_place(torch):
     values = initial_values([(6, 5)], np.float32)
     grads = [np.random.default_rng(t).standard_normal((6, 5)).astype(np.float32) for t in range(10)]
     p = Parameter(values[0])
-    p.data = np.asfortranarray(values[0])
-    data = p.data
+    p.data = ember.Tensor(np.asfortranarray(values[0]))  # ember.Tensor(ndarray) shares the array
+    data = p.numpy()
+    assert not data.flags.c_contiguous
     opt = optim.Adam([p], lr=0.1)
     for g in grads:
-        p.grad = g
+        p.grad = ember.tensor(g)
         opt.step()
-    assert p.data is data and not data.flags.c_contiguous
+    assert p.numpy() is data and not data.flags.c_contiguous
     t_params, _ = run_torch(torch, "Adam", dict(lr=0.1), values, [[g] for g in grads])
     np.testing.assert_allclose(p.data, t_params[0].detach().numpy(), rtol=1e-5, atol=1e-6)
 
@@ -269,7 +274,7 @@ def test_non_contiguous_parameter_is_updated_in_place(torch):
 def test_params_without_grad_are_skipped():
     a, b = Parameter(np.ones(3, np.float32)), Parameter(np.ones(2, np.float32))
     opt = optim.Adam([a, b], lr=0.1)
-    a.grad = np.ones(3, np.float32)
+    a.grad = ember.ones(3)
     opt.step()
     np.testing.assert_array_equal(b.data, 1.0)
     assert b not in opt.state and opt.state[a]["step"] == 1
@@ -296,10 +301,12 @@ def test_closure_is_called_with_grad_enabled_and_its_loss_returned():
 def test_zero_grad():
     p = Parameter(np.ones(3, np.float32))
     opt = optim.SGD([p], lr=0.1)
-    p.grad = np.ones(3, np.float32)
+    p.grad = ember.ones(3)
     g = p.grad
+    v = g._version
     opt.zero_grad(set_to_none=False)
-    assert p.grad is g and not g.any()
+    assert p.grad is g and not g.numpy().any()  # zeroed in place, as PyTorch's grad.zero_()
+    assert g._version == v + 1
     opt.zero_grad()
     assert p.grad is None
 
@@ -324,8 +331,8 @@ def test_training_loop_with_scheduler_and_clipping_matches_torch(torch):
     model = ember.nn.Linear(5, 2)
     tmodel = torch.nn.Linear(5, 2)
     with torch.no_grad():
-        tmodel.weight.copy_(torch.from_numpy(model.weight.data))
-        tmodel.bias.copy_(torch.from_numpy(model.bias.data))
+        tmodel.weight.copy_(torch.from_numpy(model.weight.detach().numpy()))
+        tmodel.bias.copy_(torch.from_numpy(model.bias.detach().numpy()))
     opt = optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.05)
     topt = torch.optim.AdamW(tmodel.parameters(), lr=1e-2, weight_decay=0.05, foreach=False)
     sched = OneCycleLR(opt, max_lr=0.05, total_steps=30)

@@ -116,7 +116,7 @@ def test_early_stopping_restores_the_best_weights_and_stops_fit(make_trainer, da
 
     class Snap(Callback):
         def on_epoch_end(self, epoch, logs=None):
-            snapshots.append({k: v.copy() for k, v in self.model.state_dict().items()})
+            snapshots.append({k: np.array(v) for k, v in self.model.state_dict().items()})
 
     es = EarlyStopping("score", patience=1, restore_best_weights=True)
     t = make_trainer(callbacks=[Script("score", [3.0, 1.0, 2.0, 2.5, 0.1, 0.1]), Snap(), es])

@@ -37,7 +37,7 @@ SCRIPT = textwrap.dedent('''
         return trainer, loader
 
     def dump(trainer, name):
-        np.savez(f"{folder}/{name}.npz", *[p.data for p in trainer.model.parameters()])
+        np.savez(f"{folder}/{name}.npz", *[p.detach().numpy() for p in trainer.model.parameters()])
         with open(f"{folder}/{name}.json", "w") as f:
             json.dump({"history": trainer.history.to_dict(), "es": trainer.callbacks[1].state_dict()}, f)
 

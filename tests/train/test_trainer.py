@@ -53,7 +53,7 @@ def test_trainer_steps_are_those_of_a_hand_written_loop(data, tk):
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
-        results.append([p.data.copy() for p in model.parameters()])
+        results.append([p.detach().numpy().copy() for p in model.parameters()])
     for a, b in zip(*results):
         assert np.array_equal(a, b)
 
@@ -70,7 +70,7 @@ def test_evaluate_matches_a_manual_computation_and_keeps_the_mode(make_trainer, 
         out = model(x)
         loss = nn.CrossEntropyLoss()(out, ember.tensor(y)).item()
     assert logs["loss"] == pytest.approx(loss, rel=1e-5)
-    assert logs["accuracy"] == pytest.approx(np.mean(out.data.argmax(1) == y))
+    assert logs["accuracy"] == pytest.approx(np.mean(out.numpy().argmax(1) == y))
 
 
 def test_predict_on_arrays_tensors_and_loaders(make_trainer, data, tk):
@@ -78,11 +78,12 @@ def test_predict_on_arrays_tensors_and_loaders(make_trainer, data, tk):
     model = tk.small_model(dropout=0.5)
     t = make_trainer(model=model)
     model.eval()
-    want = model(x).data
+    want = model(x).numpy()
     model.train()
     for got in (t.predict(x, batch_size=7), t.predict(ember.tensor(x)), t.predict(tk.loader(x, y, 10))):
         assert got.shape == (96, 3)
-        np.testing.assert_allclose(got, want, rtol=1e-6)
+        # float32 BLAS rounds differently for batches of 7 and of 96 (a few ulps, as in PyTorch)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     assert model.training
 
 
@@ -92,10 +93,10 @@ def test_a_nonfinite_loss_stops_fit_naming_epoch_and_batch(make_trainer, data, t
     t = make_trainer()
     t.fit(tk.loader(x, y), epochs=1)
     x[16 * 2 + 5, 0] = np.nan  # in the third batch of 16
-    before = [p.data.copy() for p in t.model.parameters()]
+    before = [p.detach().numpy().copy() for p in t.model.parameters()]
     with pytest.raises(NonFiniteLossError, match=r"nan at epoch 2/3, batch 3/6"):
         t.fit(tk.loader(x, y), epochs=3)
-    after = [p.data for p in t.model.parameters()]
+    after = [p.detach().numpy() for p in t.model.parameters()]
     assert all(np.isfinite(a).all() for a in after)
     assert any(not np.array_equal(a, b) for a, b in zip(before, after))  # batches 1 and 2 did train
     assert t.epoch == 1

@@ -1,0 +1,291 @@
+"""Pooling kernels: ``ember.ops.pool``'s max and average pooling rearranged for speed, on arrays.
+
+The references unfold or index every window; these kernels
+
+- take the common 2x2, stride-2 window in two passes: pairs of rows (long contiguous runs),
+  then pairs of columns of the half-size result, split over samples on several threads, and
+  keep a channels-last input's layout (a convolution's output) in the output, the masks and
+  the input gradient; NaN windows are re-routed to PyTorch's pick after the fast comparisons;
+- loop over the kh * kw kernel offsets for other windows, each a strided view of the whole
+  input, never over pixels, keeping which offset won in a uint8 array;
+- run a ReLU before a max-pool inside the pooling's passes, over the 4x smaller output
+  (``relu_max_pool2d``): relu(max_pool(x)) equals max_pool(relu(x)) in values and gradients.
+
+Justified by ``python -m benchmarks --only cnn cnnsteps cifar --quick`` (2 cores), where every
+pooling is a 2x2 max-pool after a ReLU: see ``MaxPool2dFunction``.
+"""
+import numpy as np
+
+from ..autograd import Function
+from ..ops._parallel import parallel_for
+from ..ops._util import empty_as, is_channels_last
+
+__all__ = ["AvgPool2dFunction", "MaxPool2dFunction", "avg_pool2d", "max_pool2d", "relu_max_pool2d"]
+
+
+def _offsets(kernel, stride, dilation, out):
+    """(i, j, slices) for each kernel offset: the strided view of every window's (i, j) element."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out
+    for i in range(kh):
+        for j in range(kw):
+            r, q = i * dh, j * dw
+            yield i * kw + j, (..., slice(r, r + sh * (oh - 1) + 1, sh), slice(q, q + sw * (ow - 1) + 1, sw))
+
+
+def _padded(x, pads, size, value):
+    """x in a (N, C, *size) array filled with ``value``, x placed after the leading pads."""
+    (pt, _), (pl, _) = pads
+    h, w = x.shape[2:]
+    if (pt, pl) == (0, 0) and size[0] <= h and size[1] <= w:
+        return x  # the windows read only the first size[0] x size[1] elements
+    xp = np.full(x.shape[:2] + size, value, x.dtype)
+    xp[:, :, pt:pt + h, pl:pl + w] = x[:, :, :size[0] - pt, :size[1] - pl]
+    return xp
+
+
+def _padded_size(kernel, stride, dilation, out):
+    # every window lies inside this size; with ceil_mode the last one may overhang the padding
+    return tuple((o - 1) * s + d * (k - 1) + 1 for o, k, s, d in zip(out, kernel, stride, dilation))
+
+
+def _unpad(gxp, xshape, pads):
+    """The input gradient from the padded one: crop the padding (and the unread border)."""
+    (pt, _), (pl, _) = pads
+    h, w = xshape[2:]
+    gx = np.zeros(xshape, gxp.dtype)
+    hh, ww = min(h, gxp.shape[2] - pt), min(w, gxp.shape[3] - pl)
+    gx[:, :, :hh, :ww] = gxp[:, :, pt:pt + hh, pl:pl + ww]
+    return gx
+
+
+def _route_nan_2x2(top, bottom, low, to_right):
+    """Point the masks of the 2x2 windows that hold a NaN at the NaN PyTorch picks.
+
+    PyTorch scans a window in row-major order and takes a NaN over any number, and a later NaN
+    over an earlier one: the last NaN wins. The comparisons of the fast path are false for NaN,
+    so they route such a window elsewhere (the output, NaN, is right either way)."""
+    nt, nb = np.isnan(top), np.isnan(bottom)
+    in_bottom = nb[..., 0::2] | nb[..., 1::2]
+    nan = in_bottom | nt[..., 0::2] | nt[..., 1::2]
+    right = np.where(in_bottom, nb[..., 1::2], nt[..., 1::2])  # the last NaN's column
+    to_right[nan] = right[nan]
+    for col, pick in ((low[..., 0::2], nan & ~right), (low[..., 1::2], nan & right)):
+        col[pick] = in_bottom[pick]  # its row: the bottom one if that holds a NaN
+
+
+class MaxPool2dFunction(Function):
+    """Max pooling of (N, C, H, W), accelerating ``ember.ops.pool.max_pool2d_reference``; with
+    ``relu=True``, ReLU of it in the same op, accelerating max_pool2d_reference(relu(x)).
+
+    ``fast`` (a 2x2, stride-2 window) takes two passes split over samples; other windows a
+    loop over kernel offsets. The gradient goes to one element per window, as PyTorch routes
+    it: the first maximum, a window's last NaN, an all -inf window's first input element.
+    The backward works on arrays only (``dual = False``); ``reference`` recomputes y with the
+    reference ops, which higher-order gradients differentiate.
+
+    Benchmarks (``--only cnnsteps cifar --quick``, 2 cores): the CNN's two ReLU + 2x2 pools
+    take ~9 ms of a 0.12 s step with this kernel, where the reference (a gather, and its
+    scatter-add backward) takes ~45 ms; ``cifar``'s three take ~12 ms of 0.18 s.
+    """
+
+    def forward(self, x, *, kernel, stride, pads, dilation, out, fast, relu=False):
+        self.xshape = x.shape
+        self.window = kernel, stride, pads, dilation, out
+        if fast:
+            y = self._forward_2x2(x, out, relu)
+            self.relu_out = y if relu else None  # the ReLU's mask is y != 0
+            return y
+        self.params = kernel, stride, pads, dilation, out
+        xp = _padded(x, pads, _padded_size(kernel, stride, dilation, out), -np.inf)
+        offsets = _offsets(kernel, stride, dilation, out)
+        y = xp[next(offsets)[1]].copy()
+        arg = np.zeros(y.shape, np.uint8 if kernel[0] * kernel[1] <= 256 else np.int32)
+        for k, sl in offsets:
+            v = xp[sl]
+            # offsets come in increasing order, so "arg = k where v > y" is a maximum; strictly
+            # greater keeps the first maximum on ties
+            np.maximum(arg, np.multiply(np.greater(v, y), k, dtype=arg.dtype), out=arg)
+            np.maximum(y, v, out=y)  # propagates NaN, as PyTorch does
+        if np.isnan(np.max(y)):  # a window holds a NaN: PyTorch routes to its last NaN
+            for k, sl in _offsets(kernel, stride, dilation, out):
+                np.copyto(arg, k, where=np.isnan(xp[sl]))
+        if xp is not x and np.isneginf(y).any():
+            # a window of -inf only: PyTorch routes to its first element inside the input,
+            # where the strict > above left the first offset, which may be padding
+            (pt, _), (pl, _) = pads
+            inside = np.zeros(xp.shape[2:], bool)
+            inside[pt:pt + x.shape[2], pl:pl + x.shape[3]] = True
+            first = np.zeros(y.shape[2:], arg.dtype)
+            for k, sl in reversed(list(_offsets(kernel, stride, dilation, out))):
+                first[inside[sl]] = k
+            np.copyto(arg, first, where=np.isneginf(y))
+        self.relu = relu
+        if relu:
+            np.maximum(y, 0, out=y)
+        self.arg, self.relu_out = arg, (y if relu else None)
+        return y
+
+    def _forward_2x2(self, x, out, relu):
+        oh, ow = out
+        n, c = x.shape[:2]
+        # outputs and masks in x's layout: channels-last after a convolution, where every
+        # pass below then runs over contiguous channels
+        y = empty_as(x, (n, c, oh, ow))
+        lower = empty_as(x, (n, c, oh, 2 * ow), bool)
+        to_right = empty_as(x, (n, c, oh, ow), bool)
+
+        def part(s, e):  # samples [s, e): a part's row maxima stay in cache for the column pass
+            xs = x[s:e, :, :2 * oh, :2 * ow]
+            top, bottom = xs[:, :, 0::2], xs[:, :, 1::2]
+            # rows first: the passes over the whole input read whole rows
+            rows = np.maximum(top, bottom)
+            low = lower[s:e]
+            np.greater(bottom, top, out=low)  # on a tie the top row (first in row-major order) wins
+            left, right = rows[..., 0::2], rows[..., 1::2]
+            np.maximum(left, right, out=y[s:e])
+            tr = to_right[s:e]
+            np.greater(right, left, out=tr)
+            # Rows first breaks one tie unlike PyTorch's row-major scan: the bottom-left won its
+            # column and the top-right holds the same maximum; PyTorch picks the top-right.
+            tie = np.equal(left, right)
+            if tie.any():
+                tie &= low[..., 0::2]
+                tie &= ~low[..., 1::2]
+                tr |= tie
+            if np.isnan(np.max(y[s:e])):  # one reduction; NaN windows are rare
+                _route_nan_2x2(top, bottom, low, tr)
+            if relu:  # while this part's maxima are in cache
+                np.maximum(y[s:e], 0, out=y[s:e])
+
+        parallel_for(part, n, work=x.size)
+        self.lower, self.to_right, self.relu = lower, to_right, relu
+        return y
+
+    def backward(self, gy):
+        if "arg" not in self.__dict__:
+            return self._backward_2x2(gy)
+        kernel, stride, pads, dilation, out = self.params
+        arg = self.arg
+        if self.relu_out is not None:
+            gy = gy * (self.relu_out != 0)  # y >= 0 or NaN: see ReLU.backward
+        gxp = np.zeros(self.xshape[:2] + _padded_size(kernel, stride, dilation, out), gy.dtype)
+        for k, sl in _offsets(kernel, stride, dilation, out):
+            gxp[sl] += gy * np.equal(arg, k)
+        return _unpad(gxp, self.xshape, self.params[2])
+
+    def _backward_2x2(self, gy):
+        n, c, h, w = self.xshape
+        oh, ow = gy.shape[2:]
+        even = (h, w) == (2 * oh, 2 * ow)
+        like = self.lower  # in the forward input's layout, as gx is
+        gx = empty_as(like, self.xshape, gy.dtype, zero=not even)
+        if is_channels_last(like) and not is_channels_last(gy):
+            # gy in C order (from a Flatten) and masks channels-last: mixed strides in every
+            # pass below cost 4x; one copy of the (small) pooled gradient lines them up
+            g_cl = empty_as(like, gy.shape, gy.dtype)
+            np.copyto(g_cl, gy)
+            gy = g_cl
+
+        relu_out = self.relu_out
+
+        def part(s, e):
+            # route to the winning column (g * mask and g - g * mask), then to the winning row
+            g = gy[s:e]
+            if relu_out is not None:  # ReLU's gradient first, on this part's (cached) rows
+                g = g * (relu_out[s:e] != 0)
+            grows = empty_as(like[s:e], dtype=gy.dtype)
+            np.multiply(g, self.to_right[s:e], out=grows[..., 1::2])
+            np.subtract(g, grows[..., 1::2], out=grows[..., 0::2])
+            gxs = gx[s:e]
+            np.multiply(grows, self.lower[s:e], out=gxs[:, :, 1:2 * oh:2, :2 * ow])
+            np.subtract(grows, gxs[:, :, 1:2 * oh:2, :2 * ow], out=gxs[:, :, 0:2 * oh:2, :2 * ow])
+
+        parallel_for(part, n, work=gx.size)
+        return gx
+
+    def reference(self, x):
+        """The output recomputed with the reference ops (for create_graph=True)."""
+        from ..ops.elementwise import relu
+        from ..ops.pool import max_pool2d_reference
+
+        return max_pool2d_reference(relu(x) if self.relu else x, *self.window)
+
+
+class AvgPool2dFunction(Function):
+    """Average pooling of (N, C, H, W), accelerating ``ember.ops.pool.avg_pool2d_reference``:
+    a 2x2, stride-2 window (``fast``) as two passes of pairwise adds, others as a loop of
+    adds over kernel offsets; array-only backward (``dual = False``), ``reference`` for
+    higher-order gradients. ``divisor`` is a number or an (OH, OW) array.
+
+    No benchmark line pools by averaging: this kernel is the old implementation kept for
+    speed parity (it avoids the reference's column copy, kh kw times the input).
+    """
+
+    def forward(self, x, *, kernel, stride, pads, out, divisor, fast):
+        self.xshape, self.params = x.shape, (kernel, stride, pads, out, fast)
+        self.window = kernel, stride, pads, out, divisor
+        if fast:
+            oh, ow = out
+            x = x[:, :, :2 * oh, :2 * ow]
+            rows = np.add(x[:, :, 0::2], x[:, :, 1::2])
+            y = np.add(rows[..., 0::2], rows[..., 1::2])
+        else:
+            size = _padded_size(kernel, stride, (1, 1), out)
+            xp = _padded(x, pads, size, 0)
+            offsets = _offsets(kernel, stride, (1, 1), out)
+            y = xp[next(offsets)[1]].copy()
+            for _, sl in offsets:
+                y += xp[sl]
+        self.scale = np.asarray(1 / divisor, x.dtype)  # divisor: a number or an (OH, OW) array
+        y *= self.scale
+        return y
+
+    def backward(self, gy):
+        kernel, stride, pads, out, fast = self.params
+        g = gy * self.scale
+        if fast:
+            n, c, h, w = self.xshape
+            oh, ow = out
+            even = (h, w) == (2 * oh, 2 * ow)
+            gx = np.empty(self.xshape, gy.dtype) if even else np.zeros(self.xshape, gy.dtype)
+            # every element of a window gets the same share: widen the rows, copy to both rows
+            grow = np.repeat(g, 2, axis=3)
+            gx[:, :, 0:2 * oh:2, :2 * ow] = grow
+            gx[:, :, 1:2 * oh:2, :2 * ow] = grow
+            return gx
+        gxp = np.zeros(self.xshape[:2] + _padded_size(kernel, stride, (1, 1), out), gy.dtype)
+        for _, sl in _offsets(kernel, stride, (1, 1), out):
+            gxp[sl] += g
+        return _unpad(gxp, self.xshape, pads)
+
+    def reference(self, x):
+        """The output recomputed with the reference ops (for create_graph=True)."""
+        from ..ops.pool import avg_pool2d_reference
+
+        return avg_pool2d_reference(x, *self.window)
+
+
+def max_pool2d(x, kernel, stride, pads, dilation, out, fast, relu=False):
+    """The kernel on a checked (N, C, H, W) Tensor, arguments as ``max_pool2d_reference``."""
+    return MaxPool2dFunction.apply(x, kernel=kernel, stride=stride, pads=pads, dilation=dilation, out=out, fast=fast,
+                                   relu=relu)
+
+
+def avg_pool2d(x, kernel, stride, pads, out, divisor, fast):
+    """The kernel on a checked (N, C, H, W) Tensor, arguments as ``avg_pool2d_reference``."""
+    return AvgPool2dFunction.apply(x, kernel=kernel, stride=stride, pads=pads, out=out, divisor=divisor, fast=fast)
+
+
+def relu_max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """``max_pool2d(relu(x), ...)`` as one op: the pooling kernel applies the ReLU to its 4x
+    smaller output, inside its own passes, and keeps no array for it (the ReLU's mask is
+    y != 0). The same values and gradients as the two ops (ReLU is monotone: a window's
+    maximum wins in either order, and where the output is 0 the gradient is 0 both ways; NaN
+    passes as PyTorch's ReLU passes it). For nn.Sequential's ReLU -> MaxPool2d.
+
+    Arguments and shapes as ``ember.nn.functional.max_pool2d``. With kernels disabled it
+    runs the reference, max_pool2d(relu(x)).
+    """
+    from ..ops.pool import max_pool
+
+    return max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d", 2, relu=True)
