@@ -41,21 +41,25 @@ def mnist(n=None):
 
 
 # ----- model builders (same shapes in every framework) -----
+# ember's models go through nn.utils.fuse, the one explicit line a user adds for speed (it keeps
+# the Parameters and state_dict keys; nn.Sequential itself is a plain loop); the Trainer fuses
+# by default.
 
 
 def ember_mlp():
     from ember import nn
 
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+    return nn.utils.fuse(nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                                       nn.Linear(128, 10)))
 
 
 def ember_cnn():
     from ember import nn
 
-    return nn.Sequential(
+    return nn.utils.fuse(nn.Sequential(
         nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Dropout(0.5), nn.Linear(1600, 10),
-    )
+    ))
 
 
 def ember_cifar():
@@ -66,7 +70,7 @@ def ember_cifar():
     for cout in (32, 64, 128):
         layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(2)]
         cin = cout
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 16, 10))
+    return nn.utils.fuse(nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 16, 10)))
 
 
 def torch_model(torch, kind):
@@ -82,7 +86,7 @@ def torch_model(torch, kind):
     for cout in (32, 64, 128):
         layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(2)]
         cin = cout
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 16, 10))
+    return nn.utils.fuse(nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 16, 10)))
 
 
 # ----- training epochs -----

@@ -294,7 +294,7 @@ def cmd_predict(args):
     x = np.stack([_read_image(p, inp["shape"], args.invert) for p in args.images])
     x = _normalize(x, inp["mean"], inp["std"])
     with ember.no_grad():
-        logits = model(x)._data
+        logits = ember.nn.utils.fuse(model)(x)._data
     z = logits - logits.max(axis=1, keepdims=True)
     probs = np.exp(z)
     probs /= probs.sum(axis=1, keepdims=True)

@@ -19,32 +19,53 @@ def _prepare(inputs):
     return out
 
 
+def _outputs(y):
+    return (y,) if isinstance(y, Tensor) else tuple(o for o in y if isinstance(o, Tensor))
+
+
 def _loss(fn, inputs, r):
-    """sum(fn(*inputs) * r), as a float: projects the output onto a fixed direction."""
-    y = fn(*inputs)
-    if r is None:
-        return y
-    return float(np.sum(np.asarray(y._data, np.float64) * r))
+    """sum over outputs of sum(output * r), as a float: projects the outputs onto fixed
+    directions."""
+    ys = _outputs(fn(*inputs))
+    return float(sum(np.sum(np.asarray(y._data, np.float64) * ri) for y, ri in zip(ys, r)))
 
 
 def _analytic(fn, inputs, seed):
+    from .autograd.engine import backward
+
     for t in inputs:
         if isinstance(t, Tensor):
             t.grad = None
-    y = fn(*inputs)
-    r = np.random.default_rng(seed).standard_normal(y.shape)
-    y.backward(r.astype(y.dtype))
+    ys = _outputs(fn(*inputs))
+    gen = np.random.default_rng(seed)
+    r = [gen.standard_normal(y.shape) for y in ys]
+    pairs = [(y, ri) for y, ri in zip(ys, r) if y.requires_grad]
+    if pairs:
+        backward([y for y, _ in pairs], [ri.astype(y.dtype) for y, ri in pairs])
     return r
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, *, raise_exception=True, nondet_tol=0.0,
+              check_undefined_grad=True, check_grad_dtypes=False, check_batched_grad=False,
+              check_batched_forward_grad=False, check_forward_ad=False, check_backward_ad=True,
+              fast_mode=False, masked=None):
     """Check ``fn``'s backward against central finite differences, element by element.
 
-    ``fn(*inputs)`` returns a Tensor; inputs that require grad are cast to float64 and each
-    element is perturbed by ``+-eps``. The vector-Jacobian product with a random direction of
-    the output's shape is compared. Returns True, or raises GradcheckError naming the input,
-    the worst element and both values.
+    ``fn(*inputs)`` returns a Tensor (or a tuple of them); inputs that require grad are cast to
+    float64 and each element is perturbed by ``+-eps``. The vector-Jacobian product with a
+    random direction of each output's shape is compared. Returns True, or raises GradcheckError
+    naming the input, the worst element and both values (``raise_exception=False``: returns
+    False). PyTorch's other keywords are accepted; the forward-mode checks do not apply.
     """
+    try:
+        return _gradcheck(fn, inputs, eps, atol, rtol, seed)
+    except GradcheckError:
+        if raise_exception:
+            raise
+        return False
+
+
+def _gradcheck(fn, inputs, eps, atol, rtol, seed):
     inputs = _prepare(inputs)
     r = _analytic(fn, inputs, seed)
     for k, t in enumerate(inputs):

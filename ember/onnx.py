@@ -148,7 +148,7 @@ def export(model, path, example_input, opset=DEFAULT_OPSET, dynamic_batch=True, 
     for name, p in model.named_parameters():
         g.known_names[id(p._data)] = name
     for name, b in model.named_buffers():
-        g.known_names[id(b)] = name
+        g.known_names[id(b._data if isinstance(b, Tensor) else b)] = name
     g.names[id(xt)] = input_name
     g.input_arrays[id(xt._data)] = input_name
     for rec in records:

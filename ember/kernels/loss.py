@@ -16,7 +16,7 @@ from ..ops.loss import (
     bce_logits_term, bce_term, huber_term, kl_div_term, l1_term, mse_term, pointwise_reference,
 )
 
-__all__ = ["MSE", "L1", "Huber", "BCE", "BCEWithLogits", "KLDiv", "CrossEntropy", "NLL", "POINTWISE"]
+__all__ = ["MSE", "L1", "Huber", "BCE", "BCEWithLogits", "KLDiv", "CrossEntropy", "NLL", "FUSED"]
 
 
 def _reduce(l, reduction, n):
@@ -43,10 +43,10 @@ class _Pointwise(Function):
     Subclasses give ``term`` (l on arrays), ``partials`` (dl/dx, dl/dt, each a new array, or
     None when not needed) and the reference term they fuse.
 
-    No line of ``python -m benchmarks`` runs these losses; they are kept from before the
-    references existed. One op instead of three to six saves the per-op overhead
-    (~5-10 us a node) and the intermediate arrays; see the report of the change that moved
-    them here for the measurement.
+    No line of ``python -m benchmarks`` runs these losses. Forward + backward against the
+    reference (float32, 2 busy cores): MSE of (128, 10) 0.04-0.06 ms against 0.09-0.18 ms,
+    of (4096, 256) 2.0-2.7 ms against 4.5 ms; Huber (4096, 256) 14 ms against 45 ms;
+    BCE-with-logits 1.5-2.7x, BCE 1.2-1.4x, KL divergence 1.3x faster.
     """
 
     reference_term = None
@@ -216,7 +216,7 @@ class KLDiv(_Pointwise):
         return dx, dt
 
 
-POINTWISE = {"mse": MSE, "l1": L1, "huber": Huber, "bce": BCE, "bce_logits": BCEWithLogits, "kl_div": KLDiv}
+FUSED = {k.reference_term: k for k in (MSE, L1, Huber, BCE, BCEWithLogits, KLDiv)}  # reference term -> its kernel
 
 
 # ----- on class labels -----
@@ -224,8 +224,9 @@ POINTWISE = {"mse": MSE, "l1": L1, "huber": Huber, "bce": BCE, "bce_logits": BCE
 
 class CrossEntropy(Function):
     """``cross_entropy_reference``: log_softmax over axis 1 and the weighted NLL of the target
-    classes, fused. Justified by the ``mlp`` and ``cifar`` lines of ``python -m benchmarks``
-    (the loss of every training step).
+    classes, fused. Justified by the ``mlp`` line of ``python -m benchmarks`` (the loss of
+    every MNIST step: forward + backward of (128, 10) in 0.08-0.10 ms against the
+    reference's 0.19-0.24 ms, float32, 2 busy cores).
 
     Per element i (ignored ones give 0), with a_i = w[t_i], W = sum(w), eps the smoothing:
         l_i = (1 - eps) a_i (lse_i - z_it) + eps / C (W lse_i - sum_c w_c z_ic)
@@ -307,8 +308,9 @@ class CrossEntropy(Function):
 
 class NLL(Function):
     """``nll_loss_reference`` in one op: the weighted log-probabilities of the targets, and a
-    gradient written at the targets only. Kept from before the reference existed (no line of
-    the benchmark suite runs it)."""
+    gradient written at the targets only. No line of ``python -m benchmarks`` runs it;
+    forward + backward of (128, 10) takes 0.09-0.11 ms against the reference's 0.13-0.15 ms
+    (float32, 2 busy cores)."""
 
     def forward(self, x, t, w, valid, reduction):
         self.args = t, w, valid, reduction

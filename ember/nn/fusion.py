@@ -223,7 +223,7 @@ def _chain_shape(mods):
     return True
 
 
-def _fuse_sequential(seq, children):
+def _fuse_sequential(children):
     """The (name, module) pairs of a stock Sequential with its pairs fused."""
     out, i = [], 0
     while i < len(children):
@@ -257,7 +257,7 @@ def _fuse(m):
     new_kids = [(k, c if c is None else _fuse(c)) for k, c in kids]
     changed = any(a is not b for (_, a), (_, b) in zip(kids, new_kids))
     if type(m) is Sequential and Sequential.forward is _STOCK[Sequential] and "forward" not in m.__dict__:
-        fused = _fuse_sequential(m, new_kids) if all(c is not None for _, c in new_kids) else new_kids
+        fused = _fuse_sequential(new_kids) if all(c is not None for _, c in new_kids) else new_kids
         if _chain_shape([c for _, c in fused]) and all(c is not None for _, c in fused):
             return _with_children(m, fused, LinearChain)
         if len(fused) != len(kids):

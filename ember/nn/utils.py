@@ -12,8 +12,10 @@ import numpy as np
 from ..autograd.function import bump
 from ..tensor import Tensor
 
+from .fusion import fuse  # noqa: E402,F401
+
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
-           "parameters_to_vector", "vector_to_parameters"]
+           "parameters_to_vector", "vector_to_parameters", "fuse"]
 
 
 def _params(parameters, fn):

@@ -26,6 +26,12 @@ def as_tensor(x, like=None):
     return Tensor(x)
 
 
+def array_of(x):
+    """The array of a value a backward saved: itself, or the Tensor's array when the backward
+    is recorded. Masks, signs and tie counts are computed on it: they are constants."""
+    return x._data if isinstance(x, Tensor) else x
+
+
 def unbroadcast(g, shape):
     """Sum ``g`` down to ``shape``: the gradient of broadcasting an array of ``shape``."""
     if g.shape == shape:

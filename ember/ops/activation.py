@@ -15,7 +15,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import as_tensor
+from ._util import array_of, as_tensor
 from .elementwise import cast, clip, relu, sigmoid, sigmoid_array, tanh
 
 __all__ = [
@@ -100,11 +100,6 @@ class Erf(Function):
 def _sigmoid(x):
     """sigmoid of an array, or of a Tensor (an op) when a backward is recorded."""
     return sigmoid(x) if isinstance(x, Tensor) else sigmoid_array(x)
-
-
-def _array(x):
-    """The array of a saved value (a Tensor when a backward is recorded): for masks."""
-    return x._data if isinstance(x, Tensor) else x
 
 
 # ----- pointwise activations -----
@@ -223,7 +218,7 @@ class Softplus(Function):
     def backward(self, gy):
         (x,) = self.saved_tensors
         bx = x * self.beta
-        return self.xp.where(_array(bx) > self.threshold, gy, gy * _sigmoid(bx))
+        return self.xp.where(array_of(bx) > self.threshold, gy, gy * _sigmoid(bx))
 
 
 class Hardtanh(Function):

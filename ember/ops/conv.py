@@ -1,13 +1,13 @@
 """Convolution, the readable way: pad, unfold the windows into columns, one matrix product.
 
-    cols = unfold(x)                     (N, C kh kw, OH OW): one column per output pixel
-    y    = W.reshape(O, C kh kw) @ cols  (N, O, OH OW), then reshaped to (N, O, OH, OW)
+    cols = unfold(x)                       (N OH OW, C kh kw): one row per output pixel
+    y    = cols @ W.reshape(O, C kh kw).T  (N OH OW, O), seen as (N, O, OH, OW)
 
 Two primitives do the data movement and are each other's gradient: ``Unfold`` (im2col: copy
-every window of the zero-padded input into a column) and ``Fold`` (col2im: add every column
-back onto the window it came from, summing where windows overlap). The unfolded product of a
-transposed weight is how the input gradient comes back, so the whole convolution is built from
-ops that are differentiable to any order (``create_graph=True``).
+every window of the zero-padded input into a row) and ``Fold`` (col2im: add every row back
+onto the window it came from, summing where windows overlap). The input gradient comes back
+as gy @ W, folded, so the whole convolution is built from ops that are differentiable to any
+order (``create_graph=True``).
 
 This is the reference. When ``ember.kernels.enabled()`` (the default), ``conv2d`` and
 ``conv1d`` run the channels-last GEMM kernel ``ember.kernels.conv.Conv2dFunction`` instead,
@@ -20,7 +20,7 @@ from .. import kernels
 from ..autograd import Function
 from ._util import as_tensor
 from .matmul import matmul
-from .movement import reshape
+from .movement import permute, reshape
 
 __all__ = ["conv1d", "conv2d", "conv_output_size", "fold", "unfold"]
 
@@ -109,37 +109,36 @@ def window_view(a, kernel, stride, pads, dilation, fill=0):
 
 
 def im2col(a, kernel, stride, pads, dilation):
-    """(N, C, H, W) -> columns (N, C kh kw, OH OW) of its zero-padded windows."""
-    win = window_view(a, kernel, stride, pads, dilation)
+    """(N, C, H, W) -> columns (N OH OW, C kh kw): row (n, p, q) holds the zero-padded window
+    under output pixel (p, q) of sample n, in (C, kh, kw) order."""
+    win = window_view(a, kernel, stride, pads, dilation)  # (N, C, kh, kw, OH, OW)
     n, c, kh, kw, oh, ow = win.shape
-    return np.ascontiguousarray(win).reshape(n, c * kh * kw, oh * ow)
+    return np.ascontiguousarray(win.transpose(0, 4, 5, 1, 2, 3)).reshape(n * oh * ow, c * kh * kw)
 
 
-def col2im(cols, size, kernel, stride, pads, dilation):
-    """Columns (N, C kh kw, OH OW) -> (N, C, H, W): each column added onto its window, the
-    padding cropped. The adjoint of ``im2col``: one strided add per kernel offset."""
-    (h, w), (kh, kw), (sh, sw), (dh, dw), ((pt, pb), (pl, pr)) = size, kernel, stride, dilation, pads
+def col2im(cols, shape, kernel, stride, pads, dilation):
+    """Columns (N OH OW, C kh kw) -> (N, C, H, W) = ``shape``: every row added onto the window
+    it came from, the padding cropped. The adjoint of ``im2col``."""
+    (n, c, h, w), (kh, kw), (sh, sw), (dh, dw), ((pt, pb), (pl, pr)) = shape, kernel, stride, dilation, pads
     oh = conv_output_size(h, kh, sh, (pt, pb), dh)
     ow = conv_output_size(w, kw, sw, (pl, pr), dw)
-    n = cols.shape[0]
-    c = cols.shape[1] // (kh * kw)
-    cols = cols.reshape(n, c, kh, kw, oh, ow)
-    out = np.zeros((n, c, h + pt + pb, w + pl + pr), cols.dtype)
+    cols = cols.reshape(n, oh, ow, c, kh, kw)
+    out = np.zeros((n, h + pt + pb, w + pl + pr, c), cols.dtype)  # channels-last, as the rows are
     for i in range(kh):
-        for j in range(kw):
+        for j in range(kw):  # one strided add per kernel offset
             r, q = i * dh, j * dw
-            out[:, :, r:r + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw] += cols[:, :, i, j]
-    return out[:, :, pt:pt + h, pl:pl + w].copy()
+            out[:, r:r + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw] += cols[..., i, j]
+    return np.ascontiguousarray(out[:, pt:pt + h, pl:pl + w].transpose(0, 3, 1, 2))
 
 
 class Unfold(Function):
-    """im2col: (N, C, H, W) -> (N, C kh kw, OH OW), the zero-padded windows as columns.
+    """im2col: (N, C, H, W) -> (N OH OW, C kh kw), the zero-padded windows as rows.
     Linear, so its gradient is its adjoint, ``Fold``, and Fold's is Unfold."""
 
     dual = True
 
     def forward(self, x, *, kernel, stride, pads, dilation):
-        self.params = dict(size=x.shape[2:], kernel=kernel, stride=stride, pads=pads, dilation=dilation)
+        self.params = dict(shape=x.shape, kernel=kernel, stride=stride, pads=pads, dilation=dilation)
         return im2col(x, kernel, stride, pads, dilation)
 
     def backward(self, gcols):
@@ -149,14 +148,14 @@ class Unfold(Function):
 
 
 class Fold(Function):
-    """col2im: (N, C kh kw, OH OW) -> (N, C, *size), overlapping windows summed; the adjoint of
-    ``Unfold``, whose gradient it is and which is its gradient."""
+    """col2im: (N OH OW, C kh kw) -> ``shape`` (N, C, H, W), overlapping windows summed; the
+    adjoint of ``Unfold``, whose gradient it is and which is its gradient."""
 
     dual = True
 
-    def forward(self, cols, *, size, kernel, stride, pads, dilation):
+    def forward(self, cols, *, shape, kernel, stride, pads, dilation):
         self.params = dict(kernel=kernel, stride=stride, pads=pads, dilation=dilation)
-        return col2im(cols, size, kernel, stride, pads, dilation)
+        return col2im(cols, shape, kernel, stride, pads, dilation)
 
     def backward(self, gx):
         if self._graph:
@@ -164,20 +163,25 @@ class Fold(Function):
         return im2col(gx, **self.params)
 
 
+def _unfold_args(kernel_size, dilation, padding, stride, fn):
+    kernel, dilation = _tuple(kernel_size, 2, "kernel_size", fn), _tuple(dilation, 2, "dilation", fn)
+    stride = _tuple(stride, 2, "stride", fn)
+    return kernel, stride, tuple((p, p) for p in _tuple(padding, 2, "padding", fn, minimum=0)), dilation
+
+
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """``torch.nn.functional.unfold``: (N, C, H, W) -> (N, C kh kw, L), one column per window
     position (row-major), each column the window's values in (C, kh, kw) order; (C, H, W) gives
     (C kh kw, L)."""
     x = as_tensor(input)
-    unbatched = x._data.ndim == 3
     if x._data.ndim not in (3, 4):
         raise ValueError(f"unfold: expected a 3-D or 4-D input, got shape {x.shape}")
+    unbatched = x._data.ndim == 3
     x = reshape(x, (1,) + x.shape) if unbatched else x
-    kernel, dilation = _tuple(kernel_size, 2, "kernel_size", "unfold"), _tuple(dilation, 2, "dilation", "unfold")
-    stride = _tuple(stride, 2, "stride", "unfold")
-    pads = tuple((p, p) for p in _tuple(padding, 2, "padding", "unfold", minimum=0))
+    kernel, stride, pads, dilation = _unfold_args(kernel_size, dilation, padding, stride, "unfold")
     check_window_fits(x.shape[2:], kernel, stride, pads, dilation, "unfold")
-    y = Unfold.apply(x, kernel=kernel, stride=stride, pads=pads, dilation=dilation)
+    cols = Unfold.apply(x, kernel=kernel, stride=stride, pads=pads, dilation=dilation)
+    y = permute(reshape(cols, (x.shape[0], -1, cols.shape[1])), 0, 2, 1)
     return reshape(y, y.shape[1:]) if unbatched else y
 
 
@@ -185,20 +189,20 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """``torch.nn.functional.fold``: columns (N, C kh kw, L) summed back into (N, C, *output_size)
     (overlaps add up); (C kh kw, L) gives (C, *output_size)."""
     cols = as_tensor(input)
-    unbatched = cols._data.ndim == 2
     if cols._data.ndim not in (2, 3):
         raise ValueError(f"fold: expected a 2-D or 3-D input, got shape {cols.shape}")
+    unbatched = cols._data.ndim == 2
     cols = reshape(cols, (1,) + cols.shape) if unbatched else cols
     size = _tuple(output_size, 2, "output_size", "fold")
-    kernel, dilation = _tuple(kernel_size, 2, "kernel_size", "fold"), _tuple(dilation, 2, "dilation", "fold")
-    stride = _tuple(stride, 2, "stride", "fold")
-    pads = tuple((p, p) for p in _tuple(padding, 2, "padding", "fold", minimum=0))
+    kernel, stride, pads, dilation = _unfold_args(kernel_size, dilation, padding, stride, "fold")
     k = kernel[0] * kernel[1]
     blocks = [conv_output_size(s, kk, st, p, d) for s, kk, st, p, d in zip(size, kernel, stride, pads, dilation)]
-    if cols.shape[1] % k or cols.shape[2] != blocks[0] * blocks[1]:
+    n, ck, length = cols.shape
+    if ck % k or length != blocks[0] * blocks[1]:
         raise ValueError(f"fold: input of shape {cols.shape} does not match kernel_size={kernel} and "
                          f"output_size={size}, which need {k}*C rows and {blocks[0] * blocks[1]} columns")
-    y = Fold.apply(cols, size=size, kernel=kernel, stride=stride, pads=pads, dilation=dilation)
+    cols = reshape(permute(cols, 0, 2, 1), (n * length, ck))
+    y = Fold.apply(cols, shape=(n, ck // k) + size, kernel=kernel, stride=stride, pads=pads, dilation=dilation)
     return reshape(y, y.shape[1:]) if unbatched else y
 
 
@@ -208,16 +212,19 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 def conv2d_reference(x, weight, bias, stride, pads, dilation, groups):
     """conv2d on checked Tensors: x (N, C, H, W), pads ((top, bottom), (left, right)).
 
-    Each group's output channels see only that group's C / G input channels: the columns'
-    rows, ordered (C, kh, kw), split into G blocks, and the weight into G blocks of O / G rows;
-    one batched matmul multiplies block g by block g."""
+    With groups, each group's O / G output channels see only its C / G input channels: the
+    columns (ordered C, kh, kw) split into G blocks, the weight's rows into G blocks, and one
+    batched matmul multiplies block g by block g. (The output comes channels-last, an
+    (N, O, OH, OW) view of (N, OH, OW, O) memory.)"""
     n = x.shape[0]
     o, cg, kh, kw = weight.shape
-    cols = Unfold.apply(x, kernel=(kh, kw), stride=stride, pads=pads, dilation=dilation)  # (N, C kh kw, L)
     oh, ow = (conv_output_size(s, k, st, p, d) for s, k, st, p, d in zip(x.shape[2:], (kh, kw), stride, pads, dilation))
-    cols = reshape(cols, (n, groups, cg * kh * kw, oh * ow))
-    w = reshape(weight, (groups, o // groups, cg * kh * kw))
-    y = reshape(matmul(w, cols), (n, o, oh, ow))  # (G, O/G, K) @ (N, G, K, L) -> (N, G, O/G, L)
+    k = cg * kh * kw
+    cols = Unfold.apply(x, kernel=(kh, kw), stride=stride, pads=pads, dilation=dilation)  # (N OH OW, C kh kw)
+    cols = permute(reshape(cols, (n * oh * ow, groups, k)), 1, 0, 2)  # (G, N OH OW, C/G kh kw)
+    w = permute(reshape(weight, (groups, o // groups, k)), 0, 2, 1)  # (G, C/G kh kw, O/G)
+    y = reshape(permute(matmul(cols, w), 1, 0, 2), (n, oh, ow, o))  # (G, N OH OW, O/G) -> (N, OH, OW, O)
+    y = permute(y, 0, 3, 1, 2)  # (N, O, OH, OW)
     if bias is not None:
         y = y + reshape(bias, (1, o, 1, 1))
     return y

@@ -11,7 +11,7 @@ from .. import kernels
 from ..autograd import Function
 from ..kernels import elementwise as _k
 from ..tensor import Tensor
-from ._util import as_tensor
+from ._util import array_of, as_tensor
 
 
 def _unb(g, shape, dtype):
@@ -130,9 +130,9 @@ class Pow(Function):
         ga = gb = None
         with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 and 0 * inf, masked out
             if self.needs_grad(0):
-                ga = _unb(xp.where(_array(b) == 0, 0, gy * b * a ** (b - 1)), a.shape, a.dtype)
+                ga = _unb(xp.where(array_of(b) == 0, 0, gy * b * a ** (b - 1)), a.shape, a.dtype)
             if self.needs_grad(1):
-                pos = _array(a) > 0
+                pos = array_of(a) > 0
                 lg = xp.where(pos, xp.log(xp.where(pos, a, 1)), 0)
                 gb = _unb(gy * y * lg, b.shape, b.dtype)
         return ga, gb
@@ -184,12 +184,6 @@ class Sqrt(Function):
     def backward(self, gy):
         (y,) = self.saved_tensors
         return gy / (2 * y)
-
-
-def _array(x):
-    """The array of a saved value (a Tensor when a backward is recorded): masks and signs are
-    computed on it, as constants."""
-    return x._data if isinstance(x, Tensor) else x
 
 
 def sign_or_zero(a):
@@ -256,8 +250,8 @@ class ReLU(Function):
 
     The gradient passes where the output is not 0: where it is positive, and where it is NaN
     (NaN input), as in PyTorch, whose backward zeroes it only where the output is <= 0. The
-    output is never negative, so ``y != 0`` is that mask in one comparison; the mask is a
-    constant, so the gradient of the gradient is the same mask.
+    output is never negative, so ``y != 0`` is that mask in one comparison. The mask is a
+    constant: recorded, the gradient is linear in gy and has no gradient with respect to a.
 
     With ``ember.kernels.enabled()`` the array passes run as ``ember.kernels.elementwise.relu``
     and ``relu_backward`` (split over the cores, layout-keeping), which give the same values."""
@@ -291,7 +285,7 @@ class Maximum(Function):
 
     def backward(self, gy):
         a, b = self.saved_tensors
-        xa, xb = _array(a), _array(b)
+        xa, xb = array_of(a), array_of(b)
         g = gy - gy * ((xa == xb) * gy.dtype.type(0.5))  # half on a tie, in gy's dtype
         a_lost, b_lost = (xa > xb, xa < xb) if self.minimum else (xa < xb, xa > xb)
         ga = _unb(g * ~a_lost, a.shape, a.dtype) if self.needs_grad(0) else None
@@ -312,7 +306,7 @@ class Clip(Function):
 
     def backward(self, gy):
         (a,) = self.saved_tensors
-        a, lo, hi = _array(a), self.lo, self.hi
+        a, lo, hi = array_of(a), self.lo, self.hi
         mask = np.ones(a.shape, dtype=bool)
         if lo is not None:
             mask &= a >= lo

@@ -146,4 +146,3 @@ def embedding(input, weight, padding_idx=None):
 
 
 from ..kernels import layers as _kernels  # noqa: E402  (the kernels import this module's references)
-from ..kernels.layers import Linear, LinearReLU  # noqa: E402,F401  (the kernel Functions, for isinstance checks)

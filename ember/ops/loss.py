@@ -145,15 +145,11 @@ def pointwise_reference(term, x, t, reduction, w=None, n=None, **kw):
     return _reduce(l, reduction, n)
 
 
-def _loss(name, x, t, reduction, w=None, n=None, **kw):
-    """The loss ``name``: its fused kernel, or the reference composition."""
+def _loss(term, x, t, reduction, w=None, n=None, **kw):
+    """The loss of elementwise ``term``: the kernel that fuses it, or the reference composition."""
     if kernels.enabled():
-        return _kernels.POINTWISE[name].apply(x, t, reduction=reduction, w=w, n=n, **kw)
-    return pointwise_reference(_TERMS[name], x, t, reduction, w, n, **kw)
-
-
-_TERMS = {"mse": mse_term, "l1": l1_term, "huber": huber_term, "bce": bce_term, "bce_logits": bce_logits_term,
-          "kl_div": kl_div_term}
+        return _kernels.FUSED[term].apply(x, t, reduction=reduction, w=w, n=n, **kw)
+    return pointwise_reference(term, x, t, reduction, w, n, **kw)
 
 
 # ----- the losses -----
@@ -162,13 +158,13 @@ _TERMS = {"mse": mse_term, "l1": l1_term, "huber": huber_term, "bce": bce_term, 
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error (input - target)^2, reduced. Shapes must match (no broadcasting)."""
     _check_reduction("mse_loss", reduction)
-    return _loss("mse", *_same_shape("mse_loss", input, target), reduction)
+    return _loss(mse_term, *_same_shape("mse_loss", input, target), reduction)
 
 
 def l1_loss(input, target, reduction="mean"):
     """Mean absolute error |input - target|, reduced."""
     _check_reduction("l1_loss", reduction)
-    return _loss("l1", *_same_shape("l1_loss", input, target), reduction)
+    return _loss(l1_term, *_same_shape("l1_loss", input, target), reduction)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
@@ -177,7 +173,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta!r}")
     x, t = _same_shape("huber_loss", input, target)
-    return _loss("huber", x, t, reduction, delta=float(delta), div=1.0)
+    return _loss(huber_term, x, t, reduction, delta=float(delta), div=1.0)
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
@@ -187,8 +183,8 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta!r}")
     x, t = _same_shape("smooth_l1_loss", input, target)
     if beta == 0:
-        return _loss("l1", x, t, reduction)
-    return _loss("huber", x, t, reduction, delta=float(beta), div=float(beta))
+        return _loss(l1_term, x, t, reduction)
+    return _loss(huber_term, x, t, reduction, delta=float(beta), div=float(beta))
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
@@ -202,7 +198,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
             f"[{x._data.min()}, {x._data.max()}]; use binary_cross_entropy_with_logits for logits"
         )
     w = _const("binary_cross_entropy", "weight", weight, x)
-    return _loss("bce", x, t, reduction, w=w)
+    return _loss(bce_term, x, t, reduction, w=w)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
@@ -216,7 +212,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     x, t = _same_shape(name, input, target)
     w = _const(name, "weight", weight, x)
     pw = _const(name, "pos_weight", pos_weight, x)
-    return _loss("bce_logits", x, t, reduction, w=w, pw=pw)
+    return _loss(bce_logits_term, x, t, reduction, w=w, pw=pw)
 
 
 def kl_div(input, target, reduction="mean", log_target=False):
@@ -229,7 +225,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
     _check_reduction("kl_div", reduction, _REDUCTIONS + ("batchmean",))
     x, t = _same_shape("kl_div", input, target)
     n = (x.shape[0] if x.ndim else 1) if reduction == "batchmean" else x._data.size
-    return _loss("kl_div", x, t, "mean" if reduction == "batchmean" else reduction, n=n, log_target=bool(log_target))
+    return _loss(kl_div_term, x, t, "mean" if reduction == "batchmean" else reduction, n=n, log_target=bool(log_target))
 
 
 from ..kernels import loss as _kernels  # noqa: E402  (the kernels import this module's references)

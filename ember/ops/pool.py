@@ -19,7 +19,7 @@ from ..autograd import Function
 from ._util import as_tensor
 from .conv import Unfold, _tuple, conv_output_size, window_view
 from .elementwise import relu as _relu
-from .movement import reshape
+from .movement import permute, reshape
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d"]
 
@@ -39,18 +39,26 @@ def max_pool_winners(a, kernel, stride, pads, dilation, out):
     row-major order; in a window holding NaN, its last NaN; in a window of only -inf (padding
     counts as -inf), its first element inside the input. Returns (N, C, OH, OW) int64."""
     pads = window_pads(a.shape[2:], kernel, stride, pads, dilation, out)
-    where = np.arange(a.size).reshape(a.shape)  # every element's flat index
-    idx = window_view(where, kernel, stride, pads, dilation, fill=-1)  # (N, C, kh, kw, OH, OW)
-    val = window_view(a, kernel, stride, pads, dilation, fill=-np.inf)
-    n, c, kh, kw, oh, ow = idx.shape
-    idx, val = idx.reshape(n, c, kh * kw, oh, ow), val.reshape(n, c, kh * kw, oh, ow)
-    k = np.argmax(val, axis=2)  # the first maximum (NumPy's argmax stops at a first NaN)
-    nan = np.isnan(val)
-    last_nan = kh * kw - 1 - np.argmax(nan[:, :, ::-1], axis=2)
-    first_inside = np.argmax(idx >= 0, axis=2)
-    best = np.take_along_axis(val, k[:, :, None], axis=2)[:, :, 0]
-    k = np.where(nan.any(axis=2), last_nan, np.where(best == -np.inf, first_inside, k))
-    return np.take_along_axis(idx, k[:, :, None], axis=2)[:, :, 0]
+
+    def windows(v, fill):  # (N, C, OH, OW, kh kw): each window's elements in row-major order
+        win = window_view(v, kernel, stride, pads, dilation, fill).transpose(0, 1, 4, 5, 2, 3)
+        return np.ascontiguousarray(win).reshape(win.shape[:4] + (-1,))
+
+    val = windows(a, -np.inf)
+    k = np.argmax(val, axis=-1)  # the first maximum, or the first NaN
+    best = np.take_along_axis(val, k[..., None], axis=-1)[..., 0]
+    nan = np.isnan(best)
+    if nan.any():  # windows holding a NaN: their last one
+        k = np.where(nan, val.shape[-1] - 1 - np.argmax(np.isnan(val[..., ::-1]), axis=-1), k)
+    only_minus_inf = np.isneginf(best)
+    if only_minus_inf.any():  # the first element inside the input (padding is -inf too)
+        k = np.where(only_minus_inf, np.argmax(windows(np.ones(a.shape, bool), False), axis=-1), k)
+    # the winner's place in its window -> its row and column in the input -> its flat index
+    (n, c, h, w), (oh, ow), (sh, sw), (dh, dw), ((pt, _), (pl, _)) = a.shape, out, stride, dilation, pads
+    i, j = np.divmod(k, kernel[1])
+    row = np.arange(oh)[:, None] * sh + i * dh - pt
+    col = np.arange(ow) * sw + j * dw - pl
+    return (np.arange(n * c).reshape(n, c, 1, 1) * h + row) * w + col
 
 
 def max_pool2d_reference(x, kernel, stride, pads, dilation, out):
@@ -64,9 +72,9 @@ def avg_pool2d_reference(x, kernel, stride, pads, out, divisor):
     a number or an (OH, OW) array."""
     n, c = x.shape[:2]
     pads = window_pads(x.shape[2:], kernel, stride, pads, (1, 1), out)
-    cols = Unfold.apply(x, kernel=kernel, stride=stride, pads=pads, dilation=(1, 1))  # (N, C kh kw, OH OW)
-    sums = reshape(cols, (n, c, kernel[0] * kernel[1]) + out).sum(axis=2)
-    return sums * as_tensor(np.asarray(1 / np.asarray(divisor), x._data.dtype))
+    cols = Unfold.apply(x, kernel=kernel, stride=stride, pads=pads, dilation=(1, 1))  # (N OH OW, C kh kw)
+    sums = reshape(cols, (n,) + out + (c, kernel[0] * kernel[1])).sum(axis=-1)  # (N, OH, OW, C)
+    return permute(sums, 0, 3, 1, 2) * as_tensor(np.asarray(1 / np.asarray(divisor), x._data.dtype))
 
 
 class AdaptiveAvgPool2dFunction(Function):

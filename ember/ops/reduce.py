@@ -8,7 +8,7 @@ import builtins
 import numpy as np
 
 from ..autograd import Function
-from ._util import as_tensor, norm_axis
+from ._util import array_of, as_tensor, norm_axis
 
 
 def _axes(axis, ndim):
@@ -72,7 +72,7 @@ class Max(Function):
         return y
 
     def backward(self, gy):
-        a, y = (_array(t) for t in self.saved_tensors)
+        a, y = (array_of(t) for t in self.saved_tensors)
         if not self.keepdims:
             y = np.expand_dims(y, self.axes)
             gy = self.xp.expand_dims(gy, self.axes)
@@ -88,7 +88,7 @@ class Var(Function):
 
     def forward(self, a, axes, keepdims, correction):
         self.save_for_backward(a)
-        d = a - a.mean(axis=axes, keepdims=True)
+        self.d = d = a - a.mean(axis=axes, keepdims=True)
         self.axes, self.keepdims = axes, keepdims
         self.n = builtins.max(_count(a.shape, axes) - correction, 0)
         return np.asarray((d * d).sum(axis=axes, keepdims=keepdims) / np.asarray(self.n, a.dtype))
@@ -97,7 +97,9 @@ class Var(Function):
         # d(var)/d(a_i) = 2 (a_i - mean) / (N - correction); d(var)/d(mean) = 0. With
         # N - correction = 0 the factor is inf and the gradient NaN, as in PyTorch.
         (a,) = self.saved_tensors
-        d = a - a.mean(axis=self.axes, keepdims=True)
+        # a - mean comes from forward; when this backward is recorded it is recomputed with
+        # ember's ops, so that it is differentiated as well
+        d = a - a.mean(axis=self.axes, keepdims=True) if self._graph else self.d
         if not self.keepdims:
             gy = self.xp.expand_dims(gy, self.axes)
         k = np.asarray(2.0 / self.n if self.n else np.inf, gy.dtype)
@@ -126,11 +128,6 @@ class LogSumExp(Function):
             y = xp.expand_dims(y, self.axes)
             gy = xp.expand_dims(gy, self.axes)
         return gy * xp.exp(a - y)  # the softmax
-
-
-def _array(x):
-    """The array of a saved value (a Tensor when the backward is recorded), for masks."""
-    return x if isinstance(x, np.ndarray) else x._data
 
 
 def _reduce(cls, a, axis, dim, keepdims, keepdim, **kw):

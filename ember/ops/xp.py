@@ -73,10 +73,3 @@ def asarray(a, dtype=None):
 def clip(a, a_min, a_max):
     return _ew.clip(a, a_min, a_max)
 
-
-def moveaxis(a, source, destination):
-    n = a.ndim
-    src, dst = source % n, destination % n
-    perm = [i for i in range(n) if i != src]
-    perm.insert(dst, src)
-    return _mv.permute(a, *perm)

@@ -45,6 +45,9 @@ class Trainer:
         progress: show a bar per epoch on a terminal, a line per epoch otherwise; False: silent.
         stop_on_nonfinite: raise ``NonFiniteLossError`` naming the epoch and batch when the
             loss is NaN or infinite, before that batch changes the weights.
+        fuse: run the steps on ``ember.nn.utils.fuse(model)``, which shares the model's
+            Parameters and buffers and computes the same values faster (``self.forward_model``);
+            False runs ``model`` itself (its hooks and overridden forwards always are).
         distributed: data-parallel over MPI (``ember.distributed``): rank 0's weights are
             broadcast now, gradients are averaged across ranks after every backward, logged
             metrics are averaged across ranks, and only rank 0 writes files. Give each rank its
@@ -57,7 +60,7 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer, loss, metrics=(), scheduler=None, callbacks=(), progress=True,
-                 stop_on_nonfinite=True, distributed=False):
+                 stop_on_nonfinite=True, distributed=False, fuse=True):
         if not callable(loss):
             raise TypeError(f"Trainer loss must be callable (e.g. nn.CrossEntropyLoss()), got {type(loss).__name__}")
         self.distributed = bool(distributed)
@@ -69,6 +72,14 @@ class Trainer:
             dist.broadcast_module(model)
             self._averager = dist.GradientAverager(model.parameters())
         self.model = model
+        # the model the steps run: nn.utils.fuse's copy (same Parameters and buffers, fused
+        # Linear+ReLU / ReLU+MaxPool2d runs), or the model itself with fuse=False
+        if fuse:
+            from ..nn.fusion import fuse as _fuse
+
+            self.forward_model = _fuse(model)
+        else:
+            self.forward_model = model
         self.optimizer = optimizer
         self.loss_fn = loss
         self.metrics = [get_metric(m) for m in metrics]
@@ -159,7 +170,7 @@ class Trainer:
         return self.history
 
     def _train_epoch(self, loader, epoch, epochs):
-        model, metrics, progress = self.model, self.metrics, self.progress
+        model, metrics, progress = self.forward_model, self.metrics, self.progress
         model.train()
         for m in metrics:
             m.reset()
@@ -197,7 +208,7 @@ class Trainer:
 
     def _train_step(self, x, y):
         """One optimization step on a batch; returns (loss as a float, the output Tensor)."""
-        out = self.model(x)
+        out = self.forward_model(x)
         loss = self.loss_fn(out, y)
         lv = loss.item()
         if self.stop_on_nonfinite and not math.isfinite(lv):
@@ -228,7 +239,7 @@ class Trainer:
 
         Runs in eval mode (Dropout off) without recording a graph; the model's mode is restored.
         """
-        model, metrics = self.model, self.metrics
+        model, metrics = self.forward_model, self.metrics
         was_training = model.training
         model.eval()
         for m in metrics:
@@ -261,7 +272,7 @@ class Trainer:
             x_or_loader: an array or Tensor of inputs (batched by ``batch_size``), or an
                 iterable of batches (a DataLoader; from ``(x, y)`` batches only x is used).
         """
-        model = self.model
+        model = self.forward_model
         if isinstance(x_or_loader, (np.ndarray, Tensor)):
             data = _array(x_or_loader)
             batches = (data[i:i + batch_size] for i in range(0, len(data), batch_size))

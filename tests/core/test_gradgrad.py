@@ -55,6 +55,20 @@ def test_activation_gradgradcheck(case):
     assert gradgradcheck(_on(ember, fn), [x])
 
 
+@pytest.mark.parametrize("case", ACTIVATIONS, ids=[c[0] for c in ACTIVATIONS])
+def test_activation_recorded_backward_gives_the_same_gradient_in_float32(case):
+    name, fn, shape, kinks = case
+    x0 = _x(shape, kinks).astype(np.float32)
+    g = ember.tensor(np.random.default_rng(1).standard_normal(shape).astype(np.float32))
+    grads = []
+    for create_graph in (False, True):
+        x = ember.tensor(x0, requires_grad=True)
+        (gx,) = ember.autograd.grad(_on(ember, fn)(x), x, g, create_graph=create_graph)
+        assert gx.dtype == np.float32
+        grads.append(gx.detach().numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-6, atol=1e-7)
+
+
 def _second_order_ember(fn, arrays, g, h):
     """(d<grad, h>/dx for each input, d<grad, h>/dg): the gradient of the first gradient
     (taken with create_graph=True) along ``h``, with respect to the inputs and to ``g``."""
@@ -176,8 +190,10 @@ SPECIAL = [
     ("amax_ties", lambda m, a: _amax(m, a, dim=1), [np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0], [nan, 1.0, 0.0]])]),
     ("sigmoid_tails", lambda m, a: a.sigmoid(), [np.array([-800.0, -100.0, 0.0, 100.0, 800.0])]),
     ("logsumexp_inf", lambda m, a: a.logsumexp(dim=1), [np.array([[-inf, -inf], [0.0, -inf], [1.0, 2.0]])]),
-    ("softmax_minus_inf", lambda m, a: m.nn.functional.softmax(a, dim=1), [np.array([[-inf, 0.0, 1.0], [2.0, -inf, 2.0]])]),
-    ("log_softmax_minus_inf", lambda m, a: m.nn.functional.log_softmax(a, dim=1), [np.array([[-inf, 0.0, 1.0], [2.0, 3.0, 2.0]])]),
+    ("softmax_minus_inf", lambda m, a: m.nn.functional.softmax(a, dim=1),
+     [np.array([[-inf, 0.0, 1.0], [2.0, -inf, 2.0]])]),
+    ("log_softmax_minus_inf", lambda m, a: m.nn.functional.log_softmax(a, dim=1),
+     [np.array([[-inf, 0.0, 1.0], [2.0, 3.0, 2.0]])]),
     ("pow_zero_exponent", lambda m, a, b: a**b, [np.array([0.0, 2.0, 0.0]), np.array([0.0, 0.0, 1.0])]),
     ("pow_scalar_zero", lambda m, a: a**0, [np.array([0.0, 2.0, -1.0])]),
     ("hardtanh_corners", lambda m, a: m.nn.functional.hardtanh(a), [np.array([-2.0, -1.0, 0.0, 1.0, 2.0, nan])]),

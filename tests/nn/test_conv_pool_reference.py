@@ -263,9 +263,9 @@ def test_relu_max_pool2d_is_max_pool_of_relu(torch):
 # ----- the references against PyTorch, to the second order -----
 
 
-def _second_order(lib, fn, arrays, g, v, torch=None):
+def _second_order(fn, arrays, g, v, torch=None):
     """Values, first-order gradients of sum(y * g), and the gradients of sum(grads * v) with
-    respect to the inputs and to g (the double backward), on ember (lib None) or torch."""
+    respect to the inputs and to g (the double backward), on ember, or on ``torch`` if given."""
     if torch is not None:
         ts = [torch.tensor(a, requires_grad=True) for a in arrays]
         tg = torch.tensor(g, requires_grad=True)
@@ -291,10 +291,10 @@ def _check_second_order(torch, efn, tfn, arrays, seed=0):
         shape = efn(*[ember.tensor(a) for a in arrays]).shape
     g = r.standard_normal(shape)
     v = [r.standard_normal(a.shape) for a in arrays]
-    want = _second_order(None, tfn, arrays, g, v, torch=torch)
+    want = _second_order(tfn, arrays, g, v, torch=torch)
     for on in (True, False):  # kernels on: their backward, then their reference's double backward
         with kernels_on(on):
-            got = _second_order(None, efn, arrays, g, v)
+            got = _second_order(efn, arrays, g, v)
         for a, b in zip(got, want):
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
 
@@ -391,7 +391,8 @@ def test_unfold_and_fold_match_torch(torch, kw):
     # adjoint: <unfold(x), c> == <x, fold(c)>
     np.testing.assert_allclose(np.sum(F.unfold(x, **kw)._data * cols), np.sum(x * F.fold(cols, (7, 8), **kw)._data))
     np.testing.assert_allclose(F.unfold(x[0], **kw)._data, tf.unfold(torch.tensor(x[0]), **kw).numpy())
-    np.testing.assert_allclose(F.fold(cols[0], (7, 8), **kw)._data, tf.fold(torch.tensor(cols[0]), (7, 8), **kw).numpy())
+    np.testing.assert_allclose(F.fold(cols[0], (7, 8), **kw)._data,
+                               tf.fold(torch.tensor(cols[0]), (7, 8), **kw).numpy())
 
 
 def test_fold_checks_its_input():

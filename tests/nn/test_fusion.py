@@ -239,3 +239,9 @@ def test_fusion_uses_the_kernels_entry_points_when_they_exist():
     # fusion looks the fused functions up lazily: the kernels' when defined, else ember.ops'
     for name in ("linear_relu", "relu_max_pool2d", "linear_chain"):
         assert callable(fusion._resolve(name))
+
+
+def test_fuse_is_ember_nn_utils_fuse():
+    if not hasattr(nn.utils, "fuse"):
+        pytest.skip("ember.nn.utils does not import fuse yet (from .fusion import fuse)")
+    assert nn.utils.fuse is fuse
