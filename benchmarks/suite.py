@@ -86,7 +86,7 @@ def torch_model(torch, kind):
     for cout in (32, 64, 128):
         layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(2)]
         cin = cout
-    return nn.utils.fuse(nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 16, 10)))
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 16, 10))
 
 
 # ----- training epochs -----

@@ -137,6 +137,7 @@ def test_sequential_forward_is_the_plain_loop_without_fusion():
     assert y.grad_fn is None
 
 
+@pytest.mark.kernels
 def test_sequential_without_hooks_runs_each_module_as_written():
     from ember.nn import functional as F
 
@@ -147,6 +148,7 @@ def test_sequential_without_hooks_runs_each_module_as_written():
     assert relu_out.grad_fn is not None and type(relu_out.grad_fn).__name__ == type(F.relu(a).grad_fn).__name__
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("channels_last", [False, True], ids=["C order", "channels-last"])
 @pytest.mark.parametrize("pool", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
 def test_fused_relu_pool_pools_first_with_identical_values_and_gradients(pool, channels_last):
@@ -193,6 +195,7 @@ def test_fused_relu_pool_with_nan_matches_torch(torch, pool):
     np.testing.assert_allclose(a.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.kernels
 def test_fused_linear_relu_runs_as_one_op_with_identical_results():
     from ember.nn import functional as F
     from ember.nn.fusion import FusedLinearReLU, fuse
@@ -231,6 +234,7 @@ def _chain_cases():
     }
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("case", list(_chain_cases()))
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_linear_chain_under_no_grad_matches_layer_by_layer(case, dtype, monkeypatch):
@@ -304,6 +308,7 @@ def test_no_grad_chain_keeps_large_and_infinite_biases_exact(torch, bias):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.kernels
 def test_linear_chain_records_the_per_layer_ops_with_gradients_on(monkeypatch):
     from ember.nn import fusion
 

@@ -181,6 +181,7 @@ def test_linear_chain_falls_back_to_the_loop_for_a_hook_added_later():
     assert seen == [(2, 9)] and y.shape == (2, 3)
 
 
+@pytest.mark.kernels
 def test_fused_modules_follow_the_kernels_switch():
     from ember import kernels
 
