@@ -136,10 +136,17 @@ def export(model, path, example_input, opset=DEFAULT_OPSET, dynamic_batch=True, 
     was_training = model.training
     model.eval()
     records = []
+    from . import kernels
+
+    kernels_were = kernels.enabled()
+    # the trace maps each recorded op to an ONNX node; the fused kernels are the ops that have
+    # one (Conv, MaxPool, Gemm...), so they record the trace even where EMBER_KERNELS=0
+    kernels.set_enabled(True)
     try:
         with enable_grad(), _recording(records):
             y = model(xt)
     finally:
+        kernels.set_enabled(kernels_were)
         model.train(was_training)
     if not isinstance(y, Tensor):
         raise ExportError(f"ember.onnx.export: the model must return one Tensor, got {type(y).__name__}")

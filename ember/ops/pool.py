@@ -1,7 +1,7 @@
 """Max, average and adaptive average pooling, the readable way, over (N, C, H, W) and (N, C, L).
 
-- average pooling: unfold the windows into columns (``ember.ops.conv.Unfold``, zero padding),
-  sum each window, divide by PyTorch's divisor;
+- average pooling: unfold the windows (``ember.ops.conv.Unfold``, zero padding: one row per
+  window), sum each window, divide by PyTorch's divisor;
 - max pooling: pick each window's winner on the data with NumPy (an integer index, a constant
   of the graph, chosen by PyTorch's rules), then gather the input there with a differentiable
   indexing op: the gradient flows to that one element;

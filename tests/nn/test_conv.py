@@ -83,10 +83,9 @@ def test_conv2d_on_channels_last_input_matches_torch(torch, xs, ws, kw):
     _compare_with_torch(torch, F.conv2d, torch.nn.functional.conv2d, xs, ws, kw, np.float64, channels_last=True)
 
 
+@pytest.mark.kernels
 def test_conv2d_output_and_input_gradient_are_channels_last():
     # y is a view of the GEMM's (N OH OW, O) result; gx keeps x's layout for the layer before
-    if not ember.kernels.enabled():
-        pytest.skip("a property of the convolution kernel")
     conv = nn.Conv2d(3, 5, 3, padding=1)
     x = ember.tensor(np.random.default_rng(4).standard_normal((2, 3, 6, 6)).astype(np.float32), requires_grad=True)
     y = conv(x)
@@ -229,10 +228,9 @@ def test_conv_output_size_formula():
     assert conv_output_size(5, 2, stride=2, padding=1, ceil_mode=True) == 3  # not 4
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("out_channels", [4, 16])
 def test_first_layer_computes_no_input_gradient(monkeypatch, out_channels):
-    if not ember.kernels.enabled():
-        pytest.skip("a property of the convolution kernel")
     calls = []
     for name in ("_col2im", "_input_grad_wide", "_input_grad_channels_last"):
         orig = getattr(conv_kernels.Conv2dFunction, name)
