@@ -571,6 +571,25 @@ def test_checkpoint_gives_the_same_gradients_with_dropout(torch):
         np.testing.assert_array_equal(a, b)
 
 
+def test_checkpoint_is_seen_through_by_grad_and_by_checkpoint_sequential():
+    from ember.utils.checkpoint import checkpoint, checkpoint_sequential
+
+    ember.manual_seed(9)
+    model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 5), nn.Tanh(), nn.Linear(5, 2))
+    model.astype(np.float64)
+    x = ember.tensor(np.random.default_rng(10).standard_normal((4, 3)), requires_grad=True)
+    params = list(model.parameters())
+    plain = grad(model(x).pow(2).sum(), [x] + params)
+    via = grad(checkpoint(model, x, use_reentrant=False).pow(2).sum(), [x] + params)
+    seq = grad(checkpoint_sequential(model, 2, x).pow(2).sum(), [x] + params)
+    for a, b, c in zip(plain, via, seq):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-12)
+        np.testing.assert_allclose(np.asarray(c), np.asarray(a), rtol=1e-12)
+    y = checkpoint(model, ember.tensor(np.ones((2, 3))))  # data without grad: parameters still get it
+    y.sum().backward()
+    assert all(p.grad is not None for p in params)
+
+
 # ----- autograd.functional and func -----
 
 
