@@ -18,7 +18,7 @@ from .ops import (
     transpose, unsqueeze, var, where,
 )
 from .ops.activation import erf, log_softmax, softmax
-from .tensor import Tensor, arange, eye, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
+from ._tensor import Tensor, arange, eye, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 
 float32 = __import__("numpy").float32
 float64 = __import__("numpy").float64

@@ -23,7 +23,7 @@ import traceback
 import numpy as np
 
 from .autograd.function import bump
-from .tensor import Tensor
+from ._tensor import Tensor
 
 _state = {"comm": None}
 

@@ -12,7 +12,7 @@ from .autograd.function import enable_grad
 
 def _wrap_args(args, argnums):
     from . import ops
-    from .tensor import Tensor
+    from ._tensor import Tensor
 
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     new = list(args)
@@ -40,7 +40,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
                 raise RuntimeError(f"grad: the function must return a scalar Tensor, got shape {tuple(value._data.shape)}")
             nested = any(args[i].requires_grad for i in nums)
             gs = _grad(value, diff, create_graph=nested, allow_unused=True)
-        from .tensor import Tensor
+        from ._tensor import Tensor
         import numpy as np
 
         gs = tuple(Tensor._from_op(np.zeros_like(d._data), None) if g is None else g for g, d in zip(gs, diff))

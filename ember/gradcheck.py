@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import backend
-from .tensor import Tensor
+from ._tensor import Tensor
 
 
 class GradcheckError(AssertionError):

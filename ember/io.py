@@ -61,7 +61,7 @@ def _flatten(obj):
     Containers become ``{"dict": [[k, v], ...]}``, ``{"list": [...]}``, ``{"tuple": [...]}``,
     arrays ``{"array": key}``; numbers, strings, bools and None stay as they are.
     """
-    from .tensor import Tensor
+    from ._tensor import Tensor
 
     arrays = {}
 

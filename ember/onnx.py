@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from .autograd import Function, enable_grad
-from .tensor import Tensor
+from ._tensor import Tensor
 
 DEFAULT_OPSET = 17
 # ONNX IR version per opset (onnx's own table): onnxruntime accepts these.

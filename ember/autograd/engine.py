@@ -19,7 +19,7 @@ import numpy as np
 from .anomaly import _Anomaly, check_grads
 from .function import _GradMode, _modified_error, _now, enable_grad
 
-_Tensor = None  # set by ember.tensor
+_Tensor = None  # set by ember._tensor
 leaf_hooks = {}  # id(leaf tensor) -> [hook], from Tensor.register_hook (dropped with the tensor)
 
 

@@ -217,7 +217,7 @@ def _modified_error(fn, i, t, tick):
 
 
 _data = operator.attrgetter("_data")
-_Tensor = _from_op = None  # set by ember.tensor, which imports this module first
+_Tensor = _from_op = None  # set by ember._tensor, which imports this module first
 
 
 class _Released:
@@ -450,7 +450,7 @@ def _apply_ctx(cls, *args, **kwargs):
         return out
     import sys
 
-    _tm = sys.modules["ember.tensor"]
+    _tm = sys.modules["ember._tensor"]
 
     inputs = [args[i] for i in tensor_pos]
     node._argpos = tensor_pos

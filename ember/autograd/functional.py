@@ -14,7 +14,7 @@ from .function import enable_grad
 
 
 def _tensor_cls():
-    from ..tensor import Tensor
+    from .._tensor import Tensor
 
     return Tensor
 

@@ -4,7 +4,7 @@ import numpy as np
 from .. import backend
 from ..autograd.function import bump
 from ..nn.module import Module, Parameter
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 def as_float_array(value, what):

@@ -23,7 +23,7 @@ paired with cross-entropy the softmax is folded into the loss's gradient ``out -
 import numpy as np
 
 from ..autograd import Function
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = ["ACTIVATIONS", "Activation", "get_activation", "apply_activation", "log_softmax_columns"]
 

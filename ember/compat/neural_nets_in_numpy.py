@@ -19,7 +19,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..nn.module import Module
-from ..tensor import Tensor
+from .._tensor import Tensor
 from ._common import ArrayModule, ArrayParam, as_float_array, check_columns, check_dims, torch_linear_init
 from .activations import ACTIVATIONS, apply_activation, get_activation, log_softmax_columns
 

@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = ["DataLoader", "Sampler", "SequentialSampler", "RandomSampler", "default_collate", "default_convert"]
 

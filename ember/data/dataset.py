@@ -15,7 +15,7 @@ import numbers
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor, _to_array
+from .._tensor import Tensor, _to_array
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split"]
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..ops._util import as_tensor
 from ..ops.movement import reshape
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .module import Module
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "Identity", "Flatten", "Unflatten"]

@@ -35,7 +35,7 @@ from collections import OrderedDict
 
 from .. import kernels
 from ..autograd import is_grad_enabled
-from ..tensor import Tensor
+from .._tensor import Tensor
 from . import module as _module
 from .activation import ReLU
 from .containers import Flatten, Sequential

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import bump
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_",

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..autograd import Function, is_grad_enabled, no_grad
 from ..autograd.function import bump, share_version
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = [
     "Module", "Parameter", "RemovableHandle", "register_module_forward_pre_hook", "register_module_forward_hook",

@@ -4,7 +4,7 @@ import sys
 import numpy as np
 
 from ..autograd import no_grad
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = ["summary"]
 

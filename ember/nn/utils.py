@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from ..autograd.function import bump
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 from .fusion import fuse  # noqa: E402,F401
 

@@ -1,4 +1,4 @@
-"""Differentiable primitives, by family. ``ember/tensor.py`` makes each a Tensor method where
+"""Differentiable primitives, by family. ``ember/_tensor.py`` makes each a Tensor method where
 PyTorch has one."""
 from . import movement  # noqa: F401
 from .elementwise import (  # noqa: F401

@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 def as_tensor(x, like=None):

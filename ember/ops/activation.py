@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from ..tensor import Tensor
+from .._tensor import Tensor
 from ._util import array_of, as_tensor
 from .elementwise import cast, clip, relu, sigmoid, sigmoid_array, tanh
 

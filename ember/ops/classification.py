@@ -11,7 +11,7 @@ backward with no one-hot matrix) is ``ember.kernels.loss.CrossEntropy``, used wh
 import numpy as np
 
 from .. import kernels
-from ..tensor import Tensor
+from .._tensor import Tensor
 from ._util import as_tensor
 from .activation import log_softmax
 from .elementwise import cast, where

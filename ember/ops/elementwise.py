@@ -10,7 +10,7 @@ import numpy as np
 from .. import kernels
 from ..autograd import Function
 from ..kernels import elementwise as _k
-from ..tensor import Tensor
+from .._tensor import Tensor
 from ._util import array_of, as_tensor
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import backend, kernels
 from ..autograd import no_grad
-from ..tensor import Tensor
+from .._tensor import Tensor
 from ._util import as_tensor
 from .elementwise import cast, mul, relu as _relu, where
 from .matmul import matmul

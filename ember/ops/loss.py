@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import backend, kernels
 from ..autograd import Function
-from ..tensor import Tensor
+from .._tensor import Tensor
 from ._util import as_tensor
 from .activation import softplus
 from .elementwise import abs, cast, exp, log, where

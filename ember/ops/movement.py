@@ -6,7 +6,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..autograd.function import share_version
-from ..tensor import Tensor
+from .._tensor import Tensor
 from ._util import as_tensor, norm_axis, unbroadcast
 
 

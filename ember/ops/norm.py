@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from .. import kernels
-from ..tensor import Tensor
+from .._tensor import Tensor
 from ._util import as_tensor
 from .elementwise import cast, sqrt
 from .movement import reshape

@@ -180,7 +180,7 @@ def logsumexp(a, axis=None, keepdims=False, *, dim=None, keepdim=False):
 
 def argmax(a, axis=None, keepdims=False, *, dim=None, keepdim=False):
     """Indices of the maxima (no gradient)."""
-    from ..tensor import Tensor
+    from .._tensor import Tensor
 
     a = as_tensor(a)
     ax = norm_axis(axis, dim)
@@ -189,7 +189,7 @@ def argmax(a, axis=None, keepdims=False, *, dim=None, keepdim=False):
 
 def argmin(a, axis=None, keepdims=False, *, dim=None, keepdim=False):
     """Indices of the minima (no gradient)."""
-    from ..tensor import Tensor
+    from .._tensor import Tensor
 
     a = as_tensor(a)
     ax = norm_axis(axis, dim)

@@ -49,19 +49,19 @@ def expand_dims(a, axis):
 
 
 def zeros(shape, dtype=None):
-    from ..tensor import Tensor
+    from .._tensor import Tensor
 
     return Tensor._from_op(np.zeros(shape, dtype), None)
 
 
 def zeros_like(a, dtype=None):
-    from ..tensor import Tensor
+    from .._tensor import Tensor
 
     return Tensor._from_op(np.zeros(a.shape, a.dtype if dtype is None else dtype), None)
 
 
 def sign(a):
-    from ..tensor import Tensor
+    from .._tensor import Tensor
 
     return Tensor._from_op(np.sign(a._data), None)
 

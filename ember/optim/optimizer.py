@@ -18,7 +18,7 @@ import numpy as np
 from ..autograd.function import bump
 
 from ..autograd import enable_grad
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = ["Optimizer"]
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .callbacks import Callback, LearningRateScheduler, overrides
 from .history import History
 from .metrics import get_metric

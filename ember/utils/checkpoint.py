@@ -15,7 +15,7 @@ from ..autograd.function import Function, enable_grad, is_grad_enabled
 
 
 def _is_tensor(a):
-    from ..tensor import Tensor
+    from .._tensor import Tensor
 
     return isinstance(a, Tensor)
 

@@ -291,11 +291,11 @@ def test_registration_errors_match_torch(torch, case):
 
 def test_registration_type_errors():
     m = nn.Linear(2, 2)
-    with pytest.raises(TypeError, match=r"cannot assign 'ember.tensor.Tensor' as parameter 'weight' \(Parameter or None"):
+    with pytest.raises(TypeError, match=r"cannot assign 'ember._tensor.Tensor' as parameter 'weight' \(Parameter or None"):
         m.weight = ember.zeros(2, 2)
     with pytest.raises(TypeError, match="cannot assign 'int' object to buffer 'x'"):
         m.register_buffer("x", 3)
-    with pytest.raises(TypeError, match="cannot assign 'ember.tensor.Tensor' object to parameter 'p'"):
+    with pytest.raises(TypeError, match="cannot assign 'ember._tensor.Tensor' object to parameter 'p'"):
         m.register_parameter("p", ember.zeros(1))
     w = ember.ones(2, requires_grad=True) * 2
     with pytest.raises(ValueError, match="Cannot assign non-leaf Tensor to parameter 'q'"):

@@ -1,5 +1,8 @@
 """``Tensor``: an ndarray with a gradient, a version, and a link to the op that made it.
 
+The module is ``ember._tensor``, as PyTorch's is ``torch._tensor``: ``ember.tensor`` is the
+function that makes a tensor, as ``torch.tensor`` is.
+
 The math lives in ``ember.ops``; this file holds the class, its methods (each a call of the
 op of the same name), the in-place ops, ``tensor()`` and the creation helpers.
 """
