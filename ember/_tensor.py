@@ -121,7 +121,7 @@ class Tensor:
     def detach(self):
         """A tensor sharing this data (and this version counter), cut from the graph."""
         t = Tensor._from_op(self._data, None)
-        share_version(t, self)
+        share_version(t, self, track=False)
         return t
 
     def detach_(self):
@@ -333,10 +333,7 @@ class Tensor:
         if self._fn is None and self.requires_grad:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         if self._vc is not None and self._vc.shared:
-            raise RuntimeError(
-                "an in-place operation on a view, or on a tensor that has views, while the graph is "
-                "recorded: ember does not rebase views yet. Use the out-of-place op, or clone() first."
-            )
+            return _inplace_through_views(self, compute)
         old = _history_handle(self)
         r = compute(old)
         _write(self, r._data)
@@ -490,6 +487,66 @@ def _write(t, arr):
     if not dst.flags.writeable:
         raise RuntimeError("the tensor's memory is read-only (a broadcast or expanded view): clone() it first")
     np.copyto(dst, arr, casting="unsafe")
+
+
+def _inplace_through_views(t, compute):
+    """An in-place op recorded on a view, or on a tensor that has views (PyTorch's CopySlices):
+    the base becomes ``setitem(old base, t's places, compute(old t))`` and every live view of
+    it becomes a selection of that new base, so each one's gradient reaches what it shows."""
+    v = t._vc
+    root = v.root() if v.root is not None else None
+    if root is None or not root._data.flags.c_contiguous:
+        raise RuntimeError(
+            "an in-place operation on a view whose base is gone or not contiguous, while the graph "
+            "is recorded: use the out-of-place op, or clone() first."
+        )
+    if root._fn is None and root.requires_grad:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    if t is not root and id(t) not in (v.views or {}):
+        raise RuntimeError(
+            "this tensor shares its memory with another in a way the graph does not follow (an "
+            "output of a custom Function that returned its input, or detach()), and is being "
+            "modified in place: use the out-of-place op, or clone() first."
+        )
+    places = _places(root)
+    old_root = _history_handle(root)
+    flat_old = ops.reshape(old_root, -1)
+    mine = places(t)
+    r = compute(ops.getitem(flat_old, mine))
+    flat_new = ops.movement.setitem(flat_old, mine, r)
+    new_root = ops.reshape(flat_new, root._data.shape)
+    _write(t, r._data)
+    bump(t)
+    tick = v.clock
+    others = [w() for w in list((v.views or {}).values())]
+    for w in [root] + [w for w in others if w is not None and w is not root]:
+        w_new = new_root if w is root else ops.getitem(flat_new, places(w))
+        v.history(w).append((tick, w._fn, w._oi, w.requires_grad))
+        w._fn, w._oi, w.requires_grad = w_new._fn, w_new._oi, w_new.requires_grad
+    return t
+
+
+def _places(root):
+    """A function giving, for a view of ``root`` (C-contiguous), the flat indices into
+    ``root`` of the view's elements, in the view's shape."""
+    a = root._data
+    size, item = a.size, a.itemsize
+    lin = np.arange(size, dtype=np.int64)
+    base = a.__array_interface__["data"][0]
+
+    def places(w):
+        d = w._data
+        off, rem = divmod(d.__array_interface__["data"][0] - base, item)
+        if rem or any(s % item for s in d.strides):
+            raise RuntimeError("in-place on a view: its elements do not line up with its base's")
+        idx = np.lib.stride_tricks.as_strided(lin[off:] if off >= 0 else lin, shape=d.shape,
+                                              strides=tuple(s // item * 8 for s in d.strides))
+        idx = np.array(idx)
+        if off < 0 or (idx.size and (idx.min() < 0 or idx.max() >= size)):
+            raise RuntimeError("in-place on a view: it reaches outside its base")
+        return idx
+
+    return places
 
 
 def _history_handle(t):

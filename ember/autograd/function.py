@@ -149,7 +149,7 @@ class Version:
     changes, ``clock`` is the tick of the last one, ``log`` the ticks of recent ones (to tell
     the version an op saw), ``shared`` whether views of it exist."""
 
-    __slots__ = ("n", "clock", "log", "shared", "owners", "hist")
+    __slots__ = ("n", "clock", "log", "shared", "owners", "hist", "root", "views")
 
     def __init__(self):
         self.n = 0
@@ -157,6 +157,8 @@ class Version:
         self.log = []
         self.shared = False
         self.owners = None  # the ops whose outputs these views look into
+        self.root = None  # weakref to the tensor whose memory the views look into
+        self.views = None  # {id(view): weakref}: the live views, rebased with their base
         self.hist = None  # {id(tensor): [(tick, fn, output index, requires_grad)]}: what an
         # in-place op that rebased the tensor's history replaced, for the ops that ran before
 
@@ -189,11 +191,22 @@ def bump(t):
             f._dirty = f._special = True
 
 
-def share_version(view, base):
-    """Make ``view`` (a tensor over ``base``'s memory) share ``base``'s version counter."""
+def share_version(view, base, track=True):
+    """Make ``view`` (a tensor over ``base``'s memory) share ``base``'s version counter.
+    ``track``: an in-place op recorded on the base or a view rebases this view's history too
+    (not for ``detach()``, which stays out of the graph)."""
+    import weakref
+
     v = base._vc
     if v is None:
         v = base._vc = Version()
+    if v.root is None:
+        v.root = weakref.ref(base)
+    if track:
+        if v.views is None:
+            v.views = {}
+        views, k = v.views, id(view)
+        views[k] = weakref.ref(view, lambda _, k=k, views=views: views.pop(k, None))
     v.shared = True
     f = base._fn
     if f is not None:

@@ -200,7 +200,7 @@ class _BackwardHook:
         outs = BackwardHookFunction.apply(callback, materialize, *[items[i] for i in positions])
         new = list(items)
         for i, o in zip(positions, outs):
-            share_version(o, items[i])  # an in-place change of one is a change of the other
+            share_version(o, items[i], track=False)  # an in-place change of one is a change of the other
             new[i] = o
         return new
 
