@@ -13,7 +13,7 @@ import numpy as np
 from . import backend
 from .autograd import engine as _engine
 from .autograd import function as _function
-from .autograd.function import Version, _GradMode, bump, no_grad, share_version
+from .autograd.function import _GradMode, bump, no_grad, share_version
 
 
 class Tensor:
@@ -435,15 +435,10 @@ class Tensor:
         return self._inplace(lambda t: ops.where(m, value, t), value)
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
-        vals = backend.rng(generator).uniform(a, b, self._data.shape)
-        return self.copy_(vals) if not (self.requires_grad and _GradMode.enabled) else self._leaf_fill(vals)
+        return self.copy_(backend.rng(generator).uniform(a, b, self._data.shape))
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
-        vals = backend.rng(generator).normal(mean, std, self._data.shape)
-        return self.copy_(vals) if not (self.requires_grad and _GradMode.enabled) else self._leaf_fill(vals)
-
-    def _leaf_fill(self, vals):
-        return self.copy_(Tensor(vals.astype(self._data.dtype)))
+        return self.copy_(backend.rng(generator).normal(mean, std, self._data.shape))
 
     def fill_diagonal_(self, fill_value, wrap=False):
         if self._data.ndim < 2:
@@ -666,7 +661,6 @@ def rand(*shape, dtype=None, requires_grad=False, generator=None):
 _new, _ndarray = object.__new__, np.ndarray
 _function._Tensor = _engine._Tensor = Tensor
 _function._from_op = Tensor._from_op
-del Version
 
 # The ops import Tensor (they make Tensors); Tensor's methods are the ops. Python resolves the
 # cycle because the class is complete before the ops load, here.

@@ -17,7 +17,7 @@ import weakref
 import numpy as np
 
 from .anomaly import _Anomaly, check_grads
-from .function import _GradMode, _modified_error, _now, enable_grad
+from .function import _modified_error, _now, enable_grad
 
 _Tensor = None  # set by ember._tensor
 leaf_hooks = {}  # id(leaf tensor) -> [hook], from Tensor.register_hook (dropped with the tensor)
@@ -57,6 +57,8 @@ def _toposort(roots):
         if r not in consumers:
             consumers[r] = 0
             stack.append(r)
+    # Both passes spell the common case (nothing changed in place since fn ran: each input's
+    # edge is t._fn) as its own loop: a shared generator over the edges measured 2% slower.
     while stack:
         fn = stack.pop()
         if fn._clock == now:
@@ -499,5 +501,3 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             out.append(_Tensor._from_op(g.copy() if not g.flags.writeable else g, None))
     return tuple(out)
 
-
-del _GradMode

@@ -15,7 +15,6 @@ Two protocols share the class:
   ``ctx.set_materialize_grads``; called as ``MyFunction.apply(...)``.
 """
 import functools
-import operator
 
 import numpy as np
 
@@ -229,12 +228,7 @@ def _modified_error(fn, i, t, tick):
     )
 
 
-_data = operator.attrgetter("_data")
 _Tensor = _from_op = None  # set by ember._tensor, which imports this module first
-
-
-class _Released:
-    pass
 
 
 class Function:

@@ -181,6 +181,13 @@ def _hook_name(hook):
     return getattr(hook, "__name__", type(hook).__name__)
 
 
+def _tensor_slots(items):
+    """({position: (shape, dtype)} of the Tensors among ``items``, the positions of those that
+    require grad): what a backward hook wraps and checks its gradients against."""
+    meta = {i: (a._data.shape, a._data.dtype) for i, a in enumerate(items) if isinstance(a, Tensor)}
+    return meta, tuple(i for i in meta if items[i].requires_grad)
+
+
 class _BackwardHook:
     """One call's backward hooks: the inputs' and outputs' positions, the ``grad_output`` the
     outputs' identity saw, and the hooks as they were at the call."""
@@ -208,8 +215,7 @@ class _BackwardHook:
         self.n_inputs = len(args)
         if not self.hooks or not is_grad_enabled():
             return args
-        meta = {i: (a._data.shape, a._data.dtype) for i, a in enumerate(args) if isinstance(a, Tensor)}
-        passing = tuple(i for i in meta if args[i].requires_grad)
+        meta, passing = _tensor_slots(args)
         if not passing:
             return args
         self.in_meta, self.in_pass = meta, passing
@@ -224,8 +230,7 @@ class _BackwardHook:
         self.n_outputs = len(outs)
         if not is_grad_enabled():
             return result
-        meta = {i: (o._data.shape, o._data.dtype) for i, o in enumerate(outs) if isinstance(o, Tensor)}
-        passing = tuple(i for i in meta if outs[i].requires_grad)
+        meta, passing = _tensor_slots(outs)
         if not passing:
             return result
         self.out_meta, self.out_pass = meta, passing
