@@ -3,20 +3,25 @@
 The module is ``ember._tensor``, as PyTorch's is ``torch._tensor``: ``ember.tensor`` is the
 function that makes a tensor, as ``torch.tensor`` is.
 
-The math lives in ``ember.ops``; this file holds the class, its methods (each a call of the
-op of the same name), the in-place ops, ``tensor()`` and the creation helpers.
+The math lives in ``ember.ops``; this file holds the class, its methods (each the op of the
+same name), the in-place ops, ``tensor()`` and the creation helpers. The fields are
+``TensorBase``'s (``ember/_tensor_base.py``): the ops make tensors through it, so they never
+import this module, and this module imports them.
 """
 import numbers
 
 import numpy as np
 
-from . import backend
+from . import _tensor_base, backend, ops
+from ._tensor_base import TensorBase, from_op, to_array as _to_array
 from .autograd import engine as _engine
-from .autograd import function as _function
 from .autograd.function import _GradMode, bump, no_grad, share_version
+from .ops import activation as _act
+
+_ARITH = {np.add: ops.add, np.subtract: ops.sub, np.multiply: ops.mul, np.true_divide: ops.div}
 
 
-class Tensor:
+class Tensor(TensorBase):
     """An n-dimensional array that can record the ops applied to it and backpropagate.
 
     Attributes (PyTorch's):
@@ -26,32 +31,9 @@ class Tensor:
         grad_fn: the op that made it (None for leaves); ``is_leaf``; ``_version``.
     """
 
-    __slots__ = ("_data", "_grad", "requires_grad", "_fn", "_oi", "_vc", "__weakref__")
-    __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
-    __hash__ = object.__hash__
-
-    def __init__(self, data, requires_grad=False, dtype=None):
-        arr = _to_array(data, dtype)
-        if requires_grad and arr.dtype.kind not in "fc":
-            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got {arr.dtype}")
-        self._data = arr
-        self._grad = None
-        self.requires_grad = bool(requires_grad)
-        self._fn = None
-        self._oi = None  # output index, for ops with several outputs only
-        self._vc = None
-
-    @staticmethod
-    def _from_op(data, fn):
-        """A Tensor over ``data`` (an op's result), produced by ``fn`` (None: a constant)."""
-        t = _new(Tensor)
-        t._data = data if type(data) is _ndarray else np.asarray(data)  # NumPy may return a scalar
-        t._grad = None
-        t.requires_grad = fn is not None
-        t._fn = fn
-        t._oi = None
-        t._vc = None
-        return t
+    __slots__ = ()  # the fields are TensorBase's
+    __hash__ = object.__hash__  # (defining __eq__ would otherwise drop it)
+    _from_op = staticmethod(from_op)
 
     # ----- what PyTorch's Tensor has -----
     shape = property(lambda self: self._data.shape)
@@ -66,7 +48,7 @@ class Tensor:
     def data(self):
         """This tensor's values as a new Tensor over the same memory, detached and untracked:
         changes through it do not move this tensor's version (PyTorch's ``.data``)."""
-        return Tensor._from_op(self._data, None)
+        return from_op(self._data, None)
 
     @data.setter
     def data(self, value):
@@ -120,7 +102,7 @@ class Tensor:
 
     def detach(self):
         """A tensor sharing this data (and this version counter), cut from the graph."""
-        t = Tensor._from_op(self._data, None)
+        t = from_op(self._data, None)
         share_version(t, self, track=False)
         return t
 
@@ -265,7 +247,27 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         return self._data if dtype is None else self._data.astype(dtype)
 
-    # ----- operators: a + b, a * b, ... are the op functions themselves (bound below) -----
+    # ----- the ops as methods -----
+    # Each op function takes the tensor first, so it serves as the method unchanged: x.exp() is
+    # ops.exp(x), and a + b is ops.add(a, b), with no Python call in between.
+    exp, log, sqrt, abs, tanh = ops.exp, ops.log, ops.sqrt, ops.abs, ops.tanh
+    sigmoid, relu, clip, clamp = ops.sigmoid, ops.relu, ops.clip, ops.clamp
+    maximum, minimum, matmul = ops.maximum, ops.minimum, ops.matmul
+    sum, mean, max, min, var, std, logsumexp = ops.sum, ops.mean, ops.max, ops.min, ops.var, ops.std, ops.logsumexp
+    argmax, argmin = ops.argmax, ops.argmin
+    reshape, view, flatten, squeeze, unsqueeze = ops.reshape, ops.view, ops.flatten, ops.squeeze, ops.unsqueeze
+    transpose, permute, swapaxes = ops.transpose, ops.permute, ops.swapaxes
+    broadcast_to, expand, split, chunk = ops.broadcast_to, ops.expand, ops.split, ops.chunk
+    add, sub, mul, div, pow, neg = ops.add, ops.sub, ops.mul, ops.div, ops.pow, ops.neg
+    __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__ = ops.add, ops.sub, ops.mul, ops.div, ops.pow, ops.matmul
+
+    def softmax(self, dim=-1, dtype=None):
+        return _act.softmax(self, dim, dtype)
+
+    def log_softmax(self, dim=-1, dtype=None):
+        return _act.log_softmax(self, dim, dtype)
+
+    # ----- reflected operators -----
     def __radd__(self, o):
         return ops.add(o, self)
 
@@ -298,22 +300,22 @@ class Tensor:
 
     # Comparisons give tensors of bools with no gradient.
     def __lt__(self, o):
-        return Tensor._from_op(self._data < _raw(o), None)
+        return from_op(self._data < _raw(o), None)
 
     def __le__(self, o):
-        return Tensor._from_op(self._data <= _raw(o), None)
+        return from_op(self._data <= _raw(o), None)
 
     def __gt__(self, o):
-        return Tensor._from_op(self._data > _raw(o), None)
+        return from_op(self._data > _raw(o), None)
 
     def __ge__(self, o):
-        return Tensor._from_op(self._data >= _raw(o), None)
+        return from_op(self._data >= _raw(o), None)
 
     def __eq__(self, o):
-        return Tensor._from_op(self._data == _raw(o), None)
+        return from_op(self._data == _raw(o), None)
 
     def __ne__(self, o):
-        return Tensor._from_op(self._data != _raw(o), None)
+        return from_op(self._data != _raw(o), None)
 
     # ----- in-place ops -----
     # Each is its out-of-place op, written into this tensor's memory, with the version bumped.
@@ -547,45 +549,20 @@ def _places(root):
 def _history_handle(t):
     """A tensor holding ``t``'s current value (a copy) and history: what an in-place op on
     ``t`` takes as its input, so the graph keeps the old value."""
-    h = Tensor._from_op(t._data.copy(), t._fn)
+    h = from_op(t._data.copy(), t._fn)
     h._oi = t._oi
     h.requires_grad = t.requires_grad
     return h
 
 
 def _device_copy(t, device):
-    out = Tensor._from_op(backend.to_device(t._data, device), None)
+    out = from_op(backend.to_device(t._data, device), None)
     out.requires_grad = t.requires_grad
     return out
 
 
 def _raw(o):
     return o._data if isinstance(o, Tensor) else o
-
-
-def _to_array(data, dtype=None):
-    """Python numbers and lists become the default float dtype (ints stay int64, bools bool);
-    arrays keep theirs unless ``dtype`` is given."""
-    if isinstance(data, Tensor):
-        data = data._data
-    if isinstance(data, np.ndarray) or type(data).__module__.startswith("cupy"):
-        return data if dtype is None else data.astype(dtype, copy=False)
-    if isinstance(data, np.generic):
-        return np.asarray(data, dtype=dtype)
-    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
-        data = [x._data if isinstance(x, Tensor) else x for x in data]
-    arr = np.asarray(data)
-    if dtype is not None:
-        return arr.astype(dtype, copy=False)
-    if arr.dtype.kind == "f":
-        return arr.astype(backend.get_default_dtype(), copy=False)
-    if arr.dtype.kind in "iu":
-        return arr.astype(np.int64, copy=False)
-    if arr.dtype.kind == "b":
-        return arr
-    if arr.dtype.kind == "O":
-        raise TypeError(f"cannot make a tensor from {type(data).__name__} holding mixed or non-numeric items")
-    return arr
 
 
 def tensor(data, dtype=None, requires_grad=False):
@@ -658,44 +635,4 @@ def rand(*shape, dtype=None, requires_grad=False, generator=None):
     return Tensor(data, requires_grad)
 
 
-_new, _ndarray = object.__new__, np.ndarray
-_function._Tensor = _engine._Tensor = Tensor
-_function._from_op = Tensor._from_op
-
-# The ops import Tensor (they make Tensors); Tensor's methods are the ops. Python resolves the
-# cycle because the class is complete before the ops load, here.
-from . import ops  # noqa: E402
-from .ops import activation as _act  # noqa: E402
-from .ops import elementwise as _ew  # noqa: E402
-
-_ARITH = {np.add: _ew.add, np.subtract: _ew.sub, np.multiply: _ew.mul, np.true_divide: _ew.div}
-
-# The op functions take the tensor first, so they serve as methods unchanged: x.exp() is
-# ops.exp(x), and a + b is ops.add(a, b) with no Python call in between.
-for _name, _fn in {
-    "exp": ops.exp, "log": ops.log, "sqrt": ops.sqrt, "abs": ops.abs, "tanh": ops.tanh,
-    "sigmoid": ops.sigmoid, "relu": ops.relu, "clip": ops.clip, "clamp": ops.clamp,
-    "maximum": ops.maximum, "minimum": ops.minimum, "matmul": ops.matmul, "sum": ops.sum,
-    "mean": ops.mean, "max": ops.max, "min": ops.min, "var": ops.var, "std": ops.std,
-    "logsumexp": ops.logsumexp, "argmax": ops.argmax, "argmin": ops.argmin, "reshape": ops.reshape,
-    "view": ops.view, "transpose": ops.transpose, "permute": ops.permute, "swapaxes": ops.swapaxes,
-    "flatten": ops.flatten, "squeeze": ops.squeeze, "unsqueeze": ops.unsqueeze,
-    "broadcast_to": ops.broadcast_to, "expand": ops.expand, "split": ops.split, "chunk": ops.chunk,
-    "pow": ops.pow, "add": ops.add, "sub": ops.sub, "mul": ops.mul, "div": ops.div, "neg": ops.neg,
-    "__add__": ops.add, "__sub__": ops.sub, "__mul__": ops.mul, "__truediv__": ops.div,
-    "__pow__": ops.pow, "__matmul__": ops.matmul,
-}.items():
-    setattr(Tensor, _name, _fn)
-del _name, _fn
-
-
-def _softmax(self, dim=-1, dtype=None):
-    return _act.softmax(self, dim, dtype)
-
-
-def _log_softmax(self, dim=-1, dtype=None):
-    return _act.log_softmax(self, dim, dtype)
-
-
-Tensor.softmax = _softmax
-Tensor.log_softmax = _log_softmax
+_tensor_base.Tensor = Tensor  # what the ops and the engine make: this class

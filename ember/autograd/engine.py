@@ -16,10 +16,10 @@ import weakref
 
 import numpy as np
 
+from .._tensor_base import TensorBase, from_op
 from .anomaly import _Anomaly, check_grads
 from .function import _modified_error, _now, enable_grad
 
-_Tensor = None  # set by ember._tensor
 leaf_hooks = {}  # id(leaf tensor) -> [hook], from Tensor.register_hook (dropped with the tensor)
 
 
@@ -111,12 +111,12 @@ def _owner(a):
 
 def _call_hooks(hooks, g, graph, where):
     for h in hooks:
-        arg = g if graph else _Tensor._from_op(g, None)
+        arg = g if graph else from_op(g, None)
         r = h(arg)
         if r is None:
             continue
-        if not isinstance(r, _Tensor):
-            r = _Tensor(np.asarray(r))
+        if not isinstance(r, TensorBase):
+            r = from_op(np.asarray(r), None)
         if r._data.shape != arg._data.shape:
             raise RuntimeError(
                 f"hook '{getattr(h, '__name__', h)}' on {where} returned a gradient of shape "
@@ -153,7 +153,7 @@ class _Walk:
         cur = t._grad
         if self.graph:
             if g._fn is None:
-                g = _Tensor._from_op(g._data.copy(), None)
+                g = from_op(g._data.copy(), None)
             t._grad = g if cur is None else cur + g
             return
         if cur is None:
@@ -164,13 +164,13 @@ class _Walk:
                 g = g.copy()
                 o = id(g)
             self.claimed.add(o)
-            t._grad = _Tensor._from_op(g, None)
+            t._grad = from_op(g, None)
         else:
             c = cur._data
             if cur._fn is None and c.shape == g.shape and c.flags.writeable:
                 c += g
             else:
-                t._grad = _Tensor._from_op(c + g, None)
+                t._grad = from_op(c + g, None)
 
     def add(self, f, oi, g):
         grads = self.grads
@@ -201,7 +201,7 @@ class _Walk:
                 if self.graph:
                     kept._grad = g if kept._grad is None else kept._grad + g
                 else:
-                    kept._grad = _Tensor._from_op(g.copy() if kept._grad is None else kept._grad._data + g, None)
+                    kept._grad = from_op(g.copy() if kept._grad is None else kept._grad._data + g, None)
         cap = self.capture
         if cap is not None:
             k = (fn, oi)
@@ -374,8 +374,8 @@ def _root_grad(t, g, graph):
                 f"{tuple(t._data.shape)}: pass a gradient of that shape"
             )
         g = np.ones_like(t._data)
-        return _Tensor._from_op(g, None) if graph else g
-    if isinstance(g, _Tensor):
+        return from_op(g, None) if graph else g
+    if isinstance(g, TensorBase):
         if g._data.shape != t._data.shape:
             raise RuntimeError(
                 f"Mismatch in shape: grad_output has a shape of {tuple(g._data.shape)} and output "
@@ -388,7 +388,7 @@ def _root_grad(t, g, graph):
             f"Mismatch in shape: grad_output has a shape of {a.shape} and output has a shape of "
             f"{tuple(t._data.shape)}"
         )
-    return _Tensor._from_op(a, None) if graph else a
+    return from_op(a, None) if graph else a
 
 
 def _start(walk, outputs, grad_outputs):
@@ -410,7 +410,7 @@ def _start(walk, outputs, grad_outputs):
 def _seq(x):
     if x is None:
         return None
-    if isinstance(x, _Tensor):
+    if isinstance(x, TensorBase):
         return (x,)
     return tuple(x)
 
@@ -463,7 +463,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if is_grads_batched:
         raise NotImplementedError("grad(is_grads_batched=True) needs vmap, which ember does not have")
     outputs = _seq(outputs)
-    single = isinstance(inputs, _Tensor)
     inputs = _seq(inputs)
     if allow_unused is None:
         allow_unused = materialize_grads
@@ -471,7 +470,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if len(grads) != len(outputs):
         raise RuntimeError(f"grad_outputs has {len(grads)} tensors, but outputs has {len(outputs)}")
     for t in inputs:
-        if not isinstance(t, _Tensor):
+        if not isinstance(t, TensorBase):
             raise TypeError(f"grad: inputs must be Tensors, got {type(t).__name__}")
         if not t.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
@@ -487,7 +486,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         g = capture[_key(t)]
         if g is None:
             if materialize_grads:
-                out.append(_Tensor._from_op(np.zeros_like(t._data), None))
+                out.append(from_op(np.zeros_like(t._data), None))
                 continue
             if not allow_unused:
                 raise RuntimeError(
@@ -495,9 +494,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                     "Set allow_unused=True if this is the desired behavior."
                 )
             out.append(None)
-        elif isinstance(g, _Tensor):
+        elif isinstance(g, TensorBase):
             out.append(g)
         else:
-            out.append(_Tensor._from_op(g.copy() if not g.flags.writeable else g, None))
+            out.append(from_op(g.copy() if not g.flags.writeable else g, None))
     return tuple(out)
 

@@ -18,6 +18,7 @@ import functools
 
 import numpy as np
 
+from .._tensor_base import TensorBase, from_op
 from .anomaly import _Anomaly, record_stack
 
 
@@ -228,7 +229,6 @@ def _modified_error(fn, i, t, tick):
     )
 
 
-_Tensor = _from_op = None  # set by ember._tensor, which imports this module first
 
 
 class Function:
@@ -295,7 +295,7 @@ class Function:
         for t in self.inputs:
             if t._data is a:
                 return t
-        out = _from_op(a, self)  # a new handle on this op's output: gradients reach this op
+        out = from_op(a, self)  # a new handle on this op's output: gradients reach this op
         return out
 
     @classmethod
@@ -322,8 +322,8 @@ class Function:
                     fn._special = False
                     if _Anomaly.enabled:
                         record_stack(fn)
-                    return _from_op(y, fn)
-        return _from_op(y, None)
+                    return from_op(y, fn)
+        return from_op(y, None)
 
     def _release(self):
         inputs = self.inputs
@@ -384,9 +384,9 @@ class Function:
             if g is None and getattr(self, "_materialize", True):
                 shape, dtype = self._out_meta[k]
                 g = np.zeros(shape, dtype)
-                g = _from_op(g, None)
+                g = from_op(g, None)
             elif g is not None and not graph:
-                g = _from_op(g, None)
+                g = from_op(g, None)
             gs.append(g)
         self.saved_tensors = () if self._saved is None else self._check_ctx_saved(self._saved)
         with set_grad_enabled(graph):
@@ -401,8 +401,8 @@ class Function:
         out = []
         for p, t in zip(self._argpos, self.inputs):
             g = res[p]
-            if g is not None and not isinstance(g, _Tensor):
-                g = _Tensor(np.asarray(g, dtype=t._data.dtype))
+            if g is not None and not isinstance(g, TensorBase):
+                g = from_op(np.asarray(g, dtype=t._data.dtype), None)
             if g is not None and g._data.shape != t._data.shape:
                 raise RuntimeError(
                     f"function {self.name()} returned an invalid gradient at index {p} - got "
@@ -438,8 +438,8 @@ def _apply_ctx(cls, *args, **kwargs):
     """``Function.apply`` for PyTorch-style functions: forward on Tensors without recording,
     then the outputs are linked to this node."""
     node = cls()
-    tensor_pos = [i for i, a in enumerate(args) if isinstance(a, _Tensor)]
-    node.needs_input_grad = tuple(isinstance(a, _Tensor) and a.requires_grad for a in args)
+    tensor_pos = [i for i, a in enumerate(args) if isinstance(a, TensorBase)]
+    node.needs_input_grad = tuple(isinstance(a, TensorBase) and a.requires_grad for a in args)
     record = _GradMode.enabled and any(node.needs_input_grad)
     prev = _GradMode.enabled
     _GradMode.enabled = False
@@ -451,7 +451,7 @@ def _apply_ctx(cls, *args, **kwargs):
     outs = (out,) if single else tuple(out)
     dirty = getattr(node, "_dirty_ids", set())
     for o in outs:
-        if isinstance(o, _Tensor) and id(o) in dirty:
+        if isinstance(o, TensorBase) and id(o) in dirty:
             bump(o)
     if not record:
         return out
@@ -473,7 +473,7 @@ def _apply_ctx(cls, *args, **kwargs):
 
     new = []
     for k, o in enumerate(outs):
-        if not isinstance(o, _Tensor):
+        if not isinstance(o, TensorBase):
             new.append(o)
             continue
         if id(o) in dirty:
@@ -484,7 +484,7 @@ def _apply_ctx(cls, *args, **kwargs):
             inputs = [old if t is o else t for t in inputs]
             o._fn, o._oi, o.requires_grad = node, oi(k), True
         elif any(o is a for a in args):
-            o = _from_op(o._data, node)
+            o = from_op(o._data, node)
             o._oi = oi(k)
         elif id(o) in nondiff:
             pass
@@ -492,7 +492,7 @@ def _apply_ctx(cls, *args, **kwargs):
             o._fn, o._oi, o.requires_grad = node, oi(k), True
         new.append(o)
     node.inputs = tuple(inputs)
-    node._out_meta = [(o._data.shape, o._data.dtype) if isinstance(o, _Tensor) else ((), np.float32) for o in outs]
+    node._out_meta = [(o._data.shape, o._data.dtype) if isinstance(o, TensorBase) else ((), np.float32) for o in outs]
     saved = node._saved
     if saved is not None:
         node._saved_versions = tuple(None if t is None else t._version for t in saved)

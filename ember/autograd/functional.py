@@ -9,21 +9,22 @@ differentiable, which every ember op's is.
 """
 import numpy as np
 
+from .._tensor_base import TensorBase, from_op
 from .engine import grad
 from .function import enable_grad
 
 
-def _tensor_cls():
-    from .._tensor import Tensor
-
-    return Tensor
+def _leaf(a):
+    """A new leaf tensor over ``a`` that requires grad."""
+    t = from_op(a, None)
+    t.requires_grad = True
+    return t
 
 
 def _as_tuple(x, what):
-    T = _tensor_cls()
-    if isinstance(x, T):
+    if isinstance(x, TensorBase):
         return (x,), True
-    if isinstance(x, (tuple, list)) and all(isinstance(t, T) for t in x):
+    if isinstance(x, (tuple, list)) and all(isinstance(t, TensorBase) for t in x):
         return tuple(x), False
     raise TypeError(f"The {what} given to the function must be either a Tensor or a tuple of Tensors")
 
@@ -42,8 +43,7 @@ def _grad_inputs(inputs, create_graph):
 
 
 def _zeros_for(gs, inputs):
-    T = _tensor_cls()
-    return tuple(T._from_op(np.zeros_like(x._data), None) if g is None else g for g, x in zip(gs, inputs))
+    return tuple(from_op(np.zeros_like(x._data), None) if g is None else g for g, x in zip(gs, inputs))
 
 
 def _maybe_detach(ts, create_graph):
@@ -68,17 +68,16 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), J v): the Jacobian-vector product, by differentiating a vjp in its vector."""
-    T = _tensor_cls()
     inputs, single_in = _as_tuple(inputs, "inputs")
     if v is None:
         if any(x._data.size != 1 for x in inputs):
             raise RuntimeError("The vector v can only be None if the input to the user-provided function is a single Tensor with a single element.")
-        v = tuple(T._from_op(np.ones_like(x._data), None) for x in inputs)
+        v = tuple(from_op(np.ones_like(x._data), None) for x in inputs)
     vs = _as_tuple(v, "v")[0]
     with enable_grad():
         xs = _grad_inputs(inputs, create_graph)
         outs, single_out = _as_tuple(func(*xs), "outputs of the user-provided function")
-        us = tuple(T(np.zeros_like(o._data), requires_grad=True) for o in outs)
+        us = tuple(_leaf(np.zeros_like(o._data)) for o in outs)
         gs = grad(outs, xs, us, create_graph=True, allow_unused=True)
         pairs = [(g, vi) for g, vi in zip(gs, vs) if g is not None]
         if pairs:
@@ -95,7 +94,6 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
     ``outputs[i].shape + inputs[j].shape``."""
     from .. import ops
 
-    T = _tensor_cls()
     inputs, single_in = _as_tuple(inputs, "inputs")
     with enable_grad():
         xs = _grad_inputs(inputs, create_graph)
@@ -110,13 +108,13 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
                 else:
                     gs = (None,) * len(xs)
                 for j, (g, x) in enumerate(zip(gs, xs)):
-                    rows[j].append(T._from_op(np.zeros_like(x._data), None) if g is None else g)
+                    rows[j].append(from_op(np.zeros_like(x._data), None) if g is None else g)
             per_in = []
             for j, x in enumerate(xs):
                 if rows[j]:
                     J = ops.stack(rows[j], axis=0)
                 else:
-                    J = T._from_op(np.zeros((0,) + x._data.shape, x._data.dtype), None)
+                    J = from_op(np.zeros((0,) + x._data.shape, x._data.dtype), None)
                 J = ops.reshape(J, tuple(o._data.shape) + tuple(x._data.shape))
                 per_in.append(J if create_graph else J.detach())
             result.append(per_in[0] if single_in else tuple(per_in))

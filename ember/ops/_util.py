@@ -4,15 +4,15 @@ import numbers
 import numpy as np
 
 from .. import backend
-from .._tensor import Tensor
+from .._tensor_base import TensorBase, from_op, to_array
 
 
 def as_tensor(x, like=None):
     """``x`` as a Tensor. A Python number takes ``like``'s float dtype, so it never upcasts."""
-    if isinstance(x, Tensor):
+    if isinstance(x, TensorBase):
         return x
     if isinstance(x, np.ndarray):
-        return Tensor._from_op(x, None)
+        return from_op(x, None)
     if isinstance(x, numbers.Number) or isinstance(x, np.generic):
         if like is not None and like._data.dtype.kind in "fc":
             dt = like._data.dtype
@@ -22,14 +22,14 @@ def as_tensor(x, like=None):
             dt = like._data.dtype if like is not None else np.int64
         else:
             dt = backend.get_default_dtype()
-        return Tensor._from_op(np.asarray(x, dtype=dt), None)
-    return Tensor(x)
+        return from_op(np.asarray(x, dtype=dt), None)
+    return from_op(to_array(x), None)
 
 
 def array_of(x):
     """The array of a value a backward saved: itself, or the Tensor's array when the backward
     is recorded. Masks, signs and tie counts are computed on it: they are constants."""
-    return x._data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, TensorBase) else x
 
 
 def unbroadcast(g, shape):

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Function
-from .._tensor import Tensor
+from .._tensor_base import TensorBase, from_op
 from ._util import array_of, as_tensor
 from .elementwise import cast, clip, relu, sigmoid, sigmoid_array, tanh
 
@@ -99,7 +99,7 @@ class Erf(Function):
 
 def _sigmoid(x):
     """sigmoid of an array, or of a Tensor (an op) when a backward is recorded."""
-    return sigmoid(x) if isinstance(x, Tensor) else sigmoid_array(x)
+    return sigmoid(x) if isinstance(x, TensorBase) else sigmoid_array(x)
 
 
 # ----- pointwise activations -----

@@ -11,7 +11,7 @@ backward with no one-hot matrix) is ``ember.kernels.loss.CrossEntropy``, used wh
 import numpy as np
 
 from .. import kernels
-from .._tensor import Tensor
+from .._tensor_base import TensorBase, from_op
 from ._util import as_tensor
 from .activation import log_softmax
 from .elementwise import cast, where
@@ -57,7 +57,7 @@ def cross_entropy_reference(x, t, w, valid, eps, reduction):
     a = _label_weights(t, w, valid, x.dtype)
     l = _nll(logp, t, valid, a)
     if eps:
-        wc = 1 if w is None else Tensor._from_op(w.reshape((-1,) + (1,) * (x.ndim - 2)), None)
+        wc = 1 if w is None else from_op(w.reshape((-1,) + (1,) * (x.ndim - 2)), None)
         smooth = -(logp * wc).sum(axis=1)
         if valid is not None:
             smooth = where(valid, smooth, 0)
@@ -67,7 +67,7 @@ def cross_entropy_reference(x, t, w, valid, eps, reduction):
 
 def _labels(name, x, target, weight, ignore_index):
     """Check class labels against the input (N, C, *); returns (safe labels, weight, valid mask)."""
-    t = target._data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._data if isinstance(target, TensorBase) else np.asarray(target)
     want = tuple(x.shape[:1]) + tuple(x.shape[2:])
     if t.shape != want:
         raise ValueError(f"{name}: expected target of shape {want} for input of shape {tuple(x.shape)}, got {t.shape}")
@@ -93,7 +93,7 @@ def _labels(name, x, target, weight, ignore_index):
 def _class_weight(name, weight, x):
     if weight is None:
         return None
-    w = np.asarray(weight._data if isinstance(weight, Tensor) else weight, x.dtype)
+    w = np.asarray(weight._data if isinstance(weight, TensorBase) else weight, x.dtype)
     if w.shape != (x.shape[1],):
         raise ValueError(f"{name}: weight must have one entry per class ({x.shape[1]}), got shape {w.shape}")
     return w
@@ -105,7 +105,7 @@ def _batched(name, x, t):
         raise ValueError(f"{name}: expected input of shape (C,), (N, C) or (N, C, d1, ...), got a scalar")
     if x.ndim != 1:
         return x, t, False
-    t = t if isinstance(t, Tensor) else as_tensor(np.asarray(t), x)
+    t = t if isinstance(t, TensorBase) else as_tensor(np.asarray(t), x)
     return reshape(x, (1, -1)), reshape(t, (1,) + tuple(t.shape)), True
 
 
@@ -127,7 +127,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
     x = _float(input)
     x, target, unbatched = _batched(name, x, target)
-    tdata = target._data if isinstance(target, Tensor) else np.asarray(target)
+    tdata = target._data if isinstance(target, TensorBase) else np.asarray(target)
     if tdata.dtype.kind == "f":
         if tdata.shape != x.shape:
             want = tuple(x.shape[:1]) + tuple(x.shape[2:])

@@ -10,7 +10,8 @@ import numpy as np
 from .. import kernels
 from ..autograd import Function
 from ..kernels import elementwise as _k
-from .._tensor import Tensor
+from .. import _tensor_base
+from .._tensor_base import TensorBase, from_op
 from ._util import array_of, as_tensor
 
 
@@ -189,8 +190,8 @@ class Sqrt(Function):
 def sign_or_zero(a):
     """np.sign with 0 at NaN, as torch.sign: |x|'s gradient (and L1's) is 0 there, not NaN.
     On a Tensor, the result is a constant Tensor (the sign's derivative is 0)."""
-    if isinstance(a, Tensor):
-        return Tensor._from_op(sign_or_zero(a._data), None)
+    if isinstance(a, TensorBase):
+        return from_op(sign_or_zero(a._data), None)
     return np.nan_to_num(np.sign(a), copy=False, nan=0.0)
 
 
@@ -345,9 +346,9 @@ class Cast(Function):
 
 
 def _pair(a, b):
-    if type(b) is type(a) is Tensor and a._data.dtype == b._data.dtype:
-        return a, b  # the common case, kept cheap: this runs once per arithmetic op
-    if isinstance(a, Tensor):
+    if type(b) is type(a) is _tensor_base.Tensor and a._data.dtype == b._data.dtype:
+        return a, b  # the common case, kept cheap (an exact type check): once per arithmetic op
+    if isinstance(a, TensorBase):
         b = as_tensor(b, a)
     else:
         b = as_tensor(b)
@@ -355,9 +356,9 @@ def _pair(a, b):
     # As in PyTorch, an integer or bool operand takes the float operand's dtype.
     ka, kb = a._data.dtype.kind, b._data.dtype.kind
     if ka == "f" and kb in "iub":
-        b = Tensor._from_op(b._data.astype(a._data.dtype), None)
+        b = from_op(b._data.astype(a._data.dtype), None)
     elif kb == "f" and ka in "iub":
-        a = Tensor._from_op(a._data.astype(b._data.dtype), None)
+        a = from_op(a._data.astype(b._data.dtype), None)
     return a, b
 
 
@@ -387,7 +388,7 @@ def div(a, b):
 
 def pow(a, b):
     """a ** b; a Python-number exponent keeps a's dtype."""
-    if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
+    if isinstance(a, TensorBase) and isinstance(b, (int, float)) and not isinstance(b, bool):
         return PowScalar.apply(a, p=b)
     return Pow.apply(*_pair(a, b))
 
@@ -448,7 +449,7 @@ clamp = clip
 
 def where(cond, a, b):
     """``a`` where ``cond`` else ``b``, with broadcasting; no gradient flows to ``cond``."""
-    cond = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
+    cond = cond._data if isinstance(cond, TensorBase) else np.asarray(cond)
     a, b = _pair(a, b)
     return Where.apply(a, b, cond=cond.astype(bool, copy=False))
 

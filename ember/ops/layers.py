@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import backend, kernels
 from ..autograd import no_grad
-from .._tensor import Tensor
+from .._tensor_base import TensorBase, from_op
 from ._util import as_tensor
 from .elementwise import cast, mul, relu as _relu, where
 from .matmul import matmul
@@ -22,7 +22,7 @@ __all__ = ["linear", "dropout", "dropout2d", "embedding"]  # and linear_chain, f
 
 def _float_like(x, dtype):
     """``x`` as a Tensor of the weight's float ``dtype`` (a differentiable cast if needed)."""
-    x = x if isinstance(x, Tensor) else as_tensor(np.asarray(x) if isinstance(x, list) else x)
+    x = x if isinstance(x, TensorBase) else as_tensor(np.asarray(x) if isinstance(x, list) else x)
     return x if x._data.dtype == dtype else cast(x, dtype)
 
 
@@ -45,7 +45,7 @@ def linear(x, weight, bias=None, relu=False):
     Returns:
         (*, out_features).
     """
-    w = weight if isinstance(weight, Tensor) else as_tensor(weight)
+    w = weight if isinstance(weight, TensorBase) else as_tensor(weight)
     if w._data.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {w.shape}")
     x = _float_like(x, w._data.dtype)
@@ -56,7 +56,7 @@ def linear(x, weight, bias=None, relu=False):
         )
     b = None
     if bias is not None:
-        b = bias if isinstance(bias, Tensor) else as_tensor(bias)
+        b = bias if isinstance(bias, TensorBase) else as_tensor(bias)
         if b._data.shape != (w._data.shape[0],):
             raise ValueError(f"linear: bias must have shape ({w._data.shape[0]},), got {b.shape}")
     if kernels.enabled():
@@ -76,7 +76,7 @@ def linear_chain(x, layers):
     if kernels.enabled():
         return _kernels.linear_chain(x, layers)
     with no_grad():
-        h = _float_like(Tensor._from_op(np.asarray(x), None), layers[0][0].dtype)
+        h = _float_like(from_op(np.asarray(x), None), layers[0][0].dtype)
         for w, b, r in layers:
             h = linear_reference(h, as_tensor(w), None if b is None else as_tensor(b), r)
     return h._data
@@ -98,7 +98,7 @@ def _dropout(x, p, training, generator, mask_shape, who):
         u = backend.rng(generator).random(mask_shape, dtype=np.float32 if dt == np.float32 else np.float64)
         # keep with P = 1 - p, scaled by 1/(1-p) (inverted dropout: eval needs no rescale), in one pass
         mask = np.multiply(u >= p, dt.type(1.0 / (1.0 - p)), dtype=dt)
-    return mul(x, Tensor._from_op(mask, None))  # the mask is a constant: its gradient is not needed
+    return mul(x, from_op(mask, None))  # the mask is a constant: its gradient is not needed
 
 
 def dropout(x, p=0.5, training=True, generator=None):
@@ -106,13 +106,13 @@ def dropout(x, p=0.5, training=True, generator=None):
 
     The mask is drawn from ember's generator (or ``generator``), so ``manual_seed`` repeats it.
     """
-    x = x if isinstance(x, Tensor) else as_tensor(x)
+    x = x if isinstance(x, TensorBase) else as_tensor(x)
     return _dropout(x, p, training, generator, x._data.shape, "dropout")
 
 
 def dropout2d(x, p=0.5, training=True, generator=None):
     """Zero whole channels of (N, C, H, W) or (C, H, W) input with probability ``p``, scale the rest."""
-    x = x if isinstance(x, Tensor) else as_tensor(x)
+    x = x if isinstance(x, TensorBase) else as_tensor(x)
     if x._data.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected (N, C, H, W) or (C, H, W) input, got shape {x.shape}")
     return _dropout(x, p, training, generator, x._data.shape[:-2] + (1, 1), "dropout2d")
@@ -123,8 +123,8 @@ def embedding(input, weight, padding_idx=None):
 
     Returns (*, embedding_dim). Rows at ``padding_idx`` receive no gradient.
     """
-    w = weight if isinstance(weight, Tensor) else as_tensor(weight)
-    idx = input._data if isinstance(input, Tensor) else np.asarray(input)
+    w = weight if isinstance(weight, TensorBase) else as_tensor(weight)
+    idx = input._data if isinstance(input, TensorBase) else np.asarray(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
     n = w._data.shape[0]

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import backend, kernels
 from ..autograd import Function
-from .._tensor import Tensor
+from .._tensor_base import TensorBase, from_op
 from ._util import as_tensor
 from .activation import softplus
 from .elementwise import abs, cast, exp, log, where
@@ -61,7 +61,7 @@ def _const(name, what, w, x, shape=None):
     """A weight as a constant array of ``x``'s dtype that broadcasts to ``shape`` (x's by default)."""
     if w is None:
         return None
-    w = np.asarray(w._data if isinstance(w, Tensor) else w, dtype=x._data.dtype)
+    w = np.asarray(w._data if isinstance(w, TensorBase) else w, dtype=x._data.dtype)
     shape = x.shape if shape is None else shape
     try:
         if np.broadcast_shapes(w.shape, shape) != tuple(shape):
@@ -141,7 +141,7 @@ def pointwise_reference(term, x, t, reduction, w=None, n=None, **kw):
     """reduce(w * term(x, t)), ``w`` a constant array (or None), 'mean' dividing by ``n``."""
     l = term(x, t, **kw)
     if w is not None:
-        l = l * Tensor._from_op(w, None)
+        l = l * from_op(w, None)
     return _reduce(l, reduction, n)
 
 

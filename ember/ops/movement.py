@@ -6,7 +6,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..autograd.function import share_version
-from .._tensor import Tensor
+from .._tensor_base import TensorBase, from_op
 from ._util import as_tensor, norm_axis, unbroadcast
 
 
@@ -143,7 +143,7 @@ class IndexAdd(Function):
 
     def backward(self, gy):
         g = gy[self.index]
-        return g if isinstance(g, (np.ndarray, Tensor)) else np.asarray(g)  # a[i, j] is a NumPy scalar
+        return g if isinstance(g, (np.ndarray, TensorBase)) else np.asarray(g)  # a[i, j] is a NumPy scalar
 
 
 class Clone(Function):
@@ -194,7 +194,7 @@ def _zeroed(g, index):
 def normalize_index(index):
     """An index with Tensors and lists turned into arrays (what NumPy indexing takes)."""
     items = index if isinstance(index, tuple) else (index,)
-    items = tuple(np.asarray(i._data) if isinstance(i, Tensor) else (np.asarray(i) if isinstance(i, list) else i) for i in items)
+    items = tuple(np.asarray(i._data) if isinstance(i, TensorBase) else (np.asarray(i) if isinstance(i, list) else i) for i in items)
     return items if isinstance(index, tuple) else items[0]
 
 
@@ -210,7 +210,7 @@ def setitem(a, index, v):
 
 
 def _is_advanced(i):
-    return isinstance(i, (np.ndarray, list)) or (isinstance(i, Tensor))
+    return isinstance(i, (np.ndarray, list)) or (isinstance(i, TensorBase))
 
 
 def getitem(a, index):
@@ -218,7 +218,7 @@ def getitem(a, index):
     which shares ``a``'s version counter."""
     a = as_tensor(a)
     items = index if isinstance(index, tuple) else (index,)
-    items = tuple(np.asarray(i._data) if isinstance(i, Tensor) else (np.asarray(i) if isinstance(i, list) else i) for i in items)
+    items = tuple(np.asarray(i._data) if isinstance(i, TensorBase) else (np.asarray(i) if isinstance(i, list) else i) for i in items)
     advanced = any(isinstance(i, np.ndarray) for i in items)
     idx = items if isinstance(index, tuple) else items[0]
     out = GetItem.apply(a, index=idx, advanced=advanced)

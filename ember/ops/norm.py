@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from .. import kernels
-from .._tensor import Tensor
+from .._tensor_base import TensorBase, from_op
 from ._util import as_tensor
 from .elementwise import cast, sqrt
 from .movement import reshape
@@ -86,8 +86,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if x._data.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {x.shape}")
     c = x._data.shape[1]
-    rm = running_mean._data if isinstance(running_mean, Tensor) else running_mean
-    rv = running_var._data if isinstance(running_var, Tensor) else running_var
+    rm = running_mean._data if isinstance(running_mean, TensorBase) else running_mean
+    rv = running_var._data if isinstance(running_var, TensorBase) else running_var
     if (rm is None) != (rv is None):
         raise ValueError("batch_norm: give both running_mean and running_var, or neither")
     if rm is None and not training:

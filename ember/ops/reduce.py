@@ -180,17 +180,17 @@ def logsumexp(a, axis=None, keepdims=False, *, dim=None, keepdim=False):
 
 def argmax(a, axis=None, keepdims=False, *, dim=None, keepdim=False):
     """Indices of the maxima (no gradient)."""
-    from .._tensor import Tensor
+    from .._tensor_base import TensorBase, from_op
 
     a = as_tensor(a)
     ax = norm_axis(axis, dim)
-    return Tensor._from_op(np.argmax(a._data, axis=ax, keepdims=bool(keepdims or keepdim)), None)
+    return from_op(np.argmax(a._data, axis=ax, keepdims=bool(keepdims or keepdim)), None)
 
 
 def argmin(a, axis=None, keepdims=False, *, dim=None, keepdim=False):
     """Indices of the minima (no gradient)."""
-    from .._tensor import Tensor
+    from .._tensor_base import TensorBase, from_op
 
     a = as_tensor(a)
     ax = norm_axis(axis, dim)
-    return Tensor._from_op(np.argmin(a._data, axis=ax, keepdims=bool(keepdims or keepdim)), None)
+    return from_op(np.argmin(a._data, axis=ax, keepdims=bool(keepdims or keepdim)), None)

@@ -49,21 +49,21 @@ def expand_dims(a, axis):
 
 
 def zeros(shape, dtype=None):
-    from .._tensor import Tensor
+    from .._tensor_base import TensorBase, from_op
 
-    return Tensor._from_op(np.zeros(shape, dtype), None)
+    return from_op(np.zeros(shape, dtype), None)
 
 
 def zeros_like(a, dtype=None):
-    from .._tensor import Tensor
+    from .._tensor_base import TensorBase, from_op
 
-    return Tensor._from_op(np.zeros(a.shape, a.dtype if dtype is None else dtype), None)
+    return from_op(np.zeros(a.shape, a.dtype if dtype is None else dtype), None)
 
 
 def sign(a):
-    from .._tensor import Tensor
+    from .._tensor_base import TensorBase, from_op
 
-    return Tensor._from_op(np.sign(a._data), None)
+    return from_op(np.sign(a._data), None)
 
 
 def asarray(a, dtype=None):

@@ -207,3 +207,23 @@ def test_views_of_one_gradient_are_not_shared_between_leaves():
     a.grad *= 5
     np.testing.assert_allclose(b.grad, 1)
     np.testing.assert_allclose(a.grad, 5)
+
+
+def test_the_ops_do_not_import_the_tensor_class():
+    # Imports run one way: ember._tensor -> ember.ops / ember.autograd -> ember._tensor_base.
+    import ast
+    import pathlib
+
+    root = pathlib.Path(ember.__file__).parent
+    offenders = []
+    for sub in ("ops", "autograd", "kernels"):
+        for path in sorted((root / sub).glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("_tensor"):
+                    offenders.append(f"{sub}/{path.name}:{node.lineno}")
+                if isinstance(node, ast.ImportFrom) and any(a.name == "_tensor" for a in node.names):
+                    offenders.append(f"{sub}/{path.name}:{node.lineno}")
+    assert offenders == []
+    # and every tensor an op makes is the public class, with its methods
+    y = ember.ops.exp(ember.tensor([1.0]))
+    assert type(y) is ember.Tensor and y.sum().item() > 2
