@@ -7,7 +7,7 @@ checks every one against its reference.
 import numpy as np
 
 from ..ops._parallel import big, parallel_for
-from ..ops._util import empty_as, flat
+from ..ops._util import all_finite, empty_as, flat, keep_grad
 
 
 def relu(a):
@@ -28,7 +28,8 @@ def relu(a):
 
 
 def relu_backward(gy, y):
-    """``gy * (y != 0)``, ``ReLU.backward``'s reference, split over the cores like ``relu``.
+    """``keep_grad(gy, y != 0)``, ``ReLU.backward``'s reference, split over the cores like
+    ``relu``: each part checks its gradient for inf and NaN as it masks it.
 
     When ``gy`` comes in another layout than ``y`` (C order from a Flatten, ``y``
     channels-last from the pooling before), a pass over mixed strides runs in short inner
@@ -39,7 +40,7 @@ def relu_backward(gy, y):
     """
     yf = flat(y) if gy.dtype == y.dtype and gy.shape == y.shape else None
     if yf is None:
-        return gy * (y != 0)
+        return keep_grad(gy, y != 0)
     if gy.strides == y.strides:
         gx = empty_as(gy)
         gf = flat(gy)
@@ -48,5 +49,15 @@ def relu_backward(gy, y):
         np.copyto(gx, gy)
         gf = flat(gx)
     xf = flat(gx)
-    parallel_for(lambda s, e: np.multiply(gf[s:e], yf[s:e] != 0, out=xf[s:e]), yf.size)
+    bad = []  # parts whose gradient holds inf or NaN: then the whole takes keep_grad's select
+
+    def part(s, e):
+        if all_finite(gf[s:e]):
+            np.multiply(gf[s:e], yf[s:e] != 0, out=xf[s:e])
+        else:
+            bad.append(s)
+
+    parallel_for(part, yf.size)
+    if bad:
+        return keep_grad(gy, y != 0)
     return gx

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
+from ..ops._util import keep_grad
 from ..ops.layers import linear_reference
 
 __all__ = ["Linear", "LinearReLU", "linear", "linear_chain"]
@@ -67,7 +68,7 @@ class LinearReLU(Linear):
         return y
 
     def backward(self, gy):
-        return super().backward(gy * (self.y != 0))  # the gradient passes where y != 0: see ReLU
+        return super().backward(keep_grad(gy, self.y != 0))  # it passes where y != 0: see ReLU
 
 
 def linear(x, w, b, relu):

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..ops._parallel import parallel_for
-from ..ops._util import empty_as, is_channels_last
+from ..ops._util import all_finite, empty_as, is_channels_last, keep_grad
 
 __all__ = ["AvgPool2dFunction", "MaxPool2dFunction", "avg_pool2d", "max_pool2d", "relu_max_pool2d"]
 
@@ -172,11 +172,14 @@ class MaxPool2dFunction(Function):
             return self._backward_2x2(gy)
         kernel, stride, pads, dilation, out = self.params
         arg = self.arg
+        # Masks multiply the gradient: exact while it is finite; an inf or NaN one takes the
+        # select (keep_grad), so that it reaches only the winner, as PyTorch scatters it.
+        route = np.multiply if all_finite(gy) else keep_grad
         if self.relu_out is not None:
-            gy = gy * (self.relu_out != 0)  # y >= 0 or NaN: see ReLU.backward
+            gy = route(gy, self.relu_out != 0)  # y >= 0 or NaN: see ReLU.backward
         gxp = np.zeros(self.xshape[:2] + _padded_size(kernel, stride, dilation, out), gy.dtype)
         for k, sl in _offsets(kernel, stride, dilation, out):
-            gxp[sl] += gy * np.equal(arg, k)
+            gxp[sl] += route(gy, np.equal(arg, k))
         return _unpad(gxp, self.xshape, self.params[2])
 
     def _backward_2x2(self, gy):
@@ -193,17 +196,24 @@ class MaxPool2dFunction(Function):
             gy = g_cl
 
         relu_out = self.relu_out
+        finite = all_finite(gy)  # else each mask selects (keep_grad): inf * 0 would be NaN
 
         def part(s, e):
             # route to the winning column (g * mask and g - g * mask), then to the winning row
             g = gy[s:e]
             if relu_out is not None:  # ReLU's gradient first, on this part's (cached) rows
-                g = g * (relu_out[s:e] != 0)
+                g = g * (relu_out[s:e] != 0) if finite else keep_grad(g, relu_out[s:e] != 0)
             grows = empty_as(like[s:e], dtype=gy.dtype)
-            np.multiply(g, self.to_right[s:e], out=grows[..., 1::2])
-            np.subtract(g, grows[..., 1::2], out=grows[..., 0::2])
             gxs = gx[s:e]
-            np.multiply(grows, self.lower[s:e], out=gxs[:, :, 1:2 * oh:2, :2 * ow])
+            tr, low = self.to_right[s:e], self.lower[s:e]
+            if not finite:
+                grows[..., 1::2], grows[..., 0::2] = keep_grad(g, tr), keep_grad(g, ~tr)
+                gxs[:, :, 1:2 * oh:2, :2 * ow] = keep_grad(grows, low)
+                gxs[:, :, 0:2 * oh:2, :2 * ow] = keep_grad(grows, ~low)
+                return
+            np.multiply(g, tr, out=grows[..., 1::2])
+            np.subtract(g, grows[..., 1::2], out=grows[..., 0::2])
+            np.multiply(grows, low, out=gxs[:, :, 1:2 * oh:2, :2 * ow])
             np.subtract(grows, gxs[:, :, 1:2 * oh:2, :2 * ow], out=gxs[:, :, 0:2 * oh:2, :2 * ow])
 
         parallel_for(part, n, work=gx.size)

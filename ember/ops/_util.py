@@ -32,6 +32,28 @@ def array_of(x):
     return x._data if isinstance(x, TensorBase) else x
 
 
+def keep_grad(gy, keep):
+    """``gy`` where the bool array ``keep`` is true and exactly 0 elsewhere: the select that
+    PyTorch's backwards of relu, clamp, hardtanh, maximum and minimum make.
+
+    While gy is finite that is ``gy * keep``, one fast pass (NumPy's ``where`` is 4-12x slower
+    on a random mask). An inf or NaN in gy takes ``where``: the product would give NaN there
+    (inf * 0), where the select gives 0."""
+    if isinstance(gy, TensorBase):  # a recorded backward: the same, on Tensors
+        if all_finite(gy._data):
+            return gy * keep
+        from .elementwise import where
+
+        return where(keep, gy, np.zeros((), gy._data.dtype))
+    return gy * keep if all_finite(gy) else np.where(keep, gy, gy.dtype.type(0))
+
+
+def all_finite(a):
+    """Whether the float array ``a`` holds no inf and no NaN: then its minimum and maximum are
+    finite (two fast reads, no temporary array)."""
+    return a.size == 0 or bool(np.isfinite(a.min()) and np.isfinite(a.max()))
+
+
 def unbroadcast(g, shape):
     """Sum ``g`` down to ``shape``: the gradient of broadcasting an array of ``shape``."""
     if g.shape == shape:

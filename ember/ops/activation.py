@@ -15,7 +15,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from .._tensor_base import TensorBase, from_op
-from ._util import array_of, as_tensor
+from ._util import array_of, as_tensor, keep_grad
 from .elementwise import cast, clip, relu, sigmoid, sigmoid_array, tanh
 
 __all__ = [
@@ -231,7 +231,7 @@ class Hardtanh(Function):
         return np.clip(x, lo, hi)
 
     def backward(self, gy):
-        return gy * self.inside
+        return keep_grad(gy, self.inside)
 
 
 # ----- over an axis -----

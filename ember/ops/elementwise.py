@@ -12,7 +12,7 @@ from ..autograd import Function
 from ..kernels import elementwise as _k
 from .. import _tensor_base
 from .._tensor_base import TensorBase, from_op
-from ._util import array_of, as_tensor
+from ._util import array_of, as_tensor, keep_grad
 
 
 def _unb(g, shape, dtype):
@@ -250,9 +250,10 @@ class ReLU(Function):
     """max(a, 0); keeps its output.
 
     The gradient passes where the output is not 0: where it is positive, and where it is NaN
-    (NaN input), as in PyTorch, whose backward zeroes it only where the output is <= 0. The
-    output is never negative, so ``y != 0`` is that mask in one comparison. The mask is a
-    constant: recorded, the gradient is linear in gy and has no gradient with respect to a.
+    (NaN input), as in PyTorch, whose backward zeroes it only where the output is <= 0 (an inf
+    or NaN gradient there too: ``keep_grad``). The output is never negative, so ``y != 0`` is
+    that mask in one comparison. The mask is a constant: recorded, the gradient is linear in gy
+    and has no gradient with respect to a.
 
     With ``ember.kernels.enabled()`` the array passes run as ``ember.kernels.elementwise.relu``
     and ``relu_backward`` (split over the cores, layout-keeping), which give the same values."""
@@ -268,7 +269,7 @@ class ReLU(Function):
         (y,) = self.saved_tensors
         if not self._graph and kernels.enabled():
             return _k.relu_backward(gy, y)
-        return gy * (y != 0)
+        return keep_grad(gy, array_of(y) != 0)
 
 
 class Maximum(Function):
@@ -287,10 +288,11 @@ class Maximum(Function):
     def backward(self, gy):
         a, b = self.saved_tensors
         xa, xb = array_of(a), array_of(b)
-        g = gy - gy * ((xa == xb) * gy.dtype.type(0.5))  # half on a tie, in gy's dtype
+        half = gy.dtype.type(0.5)
+        g = gy * (1 - (xa == xb) * half)  # half on a tie, in gy's dtype (a product: inf stays inf)
         a_lost, b_lost = (xa > xb, xa < xb) if self.minimum else (xa < xb, xa > xb)
-        ga = _unb(g * ~a_lost, a.shape, a.dtype) if self.needs_grad(0) else None
-        gb = _unb(g * ~b_lost, b.shape, b.dtype) if self.needs_grad(1) else None
+        ga = _unb(keep_grad(g, ~a_lost), a.shape, a.dtype) if self.needs_grad(0) else None
+        gb = _unb(keep_grad(g, ~b_lost), b.shape, b.dtype) if self.needs_grad(1) else None
         return ga, gb
 
 
@@ -313,7 +315,7 @@ class Clip(Function):
             mask &= a >= lo
         if hi is not None:
             mask &= a <= hi
-        return gy * mask
+        return keep_grad(gy, mask)
 
 
 class Where(Function):

@@ -6,6 +6,7 @@ import pytest
 import ember
 from ember.kernels import elementwise as kern
 from ember.ops import _parallel
+from ember.ops._util import keep_grad
 
 # an infinite gradient masked by 0 is NaN in the reference (inf * 0), and so in the kernel
 pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
@@ -55,15 +56,20 @@ def test_relu_forward_is_the_reference_bit_for_bit(threads, layout, dtype):
     assert y.strides == a.strides  # the input's layout is kept
 
 
+@pytest.mark.parametrize("g_values", ["finite", "with inf and NaN"])
 @pytest.mark.parametrize("y_layout", list(LAYOUTS))
 @pytest.mark.parametrize("g_layout", list(LAYOUTS))
-def test_relu_backward_is_the_reference_bit_for_bit(threads, y_layout, g_layout):
+def test_relu_backward_is_the_reference_bit_for_bit(threads, y_layout, g_layout, g_values):
     a = LAYOUTS[y_layout](_values((3, 5, 6, 7), np.float32, 1))
     y = np.maximum(a, 0)
-    gy = LAYOUTS[g_layout](_values((3, 5, 6, 7), np.float32, 2))
+    gy = _values((3, 5, 6, 7), np.float32, 2)
+    if g_values == "finite":
+        gy = np.nan_to_num(gy, nan=1.5, posinf=2.0, neginf=-2.0)  # keeps the signed zeros
+    gy = LAYOUTS[g_layout](gy)
     gx = kern.relu_backward(gy, y)
-    _same_bits(gx, gy * (y != 0))
-    assert gx.strides == y.strides  # y's layout, the one pooling's backward reads fastest
+    _same_bits(gx, keep_grad(gy, y != 0))
+    if g_values == "finite":
+        assert gx.strides == y.strides  # y's layout, the one pooling's backward reads fastest
 
 
 def test_relu_backward_other_gradients_fall_back_to_the_reference(threads):
@@ -71,7 +77,7 @@ def test_relu_backward_other_gradients_fall_back_to_the_reference(threads):
     for gy in (np.broadcast_to(np.float32(2.5), y.shape),  # a broadcast gradient (strides 0)
                _values((4, 12), np.float32, 4)[:, ::2],  # a strided view
                _values((4, 6), np.float64, 5)):  # another dtype
-        _same_bits(kern.relu_backward(gy, y), gy * (y != 0))
+        _same_bits(kern.relu_backward(gy, y), keep_grad(gy, y != 0))
 
 
 def test_relu_kernel_small_arrays_stay_on_the_caller(monkeypatch):
@@ -99,7 +105,7 @@ def test_relu_op_with_and_without_kernels_is_identical(threads, layout):
             # the recorded backward (create_graph=True) takes the reference path
             x2 = ember.Tensor(a, requires_grad=True)
             (gx,) = ember.autograd.grad(x2.relu(), x2, ember.tensor(g), create_graph=True)
-            _same_bits(gx.detach().numpy(), g * (np.maximum(a, 0) != 0))
+            _same_bits(gx.detach().numpy(), keep_grad(g, np.maximum(a, 0) != 0))
         finally:
             ember.kernels.set_enabled(prev)
     (y1, g1), (y0, g0) = results
