@@ -6,18 +6,19 @@ inputs are ``args`` and those leaves. Its backward runs ``fn`` again, with the r
 generator restored to its state at the first run (so dropout draws the same mask), and
 differentiates that recomputation with respect to the node's inputs. The engine hands the
 gradients on like any other op's, so ``loss.backward()`` and ``ember.autograd.grad(loss,
-params)`` both see through it, and the gradients equal those of ``fn(*args)`` run plainly.
+params)`` both see through it, and the gradients equal those of ``fn(*args)`` run plainly. Under ``create_graph=True`` the
+recomputation runs on the inputs themselves and its gradient is recorded, so the gradients
+can be differentiated again (a gradient penalty or a Hessian-vector product through it).
 """
 import numpy as np
 
+from .._tensor_base import TensorBase
 from ..autograd.engine import grad as _grad
 from ..autograd.function import Function, enable_grad, is_grad_enabled
 
 
 def _is_tensor(a):
-    from .._tensor import Tensor
-
-    return isinstance(a, Tensor)
+    return isinstance(a, TensorBase)
 
 
 def _handles(args):
@@ -66,7 +67,8 @@ class _Checkpoint(Function):
         saved = iter(ctx.saved_tensors)
         args = [next(saved) if _is_tensor(a) else a for a in ctx.args]
         leaves = list(saved)
-        handles = _handles(args)
+        graph = is_grad_enabled()  # create_graph=True: differentiate the recomputation on the record
+        handles = list(args) if graph else _handles(args)
         gen = backend.default_generator()
         state = gen.get_state() if ctx.rng is not None else None
         try:
@@ -80,7 +82,7 @@ class _Checkpoint(Function):
         outs = (out,) if _is_tensor(out) else tuple(out)
         pairs = [(o, g) for o, g in zip(outs, grads) if _is_tensor(o) and o.requires_grad and g is not None]
         wrt = [h for h in handles if _is_tensor(h) and h.requires_grad] + leaves
-        gs = iter(_grad([o for o, _ in pairs], wrt, [g for _, g in pairs], allow_unused=True)
+        gs = iter(_grad([o for o, _ in pairs], wrt, [g for _, g in pairs], allow_unused=True, create_graph=graph)
                   if pairs and wrt else [None] * len(wrt))
         arg_grads = tuple(next(gs) if _is_tensor(h) and h.requires_grad else None for h in handles)
         return (None, None, None, None, None) + arg_grads + tuple(gs)

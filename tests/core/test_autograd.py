@@ -627,6 +627,34 @@ def test_checkpoint_is_seen_through_by_grad_and_by_checkpoint_sequential():
     assert all(p.grad is not None for p in params)
 
 
+def test_checkpoint_second_order_matches_plain_and_torch(torch):
+    # a gradient penalty through a checkpointed block: d/dw of |d out/dx|^2
+    from ember.utils.checkpoint import checkpoint
+
+    r = np.random.default_rng(11)
+    xv, wv = r.standard_normal((4, 3)), r.standard_normal((3, 5))
+
+    def block(x, w):
+        return (x @ w).tanh()
+
+    results = []
+    for use in (False, True):
+        x = ember.tensor(xv, requires_grad=True)
+        w = ember.tensor(wv, requires_grad=True)
+        out = checkpoint(block, x, w, use_reentrant=False) if use else block(x, w)
+        (gx,) = grad(out.pow(3).sum(), [x], create_graph=True)
+        (gw,) = grad(gx.pow(2).sum(), [w])
+        results.append((gx.detach().numpy(), gw.numpy()))
+    tx = torch.tensor(xv, requires_grad=True)
+    tw = torch.tensor(wv, requires_grad=True)
+    tout = torch.utils.checkpoint.checkpoint(lambda a, b: (a @ b).tanh(), tx, tw, use_reentrant=False)
+    (tgx,) = torch.autograd.grad(tout.pow(3).sum(), [tx], create_graph=True)
+    (tgw,) = torch.autograd.grad(tgx.pow(2).sum(), [tw])
+    for gx, gw in results:
+        np.testing.assert_allclose(gx, tgx.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(gw, tgw.numpy(), rtol=1e-10)
+
+
 # ----- autograd.functional and func -----
 
 
