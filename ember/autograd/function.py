@@ -289,7 +289,10 @@ class Function:
         return tuple(self._as_tensor(a) for a in self.saved_tensors)
 
     def _as_tensor(self, a):
-        """A saved array as the Tensor it is: the input that holds it, else the output."""
+        """A saved array as the Tensor it is: the input that holds it, else the output. (A
+        NumPy scalar is an output too: a ufunc on a 0-d input returns one, inputs are arrays.)"""
+        if isinstance(a, np.generic):
+            return from_op(np.asarray(a), self)
         if not isinstance(a, np.ndarray):
             return a
         for t in self.inputs:

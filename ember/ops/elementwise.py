@@ -226,7 +226,7 @@ def sigmoid_array(a):
     overflow is not reported. (The form 0.5 + 0.5 tanh(a / 2), used before, lost the left tail:
     in float32 it gave 0 below about -17, where the answer is 4e-8 and less.)"""
     with np.errstate(over="ignore", under="ignore"):
-        y = np.negative(a)
+        y = np.negative(a, out=np.empty_like(a))  # (out=: an array even when a is 0-d)
         np.exp(y, out=y)
     y += 1
     np.reciprocal(y, out=y)
