@@ -18,11 +18,55 @@ from .ops import (
     transpose, unsqueeze, var, where,
 )
 from .ops.activation import erf, log_softmax, softmax
-from ._tensor import Tensor, arange, eye, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
+from ._tensor import Tensor
+# ----- creation and randomness -----
+from ._creation import (  # noqa: E402
+    arange, as_tensor, asarray, empty, empty_like, eye, from_numpy, full, full_like, linspace, logspace, ones,
+    ones_like, scalar_tensor, tensor, zeros, zeros_like,
+)
+from ._random import (  # noqa: E402
+    bernoulli, multinomial, normal, poisson, rand, rand_like, randint, randint_like, randn, randn_like, randperm,
+)
+from .backend import get_rng_state, initial_seed, seed, set_rng_state  # noqa: E402
+from . import random  # noqa: E402
+# ----- tensor surface -----
+from .ops.joining import (  # noqa: E402
+    atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, broadcast_tensors, column_stack, concat, dsplit, dstack,
+    hsplit, hstack, meshgrid, repeat_interleave, row_stack, tensor_split, tile, unbind, vsplit, vstack,
+)
+from .ops.movement import Size, adjoint, from_dlpack, movedim, moveaxis, narrow, t, unflatten  # noqa: E402
+from .ops.movement import swapaxes as swapdims  # noqa: E402
+# ----- math and reductions -----
+from . import return_types  # noqa: E402
+from .ops.pointwise import (  # noqa: E402
+    acos, acosh, addcdiv, addcmul, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin, asinh, atan,
+    atan2, atanh, ceil, clamp_max, clamp_min, copysign, cos, cosh, digamma, erfc, erfinv, exp2, expm1, fix,
+    float_power, floor, fmod, frac, heaviside, hypot, lerp, lgamma, log10, log1p, log2, logaddexp, logaddexp2,
+    logit, nan_to_num, polygamma, reciprocal, remainder, round, rsqrt, sgn, sign, signbit, sin, sinc, sinh,
+    square, tan, trunc, xlogy,
+)
+from .ops.logic import (  # noqa: E402
+    allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, eq, equal, fmax, fmin, ge, greater,
+    greater_equal, gt, isclose, isfinite, isinf, isnan, isneginf, isposinf, isreal, le, less, less_equal,
+    logical_and, logical_not, logical_or, logical_xor, lt, ne, not_equal, where,
+)
+from .ops.reduce import (  # noqa: E402
+    all, amax, amin, aminmax, any, count_nonzero, nanmean, nansum, norm, prod, std_mean, var_mean,
+)
+from .ops.cumulative import cummax, cummin, cumprod, cumsum, logcumsumexp  # noqa: E402
+# ----- end math and reductions -----
 
-float32 = __import__("numpy").float32
-float64 = __import__("numpy").float64
-int64 = __import__("numpy").int64
+# ----- dtypes and devices -----
+# ember.float32, ember.long, ember.bool, ... (ember.float/int/bool shadow the builtins in this
+# module, as torch's do: code in this file must say builtins.int etc. after this line)
+from ._dtype import (  # noqa: E402
+    PUBLIC as _DTYPES, can_cast, dtype, finfo, iinfo, is_complex, is_floating_point, is_tensor, promote_types,
+)
+from ._device import FORMATS as _FORMATS, device, memory_format  # noqa: E402
+from . import accelerator, backends, cuda  # noqa: E402
+
+globals().update(_DTYPES)
+globals().update(_FORMATS)
 
 __version__ = "0.1.0"
 
@@ -48,6 +92,14 @@ def __getattr__(name):
     # subpackages load on first use, so `import ember` stays light
     import importlib
 
+    if name == "bfloat16":  # ml_dtypes loads on first use (it takes about a second)
+        from ._dtype import bfloat16
+
+        d = bfloat16()
+        if d is None:
+            raise AttributeError("ember.bfloat16 needs the ml_dtypes package, which is not installed")
+        globals()["bfloat16"] = d
+        return d
     if name in ("nn", "optim", "data", "datasets", "train", "compat", "onnx", "distributed", "func", "utils", "kernels"):
         return importlib.import_module(f"ember.{name}")
     raise AttributeError(f"module 'ember' has no attribute {name!r}")

@@ -17,6 +17,10 @@ from ._tensor_base import TensorBase, from_op, to_array as _to_array
 from .autograd import engine as _engine
 from .autograd.function import _GradMode, bump, no_grad, share_version
 from .ops import activation as _act
+# ----- dtypes and devices -----
+from . import _device, _dtype
+# ----- tensor surface -----
+from .ops import joining as _join, movement as _mv
 
 _ARITH = {np.add: ops.add, np.subtract: ops.sub, np.multiply: ops.mul, np.true_divide: ops.div}
 
@@ -36,10 +40,9 @@ class Tensor(TensorBase):
     _from_op = staticmethod(from_op)
 
     # ----- what PyTorch's Tensor has -----
-    shape = property(lambda self: self._data.shape)
+    shape = property(lambda self: _mv.size_of(self._data.shape))
     ndim = property(lambda self: self._data.ndim)
-    dtype = property(lambda self: self._data.dtype)
-    size = property(lambda self: self._data.size)
+    dtype = property(lambda self: _dtype.wrap(self._data.dtype), doc="The element type, an ``ember.dtype``.")
     is_leaf = property(lambda self: self._fn is None)
     grad_fn = property(lambda self: self._fn)
     _version = property(lambda self: 0 if self._vc is None else self._vc.n)
@@ -87,9 +90,18 @@ class Tensor(TensorBase):
     def numel(self):
         return self._data.size
 
-    def numpy(self):
-        """The underlying ndarray (shared, not copied)."""
-        return self._data
+    def numpy(self, *, force=False):
+        """The underlying ndarray (shared, not copied). As PyTorch, refused for a tensor that
+        requires grad unless ``force=True`` (use ``detach().numpy()``)."""
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        d = self._data
+        if not isinstance(d, np.ndarray):
+            if not force:
+                raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
+                                "copy the tensor to host memory first.")
+            return backend.to_device(d, "cpu")
+        return d
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
@@ -176,48 +188,104 @@ class Tensor(TensorBase):
         return ops.cast(self, dtype)
 
     def to(self, *args, **kwargs):
-        """``x.to(dtype)``, ``x.to('cuda')``, ``x.to('cpu')``, ``x.to(other)``: self when nothing
-        changes (PyTorch returns the same tensor), else a copy that stays in the graph."""
-        device = kwargs.pop("device", None)
-        dtype = kwargs.pop("dtype", None)
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("copy", None)
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype, device = a._data.dtype, a.device
-            elif isinstance(a, str) or type(a).__name__ == "device":
-                device = str(a)
-            elif a is not None:
-                dtype = a
+        """``x.to(dtype)``, ``x.to('cpu')``, ``x.to(device, dtype)``, ``x.to(other)`` (its device
+        and dtype), with ``non_blocking``, ``copy``, ``memory_format`` accepted. Returns self
+        when nothing changes (as PyTorch), else a copy that stays in the graph."""
+        dev, dt, _, copy = _device.parse_to(args, kwargs)
         t = self
-        if dtype is not None:
-            t = ops.cast(t, dtype)
-        if device is not None and backend._check_device(device) != self.device.split(":")[0]:
-            t = _device_copy(t, device)
+        if dt is not None and dt != t._data.dtype:
+            t = _convert(t, dt)
+        if dev is not None and not _device.same_place(t._data, dev):
+            if backend._check_device(dev) == "cuda":
+                backend.cupy_or_error()
+            t = _device.ToDevice.apply(t, device=dev)
+        if copy and t is self:
+            t = ops.clone(self)
         return t
 
     @property
     def device(self):
-        """'cpu' for NumPy data, 'cuda:N' for CuPy data."""
-        return backend.device_of(self._data)
+        """Where the data lives: ``device(type='cpu')`` for NumPy data, 'cuda:N' for CuPy's."""
+        return _device.of_array(self._data)
 
-    def cpu(self):
+    @property
+    def is_cuda(self):
+        return _device.of_array(self._data).type == "cuda"
+
+    def cpu(self, memory_format=None):
+        """This tensor on the CPU: self when it is there already (so it stays in the graph)."""
         return self.to("cpu")
 
-    def cuda(self):
-        return self.to("cuda")
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        """This tensor on a GPU (CuPy); a RuntimeError naming what is missing otherwise."""
+        if device is None:
+            device = "cuda"
+        elif isinstance(device, int):
+            device = _device.device("cuda", device)
+        return self.to(device)
 
-    def float(self):
-        return ops.cast(self, np.float32)
+    def pin_memory(self, device=None):
+        """Pinned memory is a GPU transfer detail: on NumPy arrays this is the tensor itself."""
+        return self
 
-    def double(self):
-        return ops.cast(self, np.float64)
+    def is_pinned(self, device=None):
+        return False
+
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        """``x.type()``: the type name ('ember.FloatTensor'); ``x.type(ember.float64)`` or
+        ``x.type('ember.DoubleTensor')`` (or 'torch.DoubleTensor'): the converted tensor."""
+        if dtype is None:
+            return _dtype.tensor_type_name(self._data.dtype, cuda=self.is_cuda)
+        if isinstance(dtype, str) and dtype.startswith(("ember.", "torch.")):
+            dtype, cuda = _dtype.from_tensor_type_name(dtype)
+            return self.to("cuda" if cuda else "cpu", dtype)
+        return self.to(dtype)
+
+    def type_as(self, other):
+        """This tensor in ``other``'s dtype."""
+        return self.to(other._data.dtype)
+
+    def is_floating_point(self):
+        return _dtype.wrap(self._data.dtype).is_floating_point
+
+    def float(self, memory_format=None):
+        return self.to(np.float32)
+
+    def double(self, memory_format=None):
+        return self.to(np.float64)
+
+    def half(self, memory_format=None):
+        return self.to(np.float16)
+
+    def long(self, memory_format=None):
+        return self.to(np.int64)
+
+    def int(self, memory_format=None):
+        return self.to(np.int32)
+
+    def short(self, memory_format=None):
+        return self.to(np.int16)
+
+    def char(self, memory_format=None):
+        return self.to(np.int8)
+
+    def byte(self, memory_format=None):
+        return self.to(np.uint8)
+
+    def bool(self, memory_format=None):
+        return self.to(np.bool_)
+
+    def bfloat16(self, memory_format=None):
+        bf = _dtype.bfloat16()
+        if bf is None:
+            raise RuntimeError("bfloat16 needs the ml_dtypes package, which is not installed")
+        return self.to(bf)
 
     def __repr__(self):
         body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4)
         extra = ""
         if self._data.dtype != backend.get_default_dtype() and self._data.dtype != np.int64:
-            extra += f", dtype={self._data.dtype}"
+            extra += f", dtype={self.dtype}"  # ember.float64, as torch prints torch.float64
         if self._fn is not None:
             extra += f", grad_fn=<{self._fn.name()}>"
         elif self.requires_grad:
@@ -266,6 +334,100 @@ class Tensor(TensorBase):
 
     def log_softmax(self, dim=-1, dtype=None):
         return _act.log_softmax(self, dim, dtype)
+
+    # ----- tensor surface -----
+    # Shape and memory queries as PyTorch's Tensor answers them, and its view/copy ops.
+    def size(self, dim=None):
+        """The shape as an ``ember.Size``; ``size(d)`` the length of dim ``d``."""
+        if dim is None:
+            return _mv.size_of(self._data.shape)
+        if self._data.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        return self._data.shape[_mv.wrap_dim(dim, self._data.ndim)]
+
+    nelement, ndimension = numel, dim
+    nbytes = property(lambda self: self._data.nbytes)
+    itemsize = property(lambda self: self._data.itemsize)
+
+    def element_size(self):
+        return self._data.itemsize
+
+    def stride(self, dim=None):
+        """The step between neighbours along each dim, in elements (a tuple; ``stride(d)`` one)."""
+        d = self._data
+        st = tuple(s // d.itemsize for s in d.strides)
+        if dim is None:
+            return st
+        if not st:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        return st[_mv.wrap_dim(dim, d.ndim)]
+
+    def data_ptr(self):
+        """The address of the first element."""
+        d = self._data
+        return d.__array_interface__["data"][0] if isinstance(d, np.ndarray) else d.data.ptr
+
+    def storage_offset(self):
+        """Elements from the start of the memory this tensor views to its first element."""
+        d = base = self._data
+        if not isinstance(d, np.ndarray):
+            return 0
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        return (d.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // d.itemsize
+
+    def is_contiguous(self, memory_format=None):
+        """Whether the elements lie densely in C order (or channels-last, when asked)."""
+        try:
+            perm = _channels_last_perm(memory_format, self._data.ndim)
+        except RuntimeError:  # channels-last asked of a tensor of another rank
+            return False
+        d = self._data if perm is None else self._data.transpose(perm)
+        return bool(d.flags.c_contiguous)
+
+    def contiguous(self, memory_format=None):
+        """Self when already dense in that layout, else a copy that is (in the graph)."""
+        if self.is_contiguous(memory_format):
+            return self
+        perm = _channels_last_perm(memory_format, self._data.ndim)
+        if perm is None:
+            return ops.clone(self)
+        inverse = tuple(int(i) for i in np.argsort(perm))
+        return ops.permute(ops.clone(ops.permute(self, *perm)), *inverse)
+
+    def view_as(self, other):
+        return ops.view(self, other.shape)
+
+    def reshape_as(self, other):
+        return ops.reshape(self, other.shape)
+
+    def expand_as(self, other):
+        return ops.expand(self, other.shape)
+
+    t, adjoint, movedim, moveaxis, swapdims = _mv.t, _mv.adjoint, _mv.movedim, _mv.moveaxis, ops.swapaxes
+    mT, mH, H = property(_mv.matrix_transpose), property(_mv.adjoint), property(_mv.conj_transpose)
+    unflatten, narrow, unbind, tensor_split = _mv.unflatten, _mv.narrow, _join.unbind, _join.tensor_split
+    repeat, tile, hsplit, vsplit, dsplit = _join.repeat, _join.tile, _join.hsplit, _join.vsplit, _join.dsplit
+
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
+        return _join.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def __format__(self, format_spec):
+        """``f"{loss:.4f}"``: a 0-d tensor formats as its number; others as ``str`` (PyTorch's)."""
+        if self._data.ndim == 0:
+            return self.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """Share this tensor's memory through DLPack (``ember.from_dlpack``, ``np.from_dlpack``,
+        ``torch.from_dlpack``)."""
+        if self.requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+        kw = {k: v for k, v in (("max_version", max_version), ("dl_device", dl_device), ("copy", copy)) if v is not None}
+        return self._data.__dlpack__(stream=stream, **kw)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
 
     # ----- reflected operators -----
     def __radd__(self, o):
@@ -436,11 +598,59 @@ class Tensor(TensorBase):
         m = np.asarray(_raw(mask), bool)
         return self._inplace(lambda t: ops.where(m, value, t), value)
 
-    def uniform_(self, a=0.0, b=1.0, generator=None):
-        return self.copy_(backend.rng(generator).uniform(a, b, self._data.shape))
+    # ----- creation and randomness -----
+    # The in-place draws fill this tensor (its shape, its dtype) through copy_, which bumps the
+    # version and refuses a leaf that requires grad, as PyTorch does. The arrays come from
+    # ember/_random.py; new_* make tensors with this tensor's dtype and device unless given.
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kw):
+        from_ = kw.pop("from", kw.pop("a", from_))
+        to = kw.pop("b", to)
+        return self.copy_(_random.uniform_array(self._data.shape, self._data.dtype, from_, to, generator))
 
-    def normal_(self, mean=0.0, std=1.0, generator=None):
-        return self.copy_(backend.rng(generator).normal(mean, std, self._data.shape))
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        return self.copy_(_random.normal_array(self._data.shape, self._data.dtype, mean, std, generator))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        return self.copy_(_random.bernoulli_array(self._data.shape, self._data.dtype, p, generator))
+
+    def random_(self, *bounds, generator=None, **kw):
+        """``random_()``: the dtype's range; ``random_(to)``: ``[0, to)``; ``random_(from, to)``."""
+        if "from" in kw or "to" in kw:
+            bounds = (kw.pop("from", 0), kw.pop("to", None))
+        low, high = (0, bounds[0]) if len(bounds) == 1 else (bounds + (0, None))[:2]
+        return self.copy_(_random.random_array(self._data.shape, self._data.dtype, low, high, generator))
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        return self.copy_(_random.exponential_array(self._data.shape, self._data.dtype, lambd, generator))
+
+    def geometric_(self, p, *, generator=None):
+        return self.copy_(_random.geometric_array(self._data.shape, self._data.dtype, p, generator))
+
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+        return self.copy_(_random.cauchy_array(self._data.shape, self._data.dtype, median, sigma, generator))
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        return self.copy_(_random.log_normal_array(self._data.shape, self._data.dtype, mean, std, generator))
+
+    def _new_kw(self, dtype, device):
+        return {"dtype": self._data.dtype if dtype is None else dtype,
+                "device": backend.device_of(self._data) if device is None else device}
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False, **kw):
+        return _creation.zeros(*size, requires_grad=requires_grad, **kw, **self._new_kw(dtype, device))
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False, **kw):
+        return _creation.ones(*size, requires_grad=requires_grad, **kw, **self._new_kw(dtype, device))
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False, **kw):
+        return _creation.empty(*size, requires_grad=requires_grad, **kw, **self._new_kw(dtype, device))
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
+                 pin_memory=False):
+        return _creation.full(size, fill_value, requires_grad=requires_grad, **self._new_kw(dtype, device))
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+        return _creation.tensor(data, requires_grad=requires_grad, **self._new_kw(dtype, device))
 
     def fill_diagonal_(self, fill_value, wrap=False):
         if self._data.ndim < 2:
@@ -450,6 +660,87 @@ class Tensor(TensorBase):
         mask = np.zeros(self._data.shape, bool)
         np.fill_diagonal(mask, True, wrap=wrap)
         return self.masked_fill_(mask, fill_value)
+
+    # ----- math and reductions -----
+    # elementwise math (ops/pointwise.py), comparison and logic (ops/logic.py), reductions
+    # (ops/reduce.py) and cumulative ops (ops/cumulative.py); x.max(dim) returns (values, indices)
+    from .ops import cumulative as _cu, logic as _lg, pointwise as _pw, reduce as _rd
+    sin, cos, tan, asin, acos, atan, atan2 = _pw.sin, _pw.cos, _pw.tan, _pw.asin, _pw.acos, _pw.atan, _pw.atan2
+    arcsin, arccos, arctan, arctan2 = _pw.asin, _pw.acos, _pw.atan, _pw.atan2
+    sinh, cosh, asinh, acosh, atanh = _pw.sinh, _pw.cosh, _pw.asinh, _pw.acosh, _pw.atanh
+    arcsinh, arccosh, arctanh = _pw.asinh, _pw.acosh, _pw.atanh
+    floor, ceil, round, trunc, fix, frac = _pw.floor, _pw.ceil, _pw.round, _pw.trunc, _pw.fix, _pw.frac
+    sign, sgn, signbit, square = _pw.sign, _pw.sgn, _pw.signbit, _pw.square
+    log1p, log2, log10, expm1, exp2 = _pw.log1p, _pw.log2, _pw.log10, _pw.expm1, _pw.exp2
+    rsqrt, reciprocal, remainder, fmod, lerp = _pw.rsqrt, _pw.reciprocal, _pw.remainder, _pw.fmod, _pw.lerp
+    addcmul, addcdiv, hypot, logaddexp, logaddexp2 = _pw.addcmul, _pw.addcdiv, _pw.hypot, _pw.logaddexp, _pw.logaddexp2
+    nan_to_num, erf, erfc, erfinv, lgamma, digamma = _pw.nan_to_num, _act.erf, _pw.erfc, _pw.erfinv, _pw.lgamma, _pw.digamma
+    xlogy, clamp_min, clamp_max, heaviside, copysign = _pw.xlogy, _pw.clamp_min, _pw.clamp_max, _pw.heaviside, _pw.copysign
+    float_power, logit, sinc = _pw.float_power, _pw.logit, _pw.sinc
+
+    def polygamma(self, n):
+        return Tensor._pw_polygamma(n, self)
+
+    _pw_polygamma = staticmethod(_pw.polygamma)
+    sin_, cos_, tan_, asin_, acos_, atan_ = map(_pw.inplace_method, (
+        _pw.sin, _pw.cos, _pw.tan, _pw.asin, _pw.acos, _pw.atan))
+    arcsin_, arccos_, arctan_ = asin_, acos_, atan_
+    atan2_ = arctan2_ = _pw.inplace_method(_pw.atan2)
+    sinh_, cosh_, asinh_, acosh_, atanh_ = map(_pw.inplace_method, (
+        _pw.sinh, _pw.cosh, _pw.asinh, _pw.acosh, _pw.atanh))
+    arcsinh_, arccosh_, arctanh_ = asinh_, acosh_, atanh_
+    floor_, ceil_, round_, trunc_, fix_, frac_, sign_, sgn_, square_ = map(_pw.inplace_method, (
+        _pw.floor, _pw.ceil, _pw.round, _pw.trunc, _pw.fix, _pw.frac, _pw.sign, _pw.sgn, _pw.square))
+    log1p_, log2_, log10_, expm1_, exp2_, rsqrt_, reciprocal_ = map(_pw.inplace_method, (
+        _pw.log1p, _pw.log2, _pw.log10, _pw.expm1, _pw.exp2, _pw.rsqrt, _pw.reciprocal))
+    remainder_, fmod_, lerp_, addcmul_, addcdiv_, hypot_ = map(_pw.inplace_method, (
+        _pw.remainder, _pw.fmod, _pw.lerp, _pw.addcmul, _pw.addcdiv, _pw.hypot))
+    nan_to_num_, erf_, erfc_, erfinv_, lgamma_, digamma_ = map(_pw.inplace_method, (
+        _pw.nan_to_num, _act.erf, _pw.erfc, _pw.erfinv, _pw.lgamma, _pw.digamma))
+    xlogy_, clamp_min_, clamp_max_, heaviside_, copysign_ = map(_pw.inplace_method, (
+        _pw.xlogy, _pw.clamp_min, _pw.clamp_max, _pw.heaviside, _pw.copysign))
+    float_power_, logit_, sinc_ = map(_pw.inplace_method, (_pw.float_power, _pw.logit, _pw.sinc))
+
+    def polygamma_(self, n):
+        return self._inplace(lambda t: Tensor._pw_polygamma(n, t))
+
+    eq, ne, lt, le, gt, ge = _lg.eq, _lg.ne, _lg.lt, _lg.le, _lg.gt, _lg.ge
+    greater, greater_equal, less, less_equal, not_equal = _lg.gt, _lg.ge, _lg.lt, _lg.le, _lg.ne
+    equal, allclose, isclose = _lg.equal, _lg.allclose, _lg.isclose
+    isnan, isinf, isposinf, isneginf, isfinite, isreal = _lg.isnan, _lg.isinf, _lg.isposinf, _lg.isneginf, _lg.isfinite, _lg.isreal
+    logical_and, logical_or, logical_xor, logical_not = _lg.logical_and, _lg.logical_or, _lg.logical_xor, _lg.logical_not
+    bitwise_and, bitwise_or, bitwise_xor, bitwise_not = _lg.bitwise_and, _lg.bitwise_or, _lg.bitwise_xor, _lg.bitwise_not
+    fmax, fmin = _lg.fmax, _lg.fmin
+    __and__, __or__, __xor__, __invert__ = _lg.bitwise_and, _lg.bitwise_or, _lg.bitwise_xor, _lg.bitwise_not
+    __mod__ = _pw.remainder
+
+    def __rand__(self, o):
+        return Tensor._lg_and(o, self)
+
+    def __ror__(self, o):
+        return Tensor._lg_or(o, self)
+
+    def __rxor__(self, o):
+        return Tensor._lg_xor(o, self)
+
+    def __rmod__(self, o):
+        return Tensor._pw_remainder(o, self)
+
+    _lg_and, _lg_or, _lg_xor = staticmethod(_lg.bitwise_and), staticmethod(_lg.bitwise_or), staticmethod(_lg.bitwise_xor)
+    _pw_remainder = staticmethod(_pw.remainder)
+
+    def where(self, condition, other):
+        """``x.where(cond, y)``: x where cond, else y."""
+        return Tensor._lg_where(condition, self, other)
+
+    _lg_where = staticmethod(_lg.where)
+    amax, amin, aminmax, prod, norm = _rd.amax, _rd.amin, _rd.aminmax, _rd.prod, _rd.norm
+    nansum, nanmean, count_nonzero, any, all = _rd.nansum, _rd.nanmean, _rd.count_nonzero, _rd.any, _rd.all
+    cumsum, cumprod, logcumsumexp, cummax, cummin = _cu.cumsum, _cu.cumprod, _cu.logcumsumexp, _cu.cummax, _cu.cummin
+    cumsum_ = _pw.inplace_method(_cu.cumsum)
+    cumprod_ = _pw.inplace_method(_cu.cumprod)
+    del _cu, _lg, _pw, _rd
+    # ----- end math and reductions -----
 
     def __setitem__(self, index, value):
         idx = ops.movement.normalize_index(index)
@@ -555,84 +846,42 @@ def _history_handle(t):
     return h
 
 
-def _device_copy(t, device):
-    out = from_op(backend.to_device(t._data, device), None)
-    out.requires_grad = t.requires_grad
-    return out
+# ----- dtypes and devices -----
+def _convert(t, dt):
+    """``t`` in dtype ``dt``: in the graph when both are floating (PyTorch's differentiable
+    casts), a constant otherwise (an integer or bool result has no gradient)."""
+    if _dtype.differentiable(dt) and _dtype.differentiable(t._data.dtype):
+        return ops.cast(t, dt)
+    return from_op(t._data.astype(dt), None)
 
 
 def _raw(o):
     return o._data if isinstance(o, Tensor) else o
 
 
-def tensor(data, dtype=None, requires_grad=False):
-    """Make a tensor. Python lists and floats become float32 (the default dtype), a NumPy
-    array keeps its dtype, ``dtype`` overrides both. The data is copied."""
-    if isinstance(data, Tensor):
-        data = data._data
-    arr = _to_array(data, dtype)
-    if isinstance(data, np.ndarray) and arr is data:
-        arr = arr.copy()
-    return Tensor(arr, requires_grad=requires_grad)
+# ----- tensor surface -----
+def _channels_last_perm(memory_format, ndim):
+    """The dim order that is C order for ``memory_format`` (None: the tensor's own order)."""
+    name = str(memory_format or "")
+    if "channels_last" not in name:
+        return None
+    want = 5 if "3d" in name else 4
+    if ndim != want:
+        raise RuntimeError(f"required rank {want} tensor to use {name} format")
+    return (0,) + tuple(range(2, ndim)) + (1,)
 
 
-def _shape(shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
-
-
-def _dtype(dtype):
-    return backend.get_default_dtype() if dtype is None else np.dtype(dtype)
-
-
-def zeros(*shape, dtype=None, requires_grad=False):
-    return Tensor(np.zeros(_shape(shape), _dtype(dtype)), requires_grad)
-
-
-def ones(*shape, dtype=None, requires_grad=False):
-    return Tensor(np.ones(_shape(shape), _dtype(dtype)), requires_grad)
-
-
-def full(shape, fill_value, dtype=None, requires_grad=False):
-    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
-    return Tensor(np.full(shape, fill_value, _dtype(dtype)), requires_grad)
-
-
-def zeros_like(t, dtype=None, requires_grad=False):
-    a = _raw(t)
-    return Tensor(np.zeros(a.shape, a.dtype if dtype is None else dtype), requires_grad)
-
-
-def ones_like(t, dtype=None, requires_grad=False):
-    a = _raw(t)
-    return Tensor(np.ones(a.shape, a.dtype if dtype is None else dtype), requires_grad)
-
-
-def eye(n, m=None, dtype=None, requires_grad=False):
-    return Tensor(np.eye(n, m, dtype=_dtype(dtype)), requires_grad)
-
-
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
-    """Like ``torch.arange``: integer arguments give int64, any float gives the default float."""
-    if end is None:
-        start, end = 0, start
-    if dtype is None:
-        ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
-        dtype = np.int64 if ints else backend.get_default_dtype()
-    return Tensor(np.arange(start, end, step, dtype=dtype), requires_grad)
-
-
-def randn(*shape, dtype=None, requires_grad=False, generator=None):
-    """Standard normal samples from ember's generator (or ``generator``)."""
-    data = backend.rng(generator).standard_normal(_shape(shape), dtype=np.float64).astype(_dtype(dtype))
-    return Tensor(data, requires_grad)
-
-
-def rand(*shape, dtype=None, requires_grad=False, generator=None):
-    """Uniform samples on [0, 1) from ember's generator (or ``generator``)."""
-    data = backend.rng(generator).random(_shape(shape), dtype=np.float64).astype(_dtype(dtype))
-    return Tensor(data, requires_grad)
+# ----- creation and randomness -----
+# The creation functions live in ember/_creation.py and ember/_random.py; these names stay
+# importable from here for older code.
+from ._creation import (  # noqa: E402,F401
+    arange, as_tensor, asarray, empty, empty_like, eye, from_numpy, full, full_like, linspace, logspace, ones,
+    ones_like, scalar_tensor, tensor, zeros, zeros_like,
+)
+from ._random import (  # noqa: E402,F401
+    bernoulli, multinomial, normal, poisson, rand, rand_like, randint, randint_like, randn, randn_like, randperm,
+)
+from . import _creation, _random  # noqa: E402
 
 
 _tensor_base.Tensor = Tensor  # what the ops and the engine make: this class

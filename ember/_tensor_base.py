@@ -38,7 +38,8 @@ _new, _ndarray = object.__new__, np.ndarray
 def from_op(data, fn):
     """A Tensor over ``data`` (an op's result, not copied), made by ``fn`` (None: a constant)."""
     t = _new(Tensor)
-    t._data = data if type(data) is _ndarray else np.asarray(data)  # NumPy may return a scalar
+    # NumPy may return a scalar; a CuPy array (a tensor on the GPU) is kept as it is
+    t._data = data if type(data) is _ndarray or type(data).__module__[:4] == "cupy" else np.asarray(data)
     t._grad = None
     t.requires_grad = fn is not None
     t._fn = fn

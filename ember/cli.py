@@ -3,6 +3,7 @@
     ember train --dataset mnist --model mlp --epochs 5 --out runs/mnist-mlp
     ember evaluate runs/mnist-mlp
     ember predict runs/mnist-mlp digit.png sample.npy
+    ember run train.py --epochs 3      # a PyTorch script, torch resolved to ember (ember/run.py)
 
 This is the only place where strings become objects: datasets, models and optimizers are
 looked up in one registry each, and an unknown name is an error that lists the valid ones.
@@ -217,7 +218,7 @@ def cmd_train(args):
     else:
         train_loader = _loader(x, y, args.batch_size, shuffle=True, generator=shuffle_gen)
 
-    n_params = sum(p.size for p in model.parameters())
+    n_params = sum(p.numel() for p in model.parameters())
     if _is_main_process():
         print(f"{args.model} ({n_params:,} parameters) on {args.dataset}: {len(x)} training images"
               + (f", {len(val[1])} for validation" if val else "") + f", {len(xt)} test images"
@@ -367,7 +368,22 @@ def _parser():
     x.add_argument("output", metavar="MODEL.onnx")
     x.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17)")
     x.set_defaults(func=cmd_export)
+
+    r = sub.add_parser("run", help="run a PyTorch script with torch resolved to ember",
+                       description="Run an unmodified PyTorch script (or -m MODULE) with torch resolved to ember; "
+                                   "the arguments after it are the script's.")
+    r.add_argument("script", metavar="SCRIPT.py")
+    r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
+    r.set_defaults(func=cmd_run)
     return p
+
+
+def cmd_run(args):
+    from .run import main as run_main
+
+    code = run_main([args.script] + list(args.args))
+    if code:
+        raise SystemExit(code)
 
 
 def _abort_other_ranks():
@@ -382,6 +398,10 @@ def _abort_other_ranks():
 def main(argv=None):
     """Run the ``ember`` command with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"] and argv[1:2] not in (["-h"], ["--help"]):
+        from .run import main as run_main  # everything after `run` is the script's, untouched
+
+        return run_main(argv[1:])
     args = _parser().parse_args(argv)  # usage errors: argparse prints them and exits with 2
     debug = getattr(args, "debug", False)
     try:

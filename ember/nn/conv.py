@@ -16,7 +16,7 @@ class _ConvNd(Module):
     _functional = staticmethod(conv2d)
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", dtype=None):
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__()
         name, nd = type(self).__name__, self._nd
         for arg, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
@@ -43,6 +43,8 @@ class _ConvNd(Module):
         self.weight = Parameter(np.empty(shape, dtype))
         self.register_parameter("bias", Parameter(np.empty(self.out_channels, dtype)) if bias else None)
         self.reset_parameters()
+        if device is not None:
+            self.to(device)
 
     def reset_parameters(self):
         """PyTorch's default: kaiming_uniform_(a=sqrt(5)) for weight, U(+-1/sqrt(fan_in)) for bias."""
@@ -98,6 +100,7 @@ class Conv2d(_ConvNd):
             (groups = in_channels is a depthwise convolution).
         bias: whether to learn an additive bias.
         padding_mode: 'zeros', 'reflect', 'replicate' or 'circular'.
+        device: where the parameters live ("cpu", or "cuda" with CuPy; None: the CPU).
         dtype: parameter dtype (the default float dtype if None).
 
     Shape:

@@ -19,6 +19,7 @@ class Embedding(Module):
         num_embeddings: size of the vocabulary.
         embedding_dim: size of each vector.
         padding_idx: an id whose row starts at zero and gets no gradient (negative counts from the end).
+        device: where the parameters live ("cpu", or "cuda" with CuPy; None: the CPU).
         dtype: parameter dtype (the default float dtype if None).
 
     Shape:
@@ -28,7 +29,7 @@ class Embedding(Module):
         weight: (num_embeddings, embedding_dim), drawn from N(0, 1).
     """
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype=None):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, *, device=None, dtype=None):
         super().__init__()
         for name, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
@@ -44,6 +45,8 @@ class Embedding(Module):
         dtype = backend.get_default_dtype() if dtype is None else np.dtype(dtype)
         self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dtype))
         self.reset_parameters()
+        if device is not None:
+            self.to(device)
 
     def reset_parameters(self):
         init.normal_(self.weight)

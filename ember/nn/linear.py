@@ -18,6 +18,7 @@ class Linear(Module):
         in_features: size of each input sample.
         out_features: size of each output sample.
         bias: whether to learn an additive bias.
+        device: where the parameters live ("cpu", or "cuda" with CuPy; None: the CPU).
         dtype: parameter dtype (the default float dtype if None).
 
     Shape:
@@ -28,7 +29,7 @@ class Linear(Module):
         bias: (out_features,), from the same distribution.
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         for name, v in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
@@ -38,6 +39,8 @@ class Linear(Module):
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype))
         self.register_parameter("bias", Parameter(np.empty(self.out_features, dtype)) if bias else None)
         self.reset_parameters()
+        if device is not None:
+            self.to(device)
 
     def reset_parameters(self):
         """PyTorch's default: kaiming_uniform_(a=sqrt(5)) for weight, U(+-1/sqrt(fan_in)) for bias."""

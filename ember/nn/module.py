@@ -621,35 +621,72 @@ class Module:
                     b._data = b._data.astype(dtype)
         return self
 
-    def to(self, target):
-        """Move parameters and buffers to a device ('cpu', 'cuda') or cast them to a dtype;
-        returns self, as in PyTorch."""
-        if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
-            from .. import backend
+    def _convert_tensors(self, fn):
+        """Replace each parameter's and buffer's array (and a parameter's grad) by ``fn(array)``,
+        in place, keeping the Parameter objects (PyTorch's ``_apply``); returns self."""
+        for m in self.modules():
+            for p in m._parameters.values():
+                if p is not None:
+                    p._data = fn(p._data)
+                    if p._grad is not None:
+                        p._grad = Tensor._from_op(fn(p._grad._data), None)
+            for b in m._buffers.values():
+                if b is not None:
+                    b._data = fn(b._data)
+        return self
 
-            for m in self.modules():
-                for p in m._parameters.values():
-                    if p is not None:
-                        p._data = backend.to_device(p._data, target)
-                        if p.grad is not None:
-                            p._grad = Tensor._from_op(backend.to_device(p._grad._data, target), None)
-                for b in m._buffers.values():
-                    if b is not None:
-                        b._data = backend.to_device(b._data, target)
-            return self
-        return self.astype(target)
+    def to(self, *args, **kwargs):
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``, with
+        ``non_blocking`` and ``memory_format`` accepted: move the parameters and buffers, and
+        cast the floating ones; returns self, as in PyTorch."""
+        from .. import _device, _dtype, backend
+
+        dev, dt, _, _ = _device.parse_to(args, kwargs)
+        if dt is not None and not _dtype.differentiable(dt):
+            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                            f"dtype={_dtype.wrap(dt)}")
+        if dev is not None:
+            if backend._check_device(dev) == "cuda":
+                backend.cupy_or_error()
+            self._convert_tensors(lambda a: backend.to_device(a, dev))
+        if dt is not None:
+            self._convert_tensors(lambda a: a.astype(dt) if _dtype.differentiable(a.dtype) and a.dtype != dt else a)
+        return self
 
     def cpu(self):
         return self.to("cpu")
 
     def cuda(self, device=None):
-        return self.to("cuda" if device is None else f"cuda:{device}")
+        """Move to a GPU (CuPy); a RuntimeError naming what is missing without one."""
+        from .. import _device
+
+        return self.to(_device.device("cuda", device) if isinstance(device, int) else device or "cuda")
+
+    def type(self, dst_type):
+        """Cast every parameter and buffer (integer ones too, as PyTorch) to ``dst_type``."""
+        from .. import _dtype
+
+        if isinstance(dst_type, str) and dst_type.startswith(("ember.", "torch.")):
+            dst_type = _dtype.from_tensor_type_name(dst_type)[0]
+        dt = _dtype.as_dtype(dst_type)
+        return self._convert_tensors(lambda a: a if a.dtype == dt else a.astype(dt))
 
     def float(self):
-        return self.astype(np.float32)
+        return self.to(np.float32)
 
     def double(self):
-        return self.astype(np.float64)
+        return self.to(np.float64)
+
+    def half(self):
+        return self.to(np.float16)
+
+    def bfloat16(self):
+        from .. import _dtype
+
+        bf = _dtype.bfloat16()
+        if bf is None:
+            raise RuntimeError("bfloat16 needs the ml_dtypes package, which is not installed")
+        return self.to(bf)
 
     # ----- state -----
     def state_dict(self, destination=None, prefix="", keep_vars=False):

@@ -28,8 +28,8 @@ class _BatchNorm(Module):
     _ranks = ()
     _layout = ""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None,
-                 *, bias=True):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
+                 dtype=None, *, bias=True):
         super().__init__()
         who = type(self).__name__
         self.num_features = _positive_int(num_features, "num_features", who)
@@ -55,6 +55,8 @@ class _BatchNorm(Module):
         else:
             for name in ("running_mean", "running_var", "num_batches_tracked"):
                 self.register_buffer(name, None)
+        if device is not None:
+            self.to(device)
 
     def reset_running_stats(self):
         if self.track_running_stats:
@@ -160,7 +162,7 @@ class LayerNorm(Module):
         Input: (*, *normalized_shape). Output: the same.
     """
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
         try:
             shape = _norm_shape(normalized_shape)
@@ -178,6 +180,8 @@ class LayerNorm(Module):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
+        if device is not None:
+            self.to(device)
 
     def reset_parameters(self):
         if self.weight is not None:
@@ -214,7 +218,7 @@ class GroupNorm(Module):
         Input: (N, C, *). Output: the same.
     """
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=None, *, bias=True):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         self.num_groups = _positive_int(num_groups, "num_groups", "GroupNorm")
         self.num_channels = _positive_int(num_channels, "num_channels", "GroupNorm")
@@ -230,6 +234,8 @@ class GroupNorm(Module):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
+        if device is not None:
+            self.to(device)
 
     def reset_parameters(self):
         if self.affine:

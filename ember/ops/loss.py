@@ -37,7 +37,7 @@ def _reduce(l, reduction, n=None):
     if reduction == "sum":
         return s
     with np.errstate(invalid="ignore", divide="ignore"):  # nothing to average: nan, as PyTorch
-        return s / (l.size if n is None else n)
+        return s / (l._data.size if n is None else n)
 
 
 def _float(x):

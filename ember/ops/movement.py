@@ -1,5 +1,6 @@
-"""Shape ops: reshape, transpose/permute, squeeze/unsqueeze, broadcast, concatenate/stack,
-split, pad, and indexing (whose gradient scatter-adds)."""
+"""Shape ops: reshape/view, transpose/permute, squeeze/unsqueeze, broadcast, movedim, narrow,
+pad, indexing (whose gradient scatter-adds), ``Size`` and DLPack. Joining, splitting and
+repeating are in ``joining.py``."""
 import numbers
 
 import numpy as np
@@ -44,44 +45,6 @@ class BroadcastTo(Function):
 
     def backward(self, gy):
         return unbroadcast(gy, self.shape)
-
-
-def _slab(axis, start, stop):
-    """The index of positions [start, stop) along ``axis``."""
-    return (slice(None),) * axis + (slice(start, stop),)
-
-
-class Concatenate(Function):
-    """Join along ``axis``; each input's gradient is its slab of gy (a GetItem when recorded)."""
-
-    dual = True
-
-    def forward(self, *arrays, axis):
-        self.axis = axis
-        self.bounds = np.cumsum([0] + [a.shape[axis] for a in arrays]).tolist()
-        return np.concatenate(arrays, axis=axis)
-
-    def backward(self, gy):
-        b = self.bounds
-        return tuple(
-            gy[_slab(self.axis, b[k], b[k + 1])] if self.needs_grad(k) else None for k in range(len(b) - 1)
-        )
-
-
-class Stack(Function):
-    """Join along a new ``axis``; input k's gradient is gy's slab k with that axis dropped."""
-
-    dual = True
-
-    def forward(self, *arrays, axis):
-        self.axis, self.shape = axis, arrays[0].shape
-        return np.stack(arrays, axis=axis)
-
-    def backward(self, gy):
-        n = len(self.inputs)
-        return tuple(
-            gy[_slab(self.axis, k, k + 1)].reshape(self.shape) if self.needs_grad(k) else None for k in range(n)
-        )
 
 
 class Pad(Function):
@@ -241,15 +204,53 @@ def _shape_args(shape):
 
 
 def reshape(a, *shape):
-    """The same elements in a new shape (one dimension may be -1)."""
+    """The same elements in a new shape (one dimension may be -1): a view when the memory
+    allows, else a copy."""
     a = as_tensor(a)
     shape = _shape_args(shape)
     if shape == a._data.shape:
         return a
-    return _view_of(Reshape.apply(a, shape=shape), a)
+    try:
+        return _view_of(Reshape.apply(a, shape=shape), a)
+    except ValueError:
+        raise RuntimeError(_bad_shape(shape, a._data.size)) from None
 
 
-view = reshape
+def _bad_shape(shape, n):
+    if list(shape).count(-1) > 1:
+        return "only one dimension can be inferred"
+    return f"shape '{list(shape)}' is invalid for input of size {n}"
+
+
+def view(a, *shape, size=None, dtype=None):
+    """``a``'s memory seen in a new shape, as ``Tensor.view``: refused (RuntimeError) when the
+    strides do not allow it without a copy (``reshape`` copies then). ``view(dtype)`` reads
+    the same bytes as another dtype (not tracked by autograd)."""
+    a = as_tensor(a)
+    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral)):
+        dtype, shape = shape[0], ()
+    if dtype is not None:
+        out = from_op(a._data.view(np.dtype(dtype)), None)
+        share_version(out, a)
+        return out
+    shape = _shape_args(shape if size is None else (size,))
+    if not _fits(shape, a._data.size):
+        raise RuntimeError(_bad_shape(shape, a._data.size))
+    try:
+        np.reshape(a._data, shape, copy=False)
+    except ValueError:
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one dimension spans "
+            "across two contiguous subspaces). Use .reshape(...) instead.") from None
+    return reshape(a, shape)
+
+
+def _fits(shape, n):
+    """Whether ``shape`` (with at most one -1) holds exactly ``n`` elements."""
+    if list(shape).count(-1) > 1 or any(s < -1 for s in shape):
+        return False
+    known = int(np.prod([s for s in shape if s != -1]))
+    return known == n if -1 not in shape else (known != 0 and n % known == 0)
 
 
 def permute(a, *axes):
@@ -286,25 +287,28 @@ def swapaxes(a, axis0, axis1):
 
 
 def flatten(a, start_dim=0, end_dim=-1):
-    """Merge axes ``start_dim..end_dim`` into one (PyTorch's ``flatten``)."""
+    """Merge dims ``start_dim..end_dim`` into one (PyTorch's ``flatten``; a 0-d tensor gives
+    shape (1,))."""
     a = as_tensor(a)
     s = a._data.shape
+    start, end = wrap_dim(start_dim, len(s)), wrap_dim(end_dim, len(s))
     if not s:
         return reshape(a, 1)
-    start, end = start_dim % len(s), end_dim % len(s)
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     n = int(np.prod(s[start : end + 1]))
     return reshape(a, s[:start] + (n,) + s[end + 1 :])
 
 
 def squeeze(a, axis=None, *, dim=None):
-    """Drop axes of length 1 (only ``axis`` when given)."""
+    """Drop dims of length 1 (only those of ``dim``, an int or a tuple, when given)."""
     a = as_tensor(a)
     axis = norm_axis(axis, dim)
     s = a._data.shape
     if axis is None:
         new = tuple(n for n in s if n != 1)
     else:
-        axes = {ax % len(s) for ax in ((axis,) if isinstance(axis, int) else axis)}
+        axes = {wrap_dim(ax, len(s)) for ax in ((axis,) if isinstance(axis, numbers.Integral) else axis)}
         new = tuple(n for i, n in enumerate(s) if not (i in axes and n == 1))
     return reshape(a, new)
 
@@ -339,59 +343,6 @@ def expand(a, *shape):
     return broadcast_to(a, shape)
 
 
-def concatenate(tensors, axis=0, *, dim=None):
-    """Join tensors along an existing axis."""
-    axis = norm_axis(None, dim) if dim is not None else axis
-    tensors = [as_tensor(t) for t in tensors]
-    if not tensors:
-        raise ValueError("concatenate needs at least one tensor")
-    axis = axis % tensors[0]._data.ndim
-    return Concatenate.apply(*tensors, axis=axis)
-
-
-cat = concatenate
-
-
-def stack(tensors, axis=0, *, dim=None):
-    """Join same-shaped tensors along a new axis."""
-    axis = norm_axis(None, dim) if dim is not None else axis
-    tensors = [as_tensor(t) for t in tensors]
-    if not tensors:
-        raise ValueError("stack needs at least one tensor")
-    axis = axis % (tensors[0]._data.ndim + 1)
-    return Stack.apply(*tensors, axis=axis)
-
-
-def split(a, split_size_or_sections, axis=0, *, dim=None):
-    """Split into pieces along ``axis``, as ``torch.split``: an int is the size of each
-    piece (the last may be smaller), a list gives every piece's size."""
-    a = as_tensor(a)
-    axis = (norm_axis(None, dim) if dim is not None else axis) % a._data.ndim
-    n = a._data.shape[axis]
-    if isinstance(split_size_or_sections, numbers.Integral):
-        step = int(split_size_or_sections)
-        if step <= 0:
-            raise ValueError(f"split: size must be positive, got {step}")
-        sizes = [min(step, n - i) for i in range(0, n, step)]
-    else:
-        sizes = [int(s) for s in split_size_or_sections]
-        if sum(sizes) != n:
-            raise ValueError(f"split: sizes {sizes} add up to {sum(sizes)}, but axis {axis} has length {n}")
-    out, start = [], 0
-    for s in sizes:
-        index = (slice(None),) * axis + (slice(start, start + s),)
-        out.append(getitem(a, index))
-        start += s
-    return tuple(out)
-
-
-def chunk(a, chunks, axis=0, *, dim=None):
-    a = as_tensor(a)
-    ax = (norm_axis(None, dim) if dim is not None else axis) % a._data.ndim
-    size = -(-a._data.shape[ax] // chunks)
-    return split(a, size, ax)
-
-
 def pad(a, pad_width, mode="constant", value=0.0):
     """Pad with a constant. ``pad_width`` is NumPy's: an int, a (before, after) pair, or one
     pair per axis."""
@@ -401,3 +352,203 @@ def pad(a, pad_width, mode="constant", value=0.0):
         raise ValueError(f"pad: pad widths must be >= 0, got {pad_width}")
     pw = tuple((int(lo), int(hi)) for lo, hi in pw)
     return Pad.apply(a, pad_width=pw, mode=mode, value=value)
+
+
+# ----- tensor surface: Size, dims, and the view/copy ops of PyTorch's Tensor -----
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple of ints with ``numel()``, printed as ``ember.Size([2, 3])``
+    (PyTorch's ``torch.Size``). Slicing and ``+`` give a Size again."""
+
+    __slots__ = ()
+
+    def __new__(cls, sizes=()):
+        out = []
+        for k, s in enumerate(sizes):
+            if isinstance(s, TensorBase) and s._data.ndim == 0 and s._data.dtype.kind in "iu":
+                s = int(s._data)
+            if not isinstance(s, numbers.Integral):
+                raise TypeError(f"ember.Size() takes an iterable of 'int' (item {k} is '{type(s).__name__}')")
+            out.append(int(s))
+        return tuple.__new__(cls, out)
+
+    def numel(self):
+        """The number of elements a tensor of this shape holds."""
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, i):
+        r = tuple.__getitem__(self, i)
+        return tuple.__new__(Size, r) if isinstance(i, slice) else r
+
+    def __add__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return tuple.__new__(Size, tuple(self) + tuple(other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return tuple.__new__(Size, tuple(other) + tuple(self))
+
+    def __mul__(self, n):
+        return tuple.__new__(Size, tuple(self) * n)
+
+    __rmul__ = __mul__
+
+    def __repr__(self):
+        return f"ember.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        # f"{x.shape}" reads as the tuple, as ember's error messages are written (PyTorch would
+        # give str(); repr() and str() do give "ember.Size([...])").
+        return tuple.__repr__(self).__format__(spec)
+
+    def __reduce__(self):
+        return (Size, (tuple(self),))
+
+
+def size_of(shape):
+    """An array's shape as a Size (no checks: NumPy's shapes are ints)."""
+    return tuple.__new__(Size, shape)
+
+
+def wrap_dim(dim, ndim):
+    """``dim`` in [0, ndim) from PyTorch's range [-ndim, ndim) (a 0-d tensor counts as 1-d)."""
+    n = max(ndim, 1)
+    d = int(dim)
+    if not -n <= d < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
+    return d % n
+
+
+def t(a):
+    """The transpose of a matrix; a 0-d or 1-d tensor as it is (a view)."""
+    a = as_tensor(a)
+    n = a._data.ndim
+    if n > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {n}D")
+    return permute(a, *reversed(range(n)))
+
+
+def matrix_transpose(a):
+    """The last two dims swapped (``Tensor.mT``)."""
+    a = as_tensor(a)
+    if a._data.ndim < 2:
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {a._data.ndim}-D tensor.")
+    return swapaxes(a, -2, -1)
+
+
+def adjoint(a):
+    """The conjugate transpose of the last two dims (``Tensor.mH``; real tensors: ``mT``)."""
+    a = as_tensor(a)
+    if a._data.dtype.kind == "c":
+        raise NotImplementedError("adjoint/mH/H of a complex tensor: ember has no complex conjugate op")
+    if a._data.ndim < 2:
+        raise RuntimeError(f"tensor.mH is only supported on matrices or batches of matrices. Got {a._data.ndim}-D tensor.")
+    return swapaxes(a, -2, -1)
+
+
+def conj_transpose(a):
+    """``Tensor.H``: the conjugate transpose of a matrix (2-d only)."""
+    a = as_tensor(a)
+    if a._data.ndim not in (0, 2):
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {a._data.ndim}-D tensor.")
+    return adjoint(a) if a._data.ndim == 2 else permute(a)
+
+
+def _dims(d, n, name):
+    ds = [d] if isinstance(d, numbers.Integral) else list(d)
+    ds = [wrap_dim(x, n) for x in ds]
+    if len(set(ds)) != len(ds):
+        raise RuntimeError(f"movedim: repeated dim in `{name}` ({ds})")
+    return ds
+
+
+def movedim(a, source, destination):
+    """Move dim(s) ``source`` to position(s) ``destination``, the others keeping their order."""
+    a = as_tensor(a)
+    n = a._data.ndim
+    src, dst = _dims(source, n, "source"), _dims(destination, n, "destination")
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) should contain "
+                           f"the same number of dims as destination ({dst} dims)")
+    order = [k for k in range(n) if k not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(a, *order) if n else a
+
+
+moveaxis = movedim
+
+
+def unflatten(a, dim, sizes):
+    """Dim ``dim`` split into ``sizes`` (one may be -1)."""
+    a = as_tensor(a)
+    d = wrap_dim(dim, a._data.ndim)
+    sizes = tuple(int(s) for s in sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    n = a._data.shape[d]
+    if not _fits(sizes, n):
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {d} "
+                           f"({n}) in the input tensor")
+    s = a._data.shape
+    return reshape(a, s[:d] + sizes + s[d + 1:])
+
+
+def narrow(a, dim, start, length):
+    """The view of ``length`` positions along ``dim`` from ``start`` (which may be negative)."""
+    a = as_tensor(a)
+    if a._data.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    d = wrap_dim(dim, a._data.ndim)
+    n = a._data.shape[d]
+    start = int(start._data) if isinstance(start, TensorBase) else int(start)
+    length = int(length)
+    if not -n <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+    start = start + n if start < 0 else start
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start + length > n:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    return getitem(a, (slice(None),) * d + (slice(start, start + length),))
+
+
+class _Capsule:
+    """A bare DLPack capsule, given the methods ``np.from_dlpack`` asks for (CPU)."""
+
+    def __init__(self, capsule):
+        self.capsule = capsule
+
+    def __dlpack__(self, **kw):
+        return self.capsule
+
+    def __dlpack_device__(self):
+        return (1, 0)
+
+
+def from_dlpack(ext_tensor):
+    """A tensor sharing the memory of any object with ``__dlpack__`` (a PyTorch or CuPy tensor,
+    a NumPy array, an ember tensor) or of a DLPack capsule."""
+    if isinstance(ext_tensor, TensorBase):
+        return from_op(ext_tensor._data, None)
+    if type(ext_tensor).__name__ == "PyCapsule":
+        ext_tensor = _Capsule(ext_tensor)
+    if not hasattr(ext_tensor, "__dlpack__"):
+        raise TypeError(f"from_dlpack: expected an object with __dlpack__ or a DLPack capsule, got "
+                        f"{type(ext_tensor).__name__}")
+    if ext_tensor.__dlpack_device__()[0] == 2:  # kDLCUDA
+        from .. import backend
+
+        return from_op(backend.cupy_or_error().from_dlpack(ext_tensor), None)
+    return from_op(np.from_dlpack(ext_tensor), None)
+
+
+from .joining import cat, chunk, concat, concatenate, split, stack  # noqa: E402,F401 (their old home)

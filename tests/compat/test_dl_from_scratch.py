@@ -71,7 +71,7 @@ def test_readme_example_runs_verbatim(rng):
     # the updates happened in place, on the arrays that the layers (and their Parameters) hold
     for (W, b), l in zip(arrays, net.layers):
         assert l.W is W and l.b is b
-        assert l._parameters["W"].numpy() is W
+        assert l._parameters["W"].detach().numpy() is W
 
 
 def test_readme_update_loop_lowers_the_cost(rng):
@@ -178,10 +178,10 @@ def test_parameters_are_the_layers_arrays(rng):
     l = Layer(3, 2, 'relu')
     net = Network([l, Layer(2, 2, 'softmax')])
     assert list(net.state_dict()) == ["0.W", "0.b", "1.W", "1.b"]
-    assert all(p.numpy() is a for p, a in zip(l.parameters(), (l.W, l.b)))
+    assert all(p.detach().numpy() is a for p, a in zip(l.parameters(), (l.W, l.b)))
     new = rng.standard_normal((3, 2))
     l.W = new  # rebinding reaches the Parameter
-    assert l._parameters["W"].numpy() is new and l.W is new
+    assert l._parameters["W"].detach().numpy() is new and l.W is new
     l.b = np.arange(2.0)  # a 1-D bias is taken as the column it means
     assert l.b.shape == (2, 1)
     with pytest.raises(ValueError, match=r"W must have shape \(3, 2\), got \(2, 3\)"):

@@ -126,7 +126,7 @@ def test_backprop_step_is_sgd_on_finite_difference_gradients(loss, last, rng):
     y = np.eye(3)[:, [1]]
     assert float(net.loss_tensor(x, y, loss).data) == pytest.approx(seed_loss(net, x, y, loss), rel=1e-12)
     lr = 0.3
-    expected = [p.numpy() - lr * numeric_grad(lambda: seed_loss(net, x, y, loss), p.numpy()) for p in net.parameters()]
+    expected = [p.detach().numpy() - lr * numeric_grad(lambda: seed_loss(net, x, y, loss), p.detach().numpy()) for p in net.parameters()]
     net.backprop([(x, y)], loss, lr)
     for p, e in zip(net.parameters(), expected):
         np.testing.assert_allclose(p.data, e, rtol=1e-6, atol=1e-9)
@@ -160,7 +160,7 @@ def test_one_update_per_pair_in_order(rng):
     rev.backprop([b, a], 'cel', 0.5)
     for p, q, r in zip(net.parameters(), seq.parameters(), rev.parameters()):
         np.testing.assert_allclose(p.data, q.data, rtol=1e-14)
-    assert any(not np.allclose(p.numpy(), r.numpy()) for p, r in zip(net.parameters(), rev.parameters()))
+    assert any(not np.allclose(p.detach().numpy(), r.detach().numpy()) for p, r in zip(net.parameters(), rev.parameters()))
 
 
 def test_batch_size_averages_the_pairs(rng):
@@ -172,7 +172,7 @@ def test_batch_size_averages_the_pairs(rng):
     y = np.hstack([d[1] for d in data])
     mean_loss = lambda: np.mean((net.forwardPass(x, False) - y) ** 2)  # noqa: E731
     for p, q in zip(net.parameters(), batched.parameters()):
-        np.testing.assert_allclose(q.data, p.numpy() - 0.1 * numeric_grad(mean_loss, p.numpy()), rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(q.data, p.detach().numpy() - 0.1 * numeric_grad(mean_loss, p.detach().numpy()), rtol=1e-6, atol=1e-9)
 
 
 def test_cel_stays_finite_when_softmax_underflows():

@@ -95,8 +95,8 @@ def test_linear_relu_selects_like_torch(torch, fused):
     lin = nn.Linear(6, 5).double()
     tl = torch.nn.Linear(6, 5).double()
     with torch.no_grad():
-        tl.weight.copy_(torch.tensor(lin.weight.numpy()))
-        tl.bias.copy_(torch.tensor(lin.bias.numpy()))
+        tl.weight.copy_(torch.tensor(lin.weight.detach().numpy()))
+        tl.bias.copy_(torch.tensor(lin.bias.detach().numpy()))
     seq = nn.Sequential(lin, nn.ReLU())
     if fused:
         seq = nn.utils.fuse(seq)

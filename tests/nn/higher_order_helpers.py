@@ -64,14 +64,14 @@ def against_torch(torch, fe, ft, arrays, diff, rng, rtol=1e-10, atol=1e-12):
     ts = [torch.tensor(a, requires_grad=d) for a, d in zip(arrays, diff)]
     y, ty = fe(*es), ft(*ts)
     assert y.shape == tuple(ty.shape) and y.dtype == np.dtype(str(ty.dtype).replace("torch.", ""))
-    _close(y.numpy(), ty.detach().numpy(), rtol, atol, "value")
+    _close(y.detach().numpy(), ty.detach().numpy(), rtol, atol, "value")
     we = [e for e, d in zip(es, diff) if d]
     wt = [t for t, d in zip(ts, diff) if d]
     gy = rng.standard_normal(y.shape).astype(y.dtype)
     g1e = grad([y], we, [ember.tensor(gy)], create_graph=True, allow_unused=True)
     g1t = torch.autograd.grad([ty], wt, [torch.tensor(gy)], create_graph=True, allow_unused=True)
     for i, (a, b) in enumerate(zip(g1e, g1t)):
-        _close(None if a is None else a.numpy(), None if b is None else b.detach().numpy(force=True), rtol, atol,
+        _close(None if a is None else a.detach().numpy(), None if b is None else b.detach().numpy(force=True), rtol, atol,
                f"first-order gradient of input {i}")
     vs = [rng.standard_normal(g.shape).astype(y.dtype) for g in g1e]
     se = _weighted_sum(g1e, vs)
@@ -81,7 +81,7 @@ def against_torch(torch, fe, ft, arrays, diff, rng, rtol=1e-10, atol=1e-12):
     g2e = grad([se], we, create_graph=True, allow_unused=True) if e_live else [None] * len(we)
     g2t = torch.autograd.grad([st], wt, create_graph=True, allow_unused=True) if t_live else [None] * len(wt)
     for i, (a, b) in enumerate(zip(g2e, g2t)):
-        _close(None if a is None else a.numpy(), None if b is None else b.detach().numpy(force=True), rtol, atol,
+        _close(None if a is None else a.detach().numpy(), None if b is None else b.detach().numpy(force=True), rtol, atol,
                f"second-order gradient of input {i}")
     return y
 
@@ -107,14 +107,14 @@ def _run(fn, arrays, diff, gy_seed, second):
     y.backward(gy)
     g1 = [e.grad.numpy().copy() if e.grad is not None else None for e, d in zip(es, diff) if d]
     if not second:
-        return y.numpy().copy(), g1, None, names
+        return y.detach().numpy().copy(), g1, None, names
     es = [ember.Tensor(a, requires_grad=d) for a, d in zip(arrays, diff)]  # shares a: keeps its layout
     we = [e for e, d in zip(es, diff) if d]
     gs = grad([fn(*es)], we, [ember.tensor(gy)], create_graph=True, allow_unused=True)
     vs = [np.random.default_rng(gy_seed + 1 + i).standard_normal(e.shape).astype(y.dtype) for i, e in enumerate(we)]
     s = _weighted_sum(gs, vs)
     g2 = grad([s], we, allow_unused=True) if s is not None and s.requires_grad else [None] * len(we)
-    return y.numpy().copy(), g1, [None if g is None else g.numpy() for g in g2], names
+    return y.detach().numpy().copy(), g1, [None if g is None else g.detach().numpy() for g in g2], names
 
 
 def kernel_matches_reference(fn, arrays, diff, rtol, atol, kernel, second=True, seed=0):

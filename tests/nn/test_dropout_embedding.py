@@ -13,11 +13,11 @@ from higher_order_helpers import against_torch, kernel_mode, kernels  # noqa: F4
 def test_dropout_train_scales_and_backward_uses_the_mask():
     x = ember.ones(200, 500, requires_grad=True)
     y = nn.Dropout(0.3)(x)
-    kept = y.numpy() != 0
+    kept = y.detach().numpy() != 0
     assert y.dtype == np.float32
     assert kept.mean() == pytest.approx(0.7, abs=0.01)
-    np.testing.assert_allclose(y.numpy()[kept], 1 / 0.7, rtol=1e-6)
-    g = np.arange(y.size, dtype=np.float32).reshape(y.shape)
+    np.testing.assert_allclose(y.detach().numpy()[kept], 1 / 0.7, rtol=1e-6)
+    g = np.arange(y.numel(), dtype=np.float32).reshape(y.shape)
     y.backward(g)
     np.testing.assert_allclose(x.grad, g * kept / np.float32(0.7), rtol=1e-6)
 
@@ -33,7 +33,7 @@ def test_dropout_eval_and_p_zero_are_identity():
 def test_dropout_p_one_zeros_everything():
     x = ember.randn(3, 4, requires_grad=True)
     y = nn.Dropout(1.0)(x)
-    assert np.all(y.numpy() == 0)
+    assert np.all(y.detach().numpy() == 0)
     y.sum().backward()
     assert np.all(x.grad.numpy() == 0)
 
@@ -54,7 +54,7 @@ def test_dropout_reproducible_with_manual_seed_and_generator():
 def test_dropout2d_zeros_whole_channels():
     x = ember.ones(8, 16, 3, 3, requires_grad=True)
     y = nn.Dropout2d(0.5)(x)
-    per_channel = y.numpy().reshape(8, 16, 9)
+    per_channel = y.detach().numpy().reshape(8, 16, 9)
     assert np.all((per_channel == 0).all(-1) | (per_channel == 2).all(-1))
     assert 0 < (per_channel == 0).all(-1).mean() < 1
     y.sum().backward()
@@ -85,8 +85,8 @@ def test_embedding_matches_torch(torch, rng, padding_idx, dtype):
     e = nn.Embedding(10, 4, padding_idx=padding_idx, dtype=dtype)
     t = torch.nn.Embedding(10, 4, padding_idx=padding_idx, dtype=getattr(torch, np.dtype(dtype).name))
     if padding_idx is not None:
-        assert np.all(e.weight.numpy()[padding_idx] == 0)
-    t.load_state_dict({"weight": torch.from_numpy(e.weight.numpy().copy())})
+        assert np.all(e.weight.detach().numpy()[padding_idx] == 0)
+    t.load_state_dict({"weight": torch.from_numpy(e.weight.detach().numpy().copy())})
     idx = rng.integers(0, 10, (3, 7))
     idx[0, :3] = 2  # repeated ids must add up
     idx[1, 0] = 9

@@ -38,7 +38,7 @@ def _run(model, x, g):
     xt = ember.tensor(x, requires_grad=True)
     y = model(xt)
     y.backward(ember.tensor(g))
-    return y.numpy(), xt.grad.numpy(), [p.grad.numpy().copy() for p in model.parameters()]
+    return y.detach().numpy(), xt.grad.detach().numpy(), [p.grad.detach().numpy().copy() for p in model.parameters()]
 
 
 @pytest.mark.parametrize("build, shape", [(lambda: _mlp(nn), (5, 3, 4)), (lambda: _cnn(nn), (3, 2, 10, 10)),
@@ -74,7 +74,7 @@ def test_fused_cnn_matches_torch(torch):
     g = r.standard_normal(ye.shape)
     ye.backward(ember.tensor(g))
     yt.backward(torch.from_numpy(g))
-    np.testing.assert_allclose(ye.numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ye.detach().numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
     tp = dict(t.named_parameters())
     for name, p in e.named_parameters():
@@ -147,7 +147,7 @@ def test_fuse_skips_overridden_and_patched_forwards(monkeypatch):
     seq = nn.Sequential(nn.Linear(3, 3), nn.ReLU())
     fused = fuse(seq)
     assert _kinds(fused) == [nn.Linear, nn.ReLU]
-    assert np.all(fused(ember.randn(2, 3)).numpy() == 7)
+    assert np.all(fused(ember.randn(2, 3)).detach().numpy() == 7)
 
 
 def test_fuse_does_not_restructure_a_sequential_subclass_but_recurses():
@@ -160,7 +160,7 @@ def test_fuse_does_not_restructure_a_sequential_subclass_but_recurses():
     fused = fuse(model)
     assert type(fused) is Skip and len(fused) == 2 and type(fused[0]) is LinearChain
     x = ember.randn(2, 3)
-    np.testing.assert_array_equal(fused(x).numpy(), model(x).numpy())
+    np.testing.assert_array_equal(fused(x).detach().numpy(), model(x).detach().numpy())
 
 
 def test_global_hooks_disable_fusion():
@@ -195,22 +195,22 @@ def test_fused_modules_follow_the_kernels_switch():
             ref_ng = fused(x)
     assert type(fast.grad_fn.inputs[0].grad_fn).__name__ == "LinearReLU"
     assert type(ref.grad_fn.inputs[0].grad_fn).__name__ != "LinearReLU"  # relu(linear(x)), as written
-    np.testing.assert_array_equal(fast.numpy(), ref.numpy())
-    np.testing.assert_array_equal(fast.numpy(), ref_ng.numpy())
+    np.testing.assert_array_equal(fast.detach().numpy(), ref.detach().numpy())
+    np.testing.assert_array_equal(fast.detach().numpy(), ref_ng.detach().numpy())
 
 
 def test_fused_model_trains_the_original_parameters():
     model = _mlp(nn)
     fused = fuse(model)
     opt = ember.optim.SGD(fused.parameters(), lr=0.1)
-    before = [p.numpy().copy() for p in model.parameters()]
+    before = [p.detach().numpy().copy() for p in model.parameters()]
     fused(np.ones((4, 3, 4), np.float32)).sum().backward()
     opt.step()
-    assert all(not np.array_equal(b, p.numpy()) for b, p in zip(before, model.parameters()))
+    assert all(not np.array_equal(b, p.detach().numpy()) for b, p in zip(before, model.parameters()))
     fresh = _mlp(nn)
     fused.load_state_dict(fresh.state_dict())  # loads into the shared parameters
     for a, b in zip(model.parameters(), fresh.parameters()):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
 def test_fused_pair_reports_a_bad_width_like_the_linear():

@@ -425,14 +425,14 @@ def test_sequential_calls_a_subclassed_or_patched_relu_forward(monkeypatch):
     seq = nn.Sequential(nn.Linear(3, 3), MyReLU())
     seq[0].weight.data.fill_(1.0)
     seq[0].bias.data.fill_(0.0)
-    assert np.all(seq(x).numpy() == 100)
+    assert np.all(seq(x).detach().numpy() == 100)
     seq2 = nn.Sequential(nn.Linear(3, 3), nn.ReLU())
     seq2[0].weight.data.fill_(1.0)
     seq2[0].bias.data.fill_(0.0)
     monkeypatch.setattr(nn.ReLU, "forward", lambda self, x: x * 0 + 7)
-    assert np.all(seq2(x).numpy() == 7)
+    assert np.all(seq2(x).detach().numpy() == 7)
     monkeypatch.undo()
     seq2[1].forward = lambda x: x * 0 - 7  # on the instance
-    assert np.all(seq2(x).numpy() == -7)
+    assert np.all(seq2(x).detach().numpy() == -7)
     del seq2[1].forward
-    assert np.all(seq2(x).numpy() == 0)
+    assert np.all(seq2(x).detach().numpy() == 0)

@@ -32,14 +32,14 @@ def test_fan_in_and_fan_out(torch):
 def test_in_place_dtype_and_return():
     for dtype in (np.float32, np.float64):
         p = _param(50, 40, dtype=dtype)
-        before = p.numpy()
+        before = p.detach().numpy()
         for fn in (init.uniform_, init.normal_, init.xavier_uniform_, init.xavier_normal_,
                    init.kaiming_uniform_, init.kaiming_normal_, init.orthogonal_, init.trunc_normal_):
             v = p._version
             assert fn(p) is p
-            assert p.numpy() is before and p.dtype == dtype
+            assert p.detach().numpy() is before and p.dtype == dtype
             assert p._version == v + 1  # an in-place fill, counted as PyTorch counts it
-            assert np.all(np.isfinite(p.numpy())) and p.numpy().std() > 0
+            assert np.all(np.isfinite(p.detach().numpy())) and p.detach().numpy().std() > 0
     a = np.zeros((3, 4), np.float32)
     assert init.ones_(a) is a and np.all(a == 1)
     assert np.all(init.zeros_(a) == 0)
@@ -52,12 +52,12 @@ def test_in_place_dtype_and_return():
 def test_uniform_and_normal_stats():
     p = _param(400, 500)
     init.uniform_(p, -2.0, 3.0)
-    assert p.numpy().min() >= -2 and p.numpy().max() < 3
-    assert p.numpy().mean() == pytest.approx(0.5, abs=0.01)
-    assert p.numpy().std() == pytest.approx(5 / math.sqrt(12), rel=0.01)
+    assert p.detach().numpy().min() >= -2 and p.detach().numpy().max() < 3
+    assert p.detach().numpy().mean() == pytest.approx(0.5, abs=0.01)
+    assert p.detach().numpy().std() == pytest.approx(5 / math.sqrt(12), rel=0.01)
     init.normal_(p, 1.5, 0.3)
-    assert p.numpy().mean() == pytest.approx(1.5, abs=0.003)
-    assert p.numpy().std() == pytest.approx(0.3, rel=0.01)
+    assert p.detach().numpy().mean() == pytest.approx(1.5, abs=0.003)
+    assert p.detach().numpy().std() == pytest.approx(0.3, rel=0.01)
 
 
 @pytest.mark.parametrize("shape", [(300, 400), (64, 32, 3, 3)])
@@ -67,15 +67,15 @@ def test_xavier_and_kaiming_stats(shape):
     p = _param(*shape)
     init.xavier_uniform_(p, gain=2.0)
     bound = 2.0 * math.sqrt(6 / (fan_in + fan_out))
-    assert np.abs(p.numpy()).max() <= bound and np.abs(p.numpy()).max() > 0.99 * bound
+    assert np.abs(p.detach().numpy()).max() <= bound and np.abs(p.detach().numpy()).max() > 0.99 * bound
     init.xavier_normal_(p)
-    assert p.numpy().std() == pytest.approx(math.sqrt(2 / (fan_in + fan_out)), rel=0.02)
+    assert p.detach().numpy().std() == pytest.approx(math.sqrt(2 / (fan_in + fan_out)), rel=0.02)
     init.kaiming_uniform_(p, a=math.sqrt(5))  # Linear/Conv's default: bound 1/sqrt(fan_in)
-    assert np.abs(p.numpy()).max() <= 1 / math.sqrt(fan_in) * (1 + 1e-6)
-    assert p.numpy().std() == pytest.approx(1 / math.sqrt(3 * fan_in), rel=0.02)
+    assert np.abs(p.detach().numpy()).max() <= 1 / math.sqrt(fan_in) * (1 + 1e-6)
+    assert p.detach().numpy().std() == pytest.approx(1 / math.sqrt(3 * fan_in), rel=0.02)
     init.kaiming_normal_(p, mode="fan_out", nonlinearity="relu")
-    assert p.numpy().std() == pytest.approx(math.sqrt(2 / fan_out), rel=0.02)
-    assert p.numpy().mean() == pytest.approx(0, abs=0.05 * math.sqrt(2 / fan_out))
+    assert p.detach().numpy().std() == pytest.approx(math.sqrt(2 / fan_out), rel=0.02)
+    assert p.detach().numpy().mean() == pytest.approx(0, abs=0.05 * math.sqrt(2 / fan_out))
     with pytest.raises(ValueError, match="fan_avg"):
         init.kaiming_uniform_(p, mode="fan_avg")
 
@@ -84,7 +84,7 @@ def test_orthogonal(torch):
     for shape, gain in [((20, 50), 1.0), ((50, 20), 2.0), ((8, 4, 3, 3), 1.0)]:
         p = _param(*shape, dtype=np.float64)
         init.orthogonal_(p, gain=gain)
-        w = p.numpy().reshape(shape[0], -1)
+        w = p.detach().numpy().reshape(shape[0], -1)
         gram = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
         np.testing.assert_allclose(gram, gain**2 * np.eye(min(w.shape)), atol=1e-10)
     with pytest.raises(ValueError, match="at least 2"):
@@ -94,15 +94,15 @@ def test_orthogonal(torch):
 def test_trunc_normal_bounds_and_moments(torch):
     p = _param(200, 300, dtype=np.float64)
     init.trunc_normal_(p, mean=1.0, std=2.0, a=0.5, b=3.0)
-    assert p.numpy().min() >= 0.5 and p.numpy().max() <= 3.0
+    assert p.detach().numpy().min() >= 0.5 and p.detach().numpy().max() <= 3.0
     ref = torch.empty(200, 300, dtype=torch.float64)
     torch.manual_seed(0)
     torch.nn.init.trunc_normal_(ref, mean=1.0, std=2.0, a=0.5, b=3.0)
-    assert p.numpy().mean() == pytest.approx(ref.mean().item(), abs=0.01)
-    assert p.numpy().std() == pytest.approx(ref.std().item(), abs=0.01)
+    assert p.detach().numpy().mean() == pytest.approx(ref.mean().item(), abs=0.01)
+    assert p.detach().numpy().std() == pytest.approx(ref.std().item(), abs=0.01)
     # far in a tail, where rejection sampling would starve: every draw still lands in [a, b]
     init.trunc_normal_(p, mean=0.0, std=1.0, a=6.0, b=6.5)
-    assert p.numpy().min() >= 6.0 and p.numpy().max() <= 6.5 and p.numpy().std() > 0
+    assert p.detach().numpy().min() >= 6.0 and p.detach().numpy().max() <= 6.5 and p.detach().numpy().std() > 0
     with pytest.raises(ValueError, match="a < b"):
         init.trunc_normal_(p, a=1.0, b=0.0)
 
@@ -119,7 +119,7 @@ def test_generator_and_manual_seed_reproduce():
     init.kaiming_uniform_(a)
     ember.manual_seed(7)
     init.kaiming_uniform_(b)
-    assert np.array_equal(a.numpy(), b.numpy())
+    assert np.array_equal(a.detach().numpy(), b.detach().numpy())
     init.normal_(a, generator=ember.Generator(3))
     init.normal_(b, generator=ember.Generator(3))
-    assert np.array_equal(a.numpy(), b.numpy())
+    assert np.array_equal(a.detach().numpy(), b.detach().numpy())

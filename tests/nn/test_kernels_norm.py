@@ -145,4 +145,4 @@ def test_batch_norm_kernel_keeps_channels_last_and_is_split_in_blocks(rng, monke
         xt = ember.Tensor(x, requires_grad=True)  # shares x: keeps its layout
         y = F.batch_norm(xt, None, None, ember.Tensor(w), ember.Tensor(b), training=True)
         y.backward(np.ones(y.shape))
-    assert y.numpy().transpose(0, 2, 3, 1).flags.c_contiguous and xt.grad.numpy().transpose(0, 2, 3, 1).flags.c_contiguous
+    assert y.detach().numpy().transpose(0, 2, 3, 1).flags.c_contiguous and xt.grad.detach().numpy().transpose(0, 2, 3, 1).flags.c_contiguous

@@ -129,16 +129,16 @@ def test_load_state_dict_reports_everything_at_once():
     sd["block.fc.weight"] = np.full((3, 4), 2.0)  # float64 into a float32 parameter
     missing, unexpected = net.load_state_dict(sd, strict=False)
     assert missing == ["head.bias"] and unexpected == ["head.extra"]
-    assert np.all(net.block.fc.weight.numpy() == 2) and net.block.fc.weight.dtype == np.float32
+    assert np.all(net.block.fc.weight.detach().numpy() == 2) and net.block.fc.weight.dtype == np.float32
 
 
 def test_load_state_dict_copies_in_place():
     a, b = Net(), Net()
     w = a.block.fc.weight
     a.load_state_dict(b.state_dict())
-    assert a.block.fc.weight is w and np.array_equal(w.numpy(), b.block.fc.weight.numpy())
+    assert a.block.fc.weight is w and np.array_equal(w.detach().numpy(), b.block.fc.weight.detach().numpy())
     b.block.fc.weight.data[...] = 7
-    assert not np.any(w.numpy() == 7)
+    assert not np.any(w.detach().numpy() == 7)
     rm = a.block.bn.running_mean  # buffers too are copied into, not replaced
     b.block.bn.running_mean[...] = 3
     a.load_state_dict(b.state_dict())
@@ -156,7 +156,7 @@ def test_apply_visits_children_then_self():
             nn.init.zeros_(m.weight)
 
     net.apply(init_linear)
-    assert np.all(net.head.weight.numpy() == 0) and np.all(net.block.fc.weight.numpy() == 0)
+    assert np.all(net.head.weight.detach().numpy() == 0) and np.all(net.block.fc.weight.detach().numpy() == 0)
 
 
 def test_repr_tree(torch):
@@ -168,7 +168,7 @@ def test_repr_tree(torch):
 def test_parameter_from_ndarray_and_tensor():
     arr = np.ones((2, 3), np.float32)
     p = nn.Parameter(arr)
-    assert p.requires_grad and p.numpy() is arr and isinstance(p, ember.Tensor)
+    assert p.requires_grad and p.detach().numpy() is arr and isinstance(p, ember.Tensor)
     p.grad = ember.tensor(np.full((2, 3), 0.5, np.float32))
     assert p.grad[0, 0].item() == 0.5
     with pytest.raises(TypeError, match="assigned grad expected to be a Tensor"):
@@ -364,7 +364,7 @@ def test_load_state_dict_returns_incompatible_keys_and_assign():
     assert missing == ["head.bias"]
     w = ember.tensor(np.full((2, 3), 4.0, np.float32))
     net.load_state_dict({"head.weight": w}, strict=False, assign=True)
-    assert isinstance(net.head.weight, nn.Parameter) and net.head.weight.numpy() is w.numpy()
+    assert isinstance(net.head.weight, nn.Parameter) and net.head.weight.detach().numpy() is w.detach().numpy()
 
 
 def test_buffers_survive_save_and_load(tmp_path):

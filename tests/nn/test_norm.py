@@ -98,7 +98,7 @@ def test_batchnorm2d_keeps_channels_last_layout(rng, training):
     yc, yl = bn(xc), bn(xl)
     yc.backward(g)
     yl.backward(ember.Tensor(_channels_last(g)))  # a gradient in the layout ReLU and pooling give back
-    assert yl.numpy().transpose(0, 2, 3, 1).flags.c_contiguous and xl.grad.numpy().transpose(0, 2, 3, 1).flags.c_contiguous
+    assert yl.detach().numpy().transpose(0, 2, 3, 1).flags.c_contiguous and xl.grad.detach().numpy().transpose(0, 2, 3, 1).flags.c_contiguous
     np.testing.assert_allclose(yl.data, yc.data, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(xl.grad, xc.grad, rtol=1e-5, atol=1e-5)
 
@@ -110,7 +110,7 @@ def test_batch_norm_gradcheck_after_a_convolution(kernels_on, rng):
     w = ember.Tensor(rng.standard_normal(3), requires_grad=True)
     b = ember.Tensor(rng.standard_normal(3), requires_grad=True)
     rm, rv = rng.standard_normal(3), rng.random(3) + 0.5
-    assert F.conv2d(x, k).numpy().transpose(0, 2, 3, 1).flags.c_contiguous
+    assert F.conv2d(x, k).detach().numpy().transpose(0, 2, 3, 1).flags.c_contiguous
     for training in (True, False):
         def fn(x, k, w, b):
             return F.batch_norm(F.conv2d(x, k), rm.copy(), rv.copy(), w, b, training=training)

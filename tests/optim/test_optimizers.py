@@ -236,19 +236,19 @@ def test_steps_allocate_no_parameter_sized_arrays(name, kw):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < p.numpy().nbytes // 8, f"{name}.step allocated {peak} bytes"
+    assert peak < p.detach().numpy().nbytes // 8, f"{name}.step allocated {peak} bytes"
     assert p._version == v + 3  # each step changes p in place, as PyTorch counts it
 
 
 def test_updates_in_place_without_touching_grads():
     p = Parameter(np.ones((3, 4), np.float32))
-    data = p.numpy()
+    data = p.detach().numpy()
     g = ember.full((3, 4), 0.5)
     p.grad = g
     opt = optim.Adam([p], lr=0.1, weight_decay=0.1, maximize=True)
     v, gv = p._version, g._version
     opt.step()
-    assert p.numpy() is data and p.grad is g
+    assert p.detach().numpy() is data and p.grad is g
     assert p._version == v + 1 and g._version == gv  # the parameter changed in place, its grad did not
     np.testing.assert_array_equal(g, 0.5)
     assert not np.array_equal(data, 1.0)
@@ -260,13 +260,13 @@ def test_non_contiguous_parameter_is_updated_in_place(torch):
     grads = [np.random.default_rng(t).standard_normal((6, 5)).astype(np.float32) for t in range(10)]
     p = Parameter(values[0])
     p.data = ember.Tensor(np.asfortranarray(values[0]))  # ember.Tensor(ndarray) shares the array
-    data = p.numpy()
+    data = p.detach().numpy()
     assert not data.flags.c_contiguous
     opt = optim.Adam([p], lr=0.1)
     for g in grads:
         p.grad = ember.tensor(g)
         opt.step()
-    assert p.numpy() is data and not data.flags.c_contiguous
+    assert p.detach().numpy() is data and not data.flags.c_contiguous
     t_params, _ = run_torch(torch, "Adam", dict(lr=0.1), values, [[g] for g in grads])
     np.testing.assert_allclose(p.data, t_params[0].detach().numpy(), rtol=1e-5, atol=1e-6)
 

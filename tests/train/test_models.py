@@ -20,7 +20,7 @@ def test_mlp_takes_images_or_flat_vectors():
 
 def test_cnn_matches_keras_mnist_convnet_in_torch(torch):
     m = build_model(model_config("cnn")).eval()
-    assert sum(p.size for p in m.parameters()) == 34826  # Keras' summary of mnist_convnet
+    assert sum(p.numel() for p in m.parameters()) == 34826  # Keras' summary of mnist_convnet
     tn = torch.nn
     t = tn.Sequential(tn.Conv2d(1, 32, 3), tn.ReLU(), tn.MaxPool2d(2), tn.Conv2d(32, 64, 3), tn.ReLU(),
                       tn.MaxPool2d(2), tn.Flatten(), tn.Dropout(0.5), tn.Linear(1600, 10)).eval()
@@ -32,11 +32,11 @@ def test_cnn_matches_keras_mnist_convnet_in_torch(torch):
 def test_keras_init_is_glorot_uniform_with_zero_biases():
     m = build_model(model_config("cnn"))
     conv2, fc = m[3], m[8]
-    assert not fc.bias.numpy().any() and not conv2.bias.numpy().any()
+    assert not fc.bias.detach().numpy().any() and not conv2.bias.detach().numpy().any()
     limit = np.sqrt(6 / (32 * 9 + 64 * 9))  # Glorot: fan_in + fan_out of a 3x3 conv 32 -> 64
-    assert np.abs(conv2.weight.numpy()).max() <= limit and np.abs(conv2.weight.numpy()).max() > 0.9 * limit
+    assert np.abs(conv2.weight.detach().numpy()).max() <= limit and np.abs(conv2.weight.detach().numpy()).max() > 0.9 * limit
     torch_like = build_model(model_config("cnn", init="pytorch"))
-    assert torch_like[8].bias.numpy().any()  # PyTorch draws the biases too
+    assert torch_like[8].bias.detach().numpy().any()  # PyTorch draws the biases too
 
 
 def test_model_errors_list_the_valid_choices():

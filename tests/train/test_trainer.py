@@ -78,7 +78,7 @@ def test_predict_on_arrays_tensors_and_loaders(make_trainer, data, tk):
     model = tk.small_model(dropout=0.5)
     t = make_trainer(model=model)
     model.eval()
-    want = model(x).numpy()
+    want = model(x).detach().numpy()
     model.train()
     for got in (t.predict(x, batch_size=7), t.predict(ember.tensor(x)), t.predict(tk.loader(x, y, 10))):
         assert got.shape == (96, 3)

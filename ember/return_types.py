@@ -1,0 +1,35 @@
+"""The named tuples some ops return, as ``torch.return_types``: ``x.max(dim)`` gives
+``max(values=..., indices=...)``, indexable and unpackable as a plain tuple."""
+import collections
+
+__all__ = ["max", "min", "aminmax", "cummax", "cummin", "median", "nanmedian", "mode", "kthvalue", "sort",
+           "topk", "frexp", "slogdet", "qr", "svd", "linalg_eigh"]
+
+
+def _make(name, fields):
+    base = collections.namedtuple(name, fields)
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self))
+        return f"ember.return_types.{name}(\n{body})"
+
+    cls = type(name, (base,), {"__slots__": (), "__repr__": __repr__, "__module__": __name__})
+    return cls
+
+
+max = _make("max", ["values", "indices"])
+min = _make("min", ["values", "indices"])
+cummax = _make("cummax", ["values", "indices"])
+cummin = _make("cummin", ["values", "indices"])
+median = _make("median", ["values", "indices"])
+nanmedian = _make("nanmedian", ["values", "indices"])
+mode = _make("mode", ["values", "indices"])
+kthvalue = _make("kthvalue", ["values", "indices"])
+sort = _make("sort", ["values", "indices"])
+topk = _make("topk", ["values", "indices"])
+aminmax = _make("aminmax", ["min", "max"])
+frexp = _make("frexp", ["mantissa", "exponent"])
+slogdet = _make("slogdet", ["sign", "logabsdet"])
+qr = _make("qr", ["Q", "R"])
+svd = _make("svd", ["U", "S", "V"])
+linalg_eigh = _make("linalg_eigh", ["eigenvalues", "eigenvectors"])
