@@ -1,15 +1,18 @@
-"""Save and load state dicts without pickle, and write any file atomically.
+"""Save and load state dicts without running code, and write any file atomically.
 
-``ember.save(obj, path)`` writes a state dict, flat or nested (dicts, lists and tuples of
+``ember.save(obj, f)`` writes a state dict, flat or nested (dicts, lists and tuples of
 arrays, numbers, strings, bools and None, as an optimizer's ``state_dict`` is), to ``.npz``
-(NumPy's zip of ``.npy`` members; the nesting kept in a JSON member) or ``.safetensors``
-(through the ``safetensors`` package; the nesting kept in its header's ``__metadata__``).
-``ember.load(path)`` gives it back with plain ndarrays for the arrays.
+(NumPy's zip of ``.npy`` members; the nesting kept in a JSON member), ``.safetensors``
+(through the ``safetensors`` package; the nesting kept in its header's ``__metadata__``), or,
+for any other path and for file objects, PyTorch's own format (``torch.save``'s zip archive,
+``ember/serialization/``). ``ember.load(f)`` gives it back: plain ndarrays from ``.npz`` and
+``.safetensors``, ember Tensors from PyTorch's format.
 
 Loading never runs code and trusts no header: every size a file claims is checked against
-the file's own size before anything is allocated, and anything that is wrong raises
-``SerializationError`` naming the file and the fault. Files written by ``np.savez`` or
-``safetensors.torch.save_file`` load as flat dicts of arrays.
+the file's own size before anything is allocated, PyTorch's pickle is read by an unpickler
+that knows a fixed list of globals, and anything that is wrong raises ``SerializationError``
+naming the file and the fault. Files written by ``np.savez``, ``torch.save`` or
+``safetensors.torch.save_file`` load too.
 
 Every write goes through ``atomic_write``: a temporary file beside the target, flushed and
 fsynced, then renamed over it, so a process killed at any moment leaves the old file or the
@@ -30,7 +33,6 @@ from .atomic import atomic_write  # noqa: E402  (public here too: ember.io.atomi
 __all__ = ["SerializationError", "atomic_write", "load", "save"]
 
 FORMATS = (".npz", ".safetensors")
-_PICKLE_EXTS = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".tar")
 _STRUCTURE = "__ember_structure__.json"  # npz member holding the nesting, as uint8 JSON bytes
 _META_KEY = "ember.structure"  # the same JSON in the safetensors header's __metadata__
 _KINDS = "biufc"  # bool, signed, unsigned, floating, complex: nothing that can hold objects
@@ -135,31 +137,62 @@ def _structure(text, arrays):
 
 # ----- format dispatch -----
 
-def _format_of(path, verb):
+def _format_of(path):
+    """``.npz`` or ``.safetensors`` from the extension; None for anything else (PyTorch's format)."""
     low = path.lower()
     for ext in FORMATS:
         if low.endswith(ext):
             return ext
-    msg = f"ember.{verb}: cannot tell the format of {path!r} from its extension; use .npz (NumPy) or .safetensors"
-    if low.endswith(_PICKLE_EXTS):
-        msg += (". ember never loads pickle files (torch.save); in PyTorch, convert with "
-                "safetensors.torch.save_file(model.state_dict(), 'model.safetensors')")
-    if verb == "load":
-        raise SerializationError(msg)
-    raise ValueError(msg)
+    return None
 
 
-def save(obj, path):
-    """Write a (possibly nested) state dict to ``path`` atomically; the extension picks the format.
+def _is_file(f, method):
+    return hasattr(f, method) and not isinstance(f, (str, bytes, os.PathLike))
+
+
+def _path(f, verb):
+    try:
+        return os.fsdecode(os.fspath(f))
+    except TypeError:
+        raise TypeError(f"ember.{verb}: f must be a path (str or os.PathLike) or a binary file object, "
+                        f"got {type(f).__name__}") from None
+
+
+def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False):
+    """Write a (possibly nested) state dict to ``f``; a path is written atomically.
 
     Args:
-        obj: an array, Tensor, or dicts/lists/tuples of them and of numbers, strings, bools
-            and None; e.g. ``model.state_dict()`` or ``optimizer.state_dict()``.
-        path: ends in ``.npz`` (NumPy, no extra needed) or ``.safetensors`` (needs the
-            ``safetensors`` package; PyTorch reads it with ``safetensors.torch.load_file``).
+        obj: a Tensor or array, or dicts (OrderedDicts kept), lists, tuples and sets of them and
+            of numbers, strings, bools and None; e.g. ``model.state_dict()`` or
+            ``optimizer.state_dict()``. Parameters stay Parameters in PyTorch's format.
+        f: a path or a binary file object. A path ending in ``.npz`` (NumPy) or
+            ``.safetensors`` (needs the ``safetensors`` package) is written in that format;
+            any other path (``.pt``, ``.pth``...) and any file object get PyTorch's own zip
+            archive, which ``torch.load(f, weights_only=True)`` reads.
+        pickle_module, pickle_protocol: accepted as torch.save takes them; ember writes its own
+            protocol-2 pickle (torch.save's default) whatever they say.
     """
-    path = os.fspath(path)
-    fmt = _format_of(path, "save")
+    from .serialization import _args
+
+    if not _use_new_zipfile_serialization:
+        raise ValueError("ember.save writes PyTorch's zip format only (torch.save's default since 1.6), "
+                         "not the legacy format")
+    _args.check_pickle_module(pickle_module, "save")
+    if _is_file(f, "write"):
+        from .serialization import save_pt
+
+        save_pt(obj, f, "archive", byteorder=not _disable_byteorder_record)
+        return
+    path = _path(f, "save")
+    fmt = _format_of(path)
+    if fmt is None:
+        from .serialization import prepare_pt, write_pt
+
+        payload = prepare_pt(obj)  # the errors of an unsavable object come before any file is made
+        with atomic_write(path, "wb") as out:
+            write_pt(payload, out, _args.archive_name(path), byteorder=not _disable_byteorder_record)
+        return
     arrays, structure = _flatten(obj)
     text = json.dumps(structure, separators=(",", ":"))
     if fmt == ".npz":
@@ -168,30 +201,89 @@ def save(obj, path):
         _save_safetensors(arrays, text, path)
 
 
-def load(path):
-    """Read what ``save`` wrote (or a ``np.savez`` / safetensors file) without running any code.
+def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None, **pickle_load_args):
+    """Read what ``save`` (or ``torch.save``, ``np.savez``, safetensors) wrote, without running any code.
+
+    Args:
+        f: a path or a binary file object. ``.npz`` and ``.safetensors`` paths are read in that
+            format; anything else is recognised by its first bytes (PyTorch's zip archive, an
+            ``.npz`` zip, or safetensors).
+        map_location: as in torch.load: None, a device or its name, a dict from saved
+            locations to devices, or a callable ``(storage, location)``; ember's tensors live
+            on the CPU, so storages saved on a GPU need ``map_location='cpu'`` (or a GPU that
+            ember can use).
+        weights_only: ember always loads as ``torch.load(weights_only=True)`` does, whatever
+            this says: it never unpickles arbitrary objects, so False cannot unlock them.
+        mmap: accepted; the data is read into memory.
 
     Returns:
-        The saved object with plain ndarrays for the arrays; a flat ``{name: ndarray}`` dict
-        for files that ember did not write.
+        The saved object. From PyTorch's format: ember Tensors (Parameters where PyTorch
+        rebuilds parameters), viewing their storages as torch's do. From ``.npz`` and
+        ``.safetensors``: plain ndarrays, and a flat ``{name: ndarray}`` dict for files that
+        ember did not write.
 
     Raises:
-        SerializationError: the file is truncated, corrupt, holds pickled objects, or has an
-            extension other than ``.npz`` / ``.safetensors``.
+        SerializationError: the file is truncated, corrupt, not in one of these formats, or its
+            pickle asks for anything but tensors, containers, numbers and strings (the error
+            names the global or opcode).
     """
-    path = os.fspath(path)
-    fmt = _format_of(path, "load")
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
+    from .serialization import _args
+
+    _args.check_pickle_module(pickle_module, "load")
+    encoding = pickle_load_args.pop("encoding", "utf-8")
+    if pickle_load_args:
+        raise TypeError(f"ember.load: unexpected keyword arguments {sorted(pickle_load_args)}")
+    _args.check_map_location(map_location)
+    if _is_file(f, "read"):
+        name = getattr(f, "name", None)
+        label = name if isinstance(name, str) else "<file object>"
         try:
-            return _load_npz(f, size) if fmt == ".npz" else _load_safetensors(f, size)
-        except MemoryError:
-            raise  # the checks below exist so that this cannot happen; do not hide it
-        except _Bad as e:
-            raise SerializationError(f"cannot load {path!r}: {e}") from None
-        except Exception as e:  # zipfile, zlib and numpy's parsers raise many kinds
-            raise SerializationError(f"cannot load {path!r}: corrupt or truncated {fmt} file "
-                                     f"({type(e).__name__}: {e})") from None
+            src = f if f.seekable() and f.tell() == 0 else None
+        except (AttributeError, OSError, ValueError):
+            src = None
+        if src is None:
+            src = io.BytesIO(f.read())
+        size = src.seek(0, 2)
+        src.seek(0)
+        return _load_from(src, size, label, None, map_location, encoding)
+    path = _path(f, "load")
+    with open(path, "rb") as fh:
+        return _load_from(fh, os.fstat(fh.fileno()).st_size, path, _format_of(path), map_location, encoding)
+
+
+def _load_from(f, size, label, fmt, map_location, encoding):
+    from .serialization import _args
+    from .serialization._pt_unpickle import DeviceUnavailable
+
+    try:
+        if fmt is None:
+            fmt = _args.sniff(f, size)
+        if fmt == ".npz":
+            return _load_npz(f, size)
+        if fmt == ".safetensors":
+            return _load_safetensors(f, size)
+        return _load_zip(f, size, map_location, encoding)
+    except (MemoryError, DeviceUnavailable):
+        raise  # the checks exist so that MemoryError cannot happen; do not hide it
+    except _Bad as e:
+        raise SerializationError(f"cannot load {label!r}: {e}") from None
+    except Exception as e:  # zipfile, zlib and numpy's parsers raise many kinds
+        kind = fmt if fmt in FORMATS else "PyTorch (zip)"
+        raise SerializationError(f"cannot load {label!r}: corrupt or truncated {kind} file "
+                                 f"({type(e).__name__}: {e})") from None
+
+
+def _load_zip(f, size, map_location, encoding):
+    import zipfile
+
+    from .serialization import load_pt, looks_like_pt
+
+    with zipfile.ZipFile(f) as zf:
+        names = zf.namelist()
+        if looks_like_pt(zf) or not names or not all(n.endswith(".npy") for n in names):
+            return load_pt(zf, f, size, map_location, encoding)
+    f.seek(0)
+    return _load_npz(f, size)
 
 
 # ----- .npz -----
@@ -221,8 +313,8 @@ def _load_npz(f, size):
         infos = zf.infolist()
         names = [i.filename for i in infos]
         if any(n.endswith(".pkl") or n.endswith("/data.pkl") for n in names):
-            raise _Bad("it is a zip holding pickled data (torch.save?); ember never unpickles. "
-                       "Convert with safetensors.torch.save_file")
+            raise _Bad("it is a torch.save archive (a zip holding pickled data), not an .npz file: "
+                       "give it a .pt name to load it as one")
         if len(set(names)) != len(names):
             raise _Bad("it has duplicate member names")
         for info in infos:
@@ -363,8 +455,8 @@ def _load_safetensors(f, size):
         if head[:1] == b"\x80":
             raise _Bad("it is a pickle file, not safetensors; ember never unpickles")
         if head[:4] == b"PK\x03\x04":
-            raise _Bad("it is a zip file (torch.save's pickle archive, or an .npz?), not safetensors; "
-                       "ember never unpickles")
+            raise _Bad("it is a zip file (torch.save's pickle archive, or an .npz?), not safetensors: "
+                       "give it a .pt or .npz name to load it as one")
         raise _Bad(f"its header claims {n} bytes but the file has only {size - 8} after the "
                    "length field (truncated or corrupt)")
     raw = f.read(n)

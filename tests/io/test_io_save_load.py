@@ -98,8 +98,8 @@ def test_model_state_dict_user_path(tmp_path, ext):
 
 
 def test_unknown_extension_lists_the_formats(tmp_path):
-    with pytest.raises(ValueError, match=r"\.npz.*\.safetensors"):
-        ember.save({"a": np.ones(2)}, tmp_path / "m.h5")
+    ember.save({"a": np.ones(2)}, tmp_path / "m.h5")  # any other name: PyTorch's format (issue #20)
+    assert (tmp_path / "m.h5").read_bytes()[:4] == b"PK\x03\x04"
     (tmp_path / "m.h5").write_bytes(b"x")
     with pytest.raises(SerializationError, match=r"\.npz.*\.safetensors"):
         ember.load(tmp_path / "m.h5")
