@@ -1,12 +1,22 @@
-"""Datasets, samplers and the DataLoader; MNIST and Fashion-MNIST; the IDX file format."""
-from .dataloader import DataLoader, RandomSampler, Sampler, SequentialSampler, default_collate, default_convert
-from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+"""Datasets, samplers and the DataLoader (``torch.utils.data``; also ``ember.utils.data``);
+MNIST and Fashion-MNIST; the IDX file format."""
+from ._worker import WorkerInfo, get_worker_info
+from .collate import default_collate, default_convert
+from .dataloader import DataLoader
+from .dataset import (
+    ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset, TensorDataset, random_split,
+)
 from .datasets import MNIST, DatasetNotFoundError, FashionMNIST
 from .download import DownloadError, download_url
 from .idx import read_idx, write_idx
+from .sampler import (
+    BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler, WeightedRandomSampler,
+)
 
 __all__ = [
-    "Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
-    "DataLoader", "Sampler", "SequentialSampler", "RandomSampler", "default_collate", "default_convert",
+    "Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset", "StackDataset",
+    "random_split",
+    "DataLoader", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+    "BatchSampler", "default_collate", "default_convert", "get_worker_info", "WorkerInfo",
     "MNIST", "FashionMNIST", "DatasetNotFoundError", "DownloadError", "download_url", "read_idx", "write_idx",
 ]

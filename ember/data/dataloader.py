@@ -2,253 +2,264 @@
 
 Array-backed datasets (those with ``__getitems__``, see ``ember.data.dataset``) are batched by
 indexing whole batches at once; without shuffling, a batch is a contiguous slice (views, no
-copy). Other datasets are read sample by sample and stacked by ``default_collate``.
+copy). Other datasets are read sample by sample and stacked by ``default_collate``. With
+``num_workers > 0`` the same fetching runs in worker processes (``ember.data._multiprocess``).
 """
-import collections.abc
+import itertools
+import multiprocessing
 import numbers
+import os
+import sys
+import warnings
 
 import numpy as np
 
 from .. import backend
-from .._tensor import Tensor
+from . import _worker
+from ._multiprocess import MultiProcessIter
+from .collate import default_collate, default_convert
+from .dataset import IterableDataset
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+                      WeightedRandomSampler)
 
-__all__ = ["DataLoader", "Sampler", "SequentialSampler", "RandomSampler", "default_collate", "default_convert"]
+__all__ = ["DataLoader", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
+           "WeightedRandomSampler", "BatchSampler", "default_collate", "default_convert", "get_worker_info"]
 
-
-class Sampler:
-    """An iterable over the dataset indices of one epoch.
-
-    ``DataLoader(sampler=...)`` takes any iterable of ints with ``__len__``; subclassing this
-    adds two hooks. ``indices()`` returns the epoch's order as an int array at once (the
-    loader then slices batches out of it without a Python loop). ``set_epoch(epoch)`` is
-    called by the training loop before each epoch, so that a sampler whose order depends on
-    the epoch (a distributed sampler giving each rank its shard) can reshuffle.
-    """
-
-    def __iter__(self):
-        return iter(self.indices().tolist())
-
-    def __len__(self):
-        raise NotImplementedError(f"{type(self).__name__} must define __len__")
-
-    def indices(self):
-        """The indices of one epoch, as a 1-D int64 array (drawn now, for random samplers)."""
-        return np.fromiter(iter(self), dtype=np.int64)
-
-    def set_epoch(self, epoch):
-        """Tell the sampler which epoch comes next (a no-op unless its order depends on it)."""
-        self.epoch = epoch
+get_worker_info = _worker.get_worker_info
 
 
-class SequentialSampler(Sampler):
-    """0, 1, ..., len(data_source) - 1."""
-
-    def __init__(self, data_source):
-        self.data_source = data_source
-
-    def __len__(self):
-        return len(self.data_source)
-
-    def indices(self):
-        return np.arange(len(self.data_source))
-
-
-class RandomSampler(Sampler):
-    """A random permutation of the dataset's indices, drawn anew at the start of each epoch.
-
-    Args:
-        data_source: the dataset (only its length is used).
-        replacement: draw ``num_samples`` indices with replacement instead of a permutation.
-        num_samples: how many indices per epoch (default: the dataset's length).
-        generator: ``ember.Generator`` to draw from (ember's global one if None, so that
-            ``ember.manual_seed`` makes the order reproducible).
-    """
-
-    def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
-        if not isinstance(replacement, bool):
-            raise TypeError(f"RandomSampler: replacement must be a bool, got {replacement!r}")
-        if num_samples is not None and (not isinstance(num_samples, numbers.Integral) or num_samples <= 0):
-            raise ValueError(f"RandomSampler: num_samples must be a positive int, got {num_samples!r}")
-        backend.rng(generator)  # fail now on a wrong type, not at the first epoch
-        self.data_source = data_source
-        self.replacement = replacement
-        self._num_samples = num_samples
-        self.generator = generator
-
-    @property
-    def num_samples(self):
-        return len(self.data_source) if self._num_samples is None else int(self._num_samples)
-
-    def __len__(self):
-        return self.num_samples
-
-    def indices(self):
-        # rng() is looked up per epoch: manual_seed replaces the global numpy generator
-        rng = backend.rng(self.generator)
-        n = len(self.data_source)
-        if self.replacement:
-            return rng.integers(0, n, size=self.num_samples, dtype=np.int64)
-        k = self.num_samples
-        reps = [rng.permutation(n) for _ in range(-(-k // n))] if n else [np.arange(0)]
-        return np.concatenate(reps)[:k]
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
 class DataLoader:
     """Iterate over a dataset in batches of Tensors.
 
     Args:
-        dataset: a map-style dataset (``__getitem__`` and ``__len__``).
+        dataset: a map-style dataset (``__getitem__`` and ``__len__``) or an ``IterableDataset``.
         batch_size: samples per batch; None yields single samples, converted to Tensors.
         shuffle: draw a new random order at the start of every epoch (every ``iter()``).
-        drop_last: drop the last batch if it is smaller than ``batch_size``.
-        collate_fn: turns a list of samples into a batch (default: ``default_collate``, which
-            stacks arrays into Tensors, tuples staying tuples). A custom one always gets the
-            list of samples.
-        generator: ``ember.Generator`` for the shuffle order (ember's global one if None).
         sampler: an iterable of indices with ``__len__`` (e.g. a ``Sampler``), instead of
             ``shuffle``. A ``Sampler`` gets ``set_epoch`` through ``DataLoader.set_epoch``.
+        batch_sampler: an iterable of lists of indices, instead of ``batch_size``, ``shuffle``,
+            ``sampler`` and ``drop_last``.
+        num_workers: worker processes that load the batches (0: the main process does).
+        collate_fn: turns a list of samples into a batch (default: ``default_collate``). A
+            custom one always gets the list of samples (without batching, each sample).
+        pin_memory: accepted; there is no accelerator memory to pin, so it warns and does nothing.
+        drop_last: drop the last batch if it is smaller than ``batch_size``.
+        timeout: seconds to wait for a batch from the workers before raising (0: forever).
+        worker_init_fn: called as ``worker_init_fn(worker_id)`` in each worker, after seeding.
+        multiprocessing_context: ``'fork'`` (the default on Linux), ``'spawn'``,
+            ``'forkserver'``, or a ``multiprocessing`` context.
+        generator: ``ember.Generator`` for the shuffle order and the workers' base seed
+            (ember's global one if None).
+        prefetch_factor: batches in flight per worker (default 2 with workers).
+        persistent_workers: keep the workers (and their dataset copies) from epoch to epoch.
 
     ``len(loader)`` is the number of batches per epoch. A batch from ``TensorDataset(x, y)``
     or ``MNIST`` is a tuple ``(x, y)`` of Tensors; without shuffling, a batch of an
     array-backed dataset is a view of the dataset's arrays (copy it before writing into it).
+    Worker ``i`` is seeded with ``base_seed + i`` (Python's ``random``, ember's generator, and
+    NumPy's global state as PyTorch seeds it); ``get_worker_info()`` tells it who it is.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None,
-                 generator=None, sampler=None):
-        if batch_size is not None and (not isinstance(batch_size, numbers.Integral) or isinstance(batch_size, bool)
-                                       or batch_size < 1):
+    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
+                 collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,
+                 multiprocessing_context=None, generator=None, *, prefetch_factor=None, persistent_workers=False,
+                 pin_memory_device="", in_order=True):
+        if batch_size is not None and (not _is_int(batch_size) or batch_size < 1):
             raise ValueError(f"DataLoader: batch_size should be a positive int or None, got {batch_size!r}")
         for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
-            if not isinstance(flag, (bool, np.bool_)):
+            if flag is not None and not isinstance(flag, (bool, np.bool_)):
                 raise TypeError(f"DataLoader: {name} should be a bool, got {flag!r}")
-        if batch_size is None and drop_last:
-            raise ValueError("DataLoader: batch_size=None (no batching) is mutually exclusive with drop_last=True")
+        if not _is_int(num_workers) or num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable "
+                             f"multiprocessing (got num_workers={num_workers!r})")
+        if not isinstance(timeout, numbers.Real) or timeout < 0:
+            raise ValueError(f"timeout option should be non-negative, got timeout={timeout!r}")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in multiprocessing. let num_workers > 0 "
+                             "to enable multiprocessing, otherwise set prefetch_factor to None.")
+        if prefetch_factor is not None and (not _is_int(prefetch_factor) or prefetch_factor < 0):
+            raise ValueError(f"prefetch_factor option should be non-negative, got prefetch_factor={prefetch_factor!r}")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        if num_workers == 0 and timeout > 0:
+            raise ValueError(f"timeout={timeout} applies to worker processes; it needs num_workers > 0")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn should be callable, got {type(collate_fn).__name__}")
+        if worker_init_fn is not None and not callable(worker_init_fn):
+            raise TypeError(f"DataLoader: worker_init_fn should be callable, got {type(worker_init_fn).__name__}")
+        iterable = isinstance(dataset, IterableDataset)
+        if iterable:
+            if shuffle not in (None, False):
+                raise ValueError("DataLoader with IterableDataset: expected unspecified shuffle option, "
+                                 f"but got shuffle={shuffle}")
+            if sampler is not None:
+                raise ValueError("DataLoader with IterableDataset: expected unspecified sampler option, "
+                                 f"but got sampler={sampler!r}")
+            if batch_sampler is not None:
+                raise ValueError("DataLoader with IterableDataset: expected unspecified batch_sampler option, "
+                                 f"but got batch_sampler={batch_sampler!r}")
+        shuffle = bool(shuffle)
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle=True "
                              "(shuffle in the sampler)")
-        if sampler is not None and generator is not None:
-            raise ValueError("DataLoader: generator is for shuffle=True; give the generator to the sampler instead")
-        if sampler is None and not hasattr(dataset, "__len__"):
-            raise TypeError(f"DataLoader: the dataset ({type(dataset).__name__}) needs __len__, or pass a sampler")
-        if not hasattr(dataset, "__getitem__") and not hasattr(dataset, "__getitems__"):
-            raise TypeError(f"DataLoader: the dataset ({type(dataset).__name__}) has no __getitem__")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, "
+                                 "and drop_last")
+            if not hasattr(batch_sampler, "__iter__"):
+                raise TypeError(f"DataLoader: batch_sampler should be an iterable of lists of indices, "
+                                f"got {type(batch_sampler).__name__}")
+            batch_size, drop_last = None, False
+        elif batch_size is None and drop_last:
+            raise ValueError("DataLoader: batch_size=None (no batching) is mutually exclusive with drop_last=True")
+        if not iterable:
+            if sampler is None and batch_sampler is None and not hasattr(dataset, "__len__"):
+                raise TypeError(f"DataLoader: the dataset ({type(dataset).__name__}) needs __len__, or pass a sampler")
+            if not hasattr(dataset, "__getitem__") and not hasattr(dataset, "__getitems__"):
+                raise TypeError(f"DataLoader: the dataset ({type(dataset).__name__}) has no __getitem__")
         if sampler is not None and not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
             raise TypeError("DataLoader: sampler should be an iterable of indices with __len__, "
                             f"got {type(sampler).__name__}")
-        if sampler is None:
+        backend.rng(generator)  # fail now on a wrong type
+        self.num_workers = int(num_workers)
+        self.multiprocessing_context = self._context(multiprocessing_context)
+        if sampler is None and not iterable:
             sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+        self._user_batch_sampler = batch_sampler is not None
+        if batch_sampler is None and batch_size is not None and sampler is not None:
+            batch_sampler = BatchSampler(sampler, batch_size, bool(drop_last))
         self.dataset = dataset
         self.batch_size = None if batch_size is None else int(batch_size)
-        self.shuffle = bool(shuffle)
+        self.shuffle = shuffle
         self.drop_last = bool(drop_last)
-        self.collate_fn = collate_fn
-        self.generator = generator
         self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.generator = generator
+        self._iterable = iterable
+        self._auto_collation = batch_sampler is not None or (iterable and batch_size is not None)
+        self.collate_fn = collate_fn or (default_collate if self._auto_collation else default_convert)
+        self.pin_memory = bool(pin_memory)
+        self.pin_memory_device = pin_memory_device
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.prefetch_factor = prefetch_factor if prefetch_factor is not None or not num_workers else 2
+        self.persistent_workers = bool(persistent_workers)
+        self.in_order = in_order
+        self._iterator = None
+        if self.num_workers:
+            _warn_worker_count(self.num_workers)
+
+    def _context(self, context):
+        if context is None:
+            if not self.num_workers:
+                return None
+            return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
+        if not self.num_workers:
+            raise ValueError("multiprocessing_context can only be used with multi-process loading "
+                             f"(num_workers > 0), but got num_workers={self.num_workers}")
+        if isinstance(context, str):
+            methods = multiprocessing.get_all_start_methods()
+            if context not in methods:
+                raise ValueError(f"multiprocessing_context option should specify a valid start method in {methods!r}, "
+                                 f"but got multiprocessing_context={context!r}")
+            return multiprocessing.get_context(context)
+        if not isinstance(context, multiprocessing.context.BaseContext):
+            raise TypeError("multiprocessing_context option should be a valid context object or a string specifying "
+                            f"the start method, but got multiprocessing_context={context!r}")
+        return context
 
     def __len__(self):
-        n = len(self.sampler)
-        if self.batch_size is None:
-            return n
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self._iterable:
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        return len(self.sampler)
 
     def set_epoch(self, epoch):
         """Forward ``epoch`` to the sampler's ``set_epoch`` (for samplers that shard by epoch)."""
-        if hasattr(self.sampler, "set_epoch"):
-            self.sampler.set_epoch(epoch)
+        target = self.batch_sampler if self._user_batch_sampler else self.sampler
+        if hasattr(target, "set_epoch"):
+            target.set_epoch(epoch)
 
-    def __iter__(self):
-        # the epoch's order is drawn here, when the epoch starts, not at the first next()
+    def _order(self):
+        """The epoch's sampler order, drawn now: (None for 0..n-1, or an int array; its length)."""
         if type(self.sampler) is SequentialSampler:
-            order = None  # contiguous: batches are slices
-            n = len(self.sampler)
-        elif hasattr(self.sampler, "indices"):
+            return None, len(self.sampler)  # contiguous: batches are slices
+        if callable(getattr(self.sampler, "indices", None)):
             order = np.asarray(self.sampler.indices(), dtype=np.int64)
-            n = len(order)
         else:
             order = np.fromiter(iter(self.sampler), dtype=np.int64)
-            n = len(order)
-        return self._batches(order, n)
+        return order, len(order)
 
-    def _batches(self, order, n):
-        ds, bs = self.dataset, self.batch_size
+    def _index_batches(self):
+        """The epoch's index batches (slices, int arrays, lists or ints), the order drawn now."""
+        if self._iterable:
+            return itertools.repeat(self.batch_size)
+        if self._user_batch_sampler:
+            return iter(self.batch_sampler)
+        order, n = self._order()
+        bs = self.batch_size
         if bs is None:
-            for k in range(n):
-                yield default_convert(ds[k if order is None else int(order[k])])
-            return
-        fast = self.collate_fn is None and hasattr(ds, "__getitems__")
+            return iter(range(n)) if order is None else iter(order.tolist())
         stop = n - n % bs if self.drop_last else n
-        for start in range(0, stop, bs):
-            idx = slice(start, min(start + bs, n)) if order is None else order[start : start + bs]
-            if fast:
-                batch = ds.__getitems__(idx)
-                yield default_collate(batch) if isinstance(batch, list) else default_convert(batch)
-            else:
-                rows = range(idx.start, idx.stop) if order is None else idx.tolist()
-                samples = [ds[i] for i in rows]
-                yield (self.collate_fn or default_collate)(samples)
+        if order is None:
+            return (slice(s, min(s + bs, n)) for s in range(0, stop, bs))
+        return (order[s:s + bs] for s in range(0, stop, bs))
+
+    def __iter__(self):
+        if self.pin_memory:
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned "
+                          "memory won't be used.", stacklevel=2)
+        if self.num_workers == 0:
+            # the epoch's order is drawn here, when the epoch starts, not at the first next()
+            return self._single_process(self._index_batches())
+        it = self._iterator if self.persistent_workers else None
+        if it is None or it._shut:
+            base_seed = int(backend.rng(self.generator).integers(0, 2**63 - 1, dtype=np.int64))
+            it = MultiProcessIter(dataset=self.dataset, iterable=self._iterable, auto_collation=self._auto_collation,
+                                  collate_fn=self.collate_fn, drop_last=self.drop_last, num_workers=self.num_workers,
+                                  prefetch_factor=self.prefetch_factor, timeout=self.timeout,
+                                  worker_init_fn=self.worker_init_fn, context=self.multiprocessing_context,
+                                  base_seed=base_seed, persistent=self.persistent_workers)
+            if self.persistent_workers:
+                self._iterator = it
+        return it.start_epoch(self._index_batches())
+
+    def _single_process(self, indices):
+        fetcher = _worker.Fetcher(self.dataset, self._iterable, self._auto_collation, self.collate_fn,
+                                  self.drop_last)
+        fetch = fetcher.fetch
+        if self._iterable:
+            while True:
+                try:
+                    batch = fetch(next(indices))
+                except StopIteration:
+                    return
+                yield batch
+        for index in indices:
+            yield fetch(index)
 
     def __repr__(self):
-        return (f"DataLoader({type(self.dataset).__name__} of {len(self.sampler)}, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, drop_last={self.drop_last})")
+        size = len(self.sampler) if self.sampler is not None and hasattr(self.sampler, "__len__") else "?"
+        return (f"DataLoader({type(self.dataset).__name__} of {size}, batch_size={self.batch_size}, "
+                f"shuffle={self.shuffle}, drop_last={self.drop_last}, num_workers={self.num_workers})")
 
 
-def default_convert(data):
-    """Arrays and numbers in a (nested) structure become Tensors; the structure is kept."""
-    if isinstance(data, Tensor):
-        return data
-    if isinstance(data, np.ndarray):
-        return Tensor(data) if data.dtype.kind in "biufc" else data
-    if isinstance(data, np.generic):
-        return Tensor(np.asarray(data))
-    if isinstance(data, (str, bytes)):
-        return data
-    if isinstance(data, collections.abc.Mapping):
-        return {k: default_convert(v) for k, v in data.items()}
-    if isinstance(data, tuple) and hasattr(data, "_fields"):  # namedtuple
-        return type(data)(*(default_convert(d) for d in data))
-    if isinstance(data, (tuple, list)):
-        return type(data)(default_convert(d) for d in data)
-    return data
-
-
-def default_collate(batch):
-    """Stack a list of samples into a batch, like PyTorch's ``default_collate``.
-
-    Arrays and Tensors are stacked along a new first axis; Python ints become int64, floats
-    the default float dtype (float32), bools bool; strings stay a list; tuples, lists, dicts
-    and namedtuples are collated field by field (a tuple stays a tuple).
-
-    Returns:
-        the batch, with Tensors at the leaves.
-    """
-    if not isinstance(batch, (list, tuple)) or not batch:
-        raise TypeError(f"default_collate expects a non-empty list of samples, got {type(batch).__name__}")
-    elem = batch[0]
-    if isinstance(elem, (Tensor, np.ndarray, np.generic)):
-        arrays = [b._data if isinstance(b, Tensor) else np.asarray(b) for b in batch]
-        shapes = {a.shape for a in arrays}
-        if len(shapes) > 1:
-            raise ValueError(
-                f"default_collate: samples have different shapes {sorted(shapes)}; pad them or pass a collate_fn"
-            )
-        return Tensor(np.stack(arrays))
-    if isinstance(elem, (bool, np.bool_)):
-        return Tensor(np.array(batch, dtype=np.bool_))
-    if isinstance(elem, numbers.Integral):
-        return Tensor(np.array(batch, dtype=np.int64))
-    if isinstance(elem, numbers.Real):
-        return Tensor(np.array(batch, dtype=backend.get_default_dtype()))
-    if isinstance(elem, (str, bytes)):
-        return list(batch)
-    if isinstance(elem, collections.abc.Mapping):
-        return {k: default_collate([d[k] for d in batch]) for k in elem}
-    if isinstance(elem, (tuple, list)):
-        if len({len(b) for b in batch}) != 1:
-            raise ValueError(f"default_collate: samples have different lengths {sorted({len(b) for b in batch})}")
-        fields = [default_collate(list(f)) for f in zip(*batch)]
-        if hasattr(elem, "_fields"):
-            return type(elem)(*fields)
-        return tuple(fields) if isinstance(elem, tuple) else fields
-    raise TypeError(f"default_collate: cannot batch samples of type {type(elem).__name__}; pass a collate_fn")
+def _warn_worker_count(n):
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count()
+    if cores is not None and n > cores:
+        warnings.warn(f"This DataLoader will create {n} worker processes in total. Our suggested max number of "
+                      f"worker in current system is {cores}, which is smaller than what this DataLoader is going "
+                      "to create. Please be aware that excessive worker creation might get DataLoader running slow "
+                      "or even freeze, lower the worker number to avoid potential slowness/freeze if necessary.",
+                      stacklevel=3)

@@ -17,7 +17,8 @@ import numpy as np
 from .. import backend
 from .._tensor import Tensor, _to_array
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset", "StackDataset",
+           "random_split"]
 
 
 class Dataset:
@@ -209,3 +210,86 @@ def random_split(dataset, lengths, generator=None):
     perm = backend.rng(generator).permutation(n)
     bounds = np.cumsum([0] + [int(x) for x in lengths])
     return [Subset(dataset, perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+class IterableDataset(Dataset):
+    """Base class of iterable-style datasets: subclasses define ``__iter__`` (a stream of samples).
+
+    With ``DataLoader(num_workers=N)`` every worker iterates its own copy of the dataset; use
+    ``ember.data.get_worker_info()`` in ``__iter__`` (or in ``worker_init_fn``) to give each
+    worker its share, or every sample comes N times.
+    """
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after the other (the streams chained, computed lazily).
+
+    Args:
+        datasets: iterable of ``IterableDataset``.
+    """
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def __iter__(self):
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset only supports IterableDataset, got {type(d).__name__}")
+            yield from d
+
+    def __len__(self):
+        total = 0
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset only supports IterableDataset, got {type(d).__name__}")
+            total += len(d)
+        return total
+
+
+class StackDataset(Dataset):
+    """Datasets of the same length side by side: sample ``i`` is the tuple (or dict) of their ``i``-th.
+
+    ``StackDataset(images, texts)`` gives ``(images[i], texts[i])``;
+    ``StackDataset(image=images, text=texts)`` gives ``{"image": images[i], "text": texts[i]}``.
+    """
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or ``dict``- (via ``kwargs``) like "
+                             "input/output, but both types are given.")
+        parts = args or tuple(kwargs.values())
+        if not parts:
+            raise ValueError("At least one dataset should be passed")
+        lengths = [len(d) for d in parts]
+        if len(set(lengths)) != 1:
+            raise ValueError(f"Size mismatch between datasets: lengths {lengths}")
+        self._length = lengths[0]
+        self.datasets = args if args else dict(kwargs)
+
+    def __len__(self):
+        return self._length
+
+    def _parts(self):
+        return self.datasets.items() if isinstance(self.datasets, dict) else enumerate(self.datasets)
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices):
+        keys, batches = zip(*((k, _getitems(d, indices)) for k, d in self._parts()))
+        if not any(isinstance(b, list) for b in batches):  # every part collated its batch itself
+            return dict(zip(keys, batches)) if isinstance(self.datasets, dict) else tuple(batches)
+        n = len(_index_array(indices, len(self)))
+        columns = [b if isinstance(b, list) else [self.datasets[k][int(i)] for i in _index_array(indices, len(self))]
+                   for k, b in zip(keys, batches)]
+        if isinstance(self.datasets, dict):
+            return [{k: col[j] for k, col in zip(keys, columns)} for j in range(n)]
+        return [tuple(col[j] for col in columns) for j in range(n)]
