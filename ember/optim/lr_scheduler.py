@@ -18,7 +18,7 @@ from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
            "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "SequentialLR",
-           "ChainedScheduler", "ReduceLROnPlateau", "OneCycleLR"]
+           "ChainedScheduler", "ReduceLROnPlateau", "OneCycleLR", "CyclicLR"]
 
 _EPOCH_DEPRECATION = ("passing an epoch to step() is deprecated (as in PyTorch): it sets last_epoch and uses "
                       "the closed form where there is one; call step() without arguments")
@@ -437,7 +437,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
 # at the end: these build on the classes above
 from ._lr_composite import ChainedScheduler, OneCycleLR, ReduceLROnPlateau, SequentialLR  # noqa: E402
+from ._lr_cyclic import CyclicLR  # noqa: E402
 
-for _cls in (ChainedScheduler, OneCycleLR, ReduceLROnPlateau, SequentialLR):
+for _cls in (ChainedScheduler, OneCycleLR, ReduceLROnPlateau, SequentialLR, CyclicLR):
     _cls.__module__ = __name__  # their public home
 del _cls
