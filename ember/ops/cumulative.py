@@ -122,8 +122,8 @@ class LogCumSumExp(Function):
         return out
 
 
-def cumsum(input, dim, *, dtype=None, out=None):
-    """Cumulative sum along ``dim``; integers and bools give int64, as PyTorch."""
+def _scan(op, input, dim, dtype, name):
+    """``op`` (CumSum or CumProd) along ``dim``; integers and bools give int64, as PyTorch."""
     from .elementwise import cast
     from .movement import reshape
 
@@ -133,25 +133,19 @@ def cumsum(input, dim, *, dtype=None, out=None):
     elif a._data.dtype.kind in "iub":
         a = cast(a, np.int64)
     if a._data.ndim == 0:
-        _dim(dim, 0, "cumsum")
-        return reshape(CumSum.apply(reshape(a, (1,)), axis=0), ())
-    return CumSum.apply(a, axis=_dim(dim, a._data.ndim, "cumsum"))
+        _dim(dim, 0, name)
+        return reshape(op.apply(reshape(a, (1,)), axis=0), ())
+    return op.apply(a, axis=_dim(dim, a._data.ndim, name))
+
+
+def cumsum(input, dim, *, dtype=None, out=None):
+    """Cumulative sum along ``dim``; integers and bools give int64, as PyTorch."""
+    return _scan(CumSum, input, dim, dtype, "cumsum")
 
 
 def cumprod(input, dim, *, dtype=None, out=None):
     """Cumulative product along ``dim``; integers and bools give int64."""
-    from .elementwise import cast
-    from .movement import reshape
-
-    a = as_tensor(input)
-    if dtype is not None:
-        a = cast(a, dtype)
-    elif a._data.dtype.kind in "iub":
-        a = cast(a, np.int64)
-    if a._data.ndim == 0:
-        _dim(dim, 0, "cumprod")
-        return reshape(CumProd.apply(reshape(a, (1,)), axis=0), ())
-    return CumProd.apply(a, axis=_dim(dim, a._data.ndim, "cumprod"))
+    return _scan(CumProd, input, dim, dtype, "cumprod")
 
 
 def logcumsumexp(input, dim, *, out=None):
