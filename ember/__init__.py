@@ -55,7 +55,32 @@ from .ops.reduce import (  # noqa: E402
 )
 from .ops.cumulative import cummax, cummin, cumprod, cumsum, logcumsumexp  # noqa: E402
 # ----- end math and reductions -----
+# ----- indexing -----
+from .ops.indexing import (  # noqa: E402
+    argwhere, gather, index_add, index_copy, index_fill, index_put, index_put_, index_reduce, index_select,
+    masked_fill, masked_scatter, masked_select, nonzero, put, scatter, scatter_add, scatter_reduce, select, take,
+    take_along_dim,
+)
+# ----- end indexing -----
+# ----- linalg basics -----
+from .ops.linalg import (  # noqa: E402
+    addbmm, addmm, addmv, addr, baddbmm, bmm, block_diag, cdist, chain_matmul, cross, dot, einsum, ger, inner,
+    kron, mm, mv, outer, tensordot, vdot,
+)
+from .ops.linalg_diag import diag, diag_embed, diagflat, diagonal, trace, tril, triu  # noqa: E402
+from . import linalg  # noqa: E402
+# ----- end linalg basics -----
 
+# ----- sorting -----
+from .ops.sorting import (  # noqa: E402
+    argsort, kthvalue, median, mode, msort, nanmedian, nanquantile, quantile, sort, topk,
+)
+from .ops.reorder import diff, flip, fliplr, flipud, roll, rot90  # noqa: E402
+from .ops.setops import (  # noqa: E402
+    bincount, bucketize, cartesian_prod, combinations, histc, histogram, isin, searchsorted, tril_indices, triu_indices,
+    unique, unique_consecutive,
+)
+# ----- end sorting -----
 # ----- dtypes and devices -----
 # ember.float32, ember.long, ember.bool, ... (ember.float/int/bool shadow the builtins in this
 # module, as torch's do: code in this file must say builtins.int etc. after this line)

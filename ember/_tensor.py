@@ -21,6 +21,9 @@ from .ops import activation as _act
 from . import _device, _dtype
 # ----- tensor surface -----
 from .ops import joining as _join, movement as _mv
+from .ops import cumulative as _cu, logic as _lg, pointwise as _pw, reduce as _rd
+from .ops import indexing as _ix, linalg as _la, linalg_diag as _ld
+from .ops import reorder as _ro, setops as _so, sorting as _st
 
 _ARITH = {np.add: ops.add, np.subtract: ops.sub, np.multiply: ops.mul, np.true_divide: ops.div}
 
@@ -594,10 +597,6 @@ class Tensor(TensorBase):
         bump(self)
         return self
 
-    def masked_fill_(self, mask, value):
-        m = np.asarray(_raw(mask), bool)
-        return self._inplace(lambda t: ops.where(m, value, t), value)
-
     # ----- creation and randomness -----
     # The in-place draws fill this tensor (its shape, its dtype) through copy_, which bumps the
     # version and refuses a leaf that requires grad, as PyTorch does. The arrays come from
@@ -664,7 +663,6 @@ class Tensor(TensorBase):
     # ----- math and reductions -----
     # elementwise math (ops/pointwise.py), comparison and logic (ops/logic.py), reductions
     # (ops/reduce.py) and cumulative ops (ops/cumulative.py); x.max(dim) returns (values, indices)
-    from .ops import cumulative as _cu, logic as _lg, pointwise as _pw, reduce as _rd
     sin, cos, tan, asin, acos, atan, atan2 = _pw.sin, _pw.cos, _pw.tan, _pw.asin, _pw.acos, _pw.atan, _pw.atan2
     arcsin, arccos, arctan, arctan2 = _pw.asin, _pw.acos, _pw.atan, _pw.atan2
     sinh, cosh, asinh, acosh, atanh = _pw.sinh, _pw.cosh, _pw.asinh, _pw.acosh, _pw.atanh
@@ -739,8 +737,36 @@ class Tensor(TensorBase):
     cumsum, cumprod, logcumsumexp, cummax, cummin = _cu.cumsum, _cu.cumprod, _cu.logcumsumexp, _cu.cummax, _cu.cummin
     cumsum_ = _pw.inplace_method(_cu.cumsum)
     cumprod_ = _pw.inplace_method(_cu.cumprod)
-    del _cu, _lg, _pw, _rd
     # ----- end math and reductions -----
+    # ----- linalg basics -----
+    # products, triangles and diagonals (ops/linalg.py, ops/linalg_diag.py)
+    mm, bmm, mv, dot, vdot, inner, outer, ger = _la.mm, _la.bmm, _la.mv, _la.dot, _la.vdot, _la.inner, _la.outer, _la.ger
+    addmm, addmv, addbmm, baddbmm, addr = _la.addmm, _la.addmv, _la.addbmm, _la.baddbmm, _la.addr
+    addmm_, addmv_, addbmm_, baddbmm_, addr_ = map(_pw.inplace_method, (
+        _la.addmm, _la.addmv, _la.addbmm, _la.baddbmm, _la.addr))
+    kron, cross = _la.kron, _la.cross
+    tril, triu, diag, diag_embed, diagonal, diagflat, trace = (
+        _ld.tril, _ld.triu, _ld.diag, _ld.diag_embed, _ld.diagonal, _ld.diagflat, _ld.trace)
+    tril_, triu_ = _pw.inplace_method(_ld.tril), _pw.inplace_method(_ld.triu)
+    # ----- end linalg basics -----
+    # ----- sorting -----
+    # sorting and selection (ops/sorting.py), reordering (ops/reorder.py), unique and counts (ops/setops.py)
+    sort, argsort, msort, topk, kthvalue = _st.sort, _st.argsort, _st.msort, _st.topk, _st.kthvalue
+    median, nanmedian, mode, quantile, nanquantile = _st.median, _st.nanmedian, _st.mode, _st.quantile, _st.nanquantile
+    fliplr, flipud, roll, rot90, diff = _ro.fliplr, _ro.flipud, _ro.roll, _ro.rot90, _ro.diff
+    unique, unique_consecutive, bincount, histc, histogram = (
+        _so.unique, _so.unique_consecutive, _so.bincount, _so.histc, _so.histogram)
+
+    def flip(self, *dims, **kw):
+        """``x.flip(0, 1)``, ``x.flip((0, 1))`` or ``x.flip(dims=...)``: reversed along those dims (a copy)."""
+        if "dims" in kw:
+            dims = (kw.pop("dims"),)
+        if kw:
+            raise TypeError(f"flip() got an unexpected keyword argument {next(iter(kw))!r}")
+        return Tensor._ro_flip(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims)
+
+    _ro_flip = staticmethod(_ro.flip)
+    # ----- end sorting -----
 
     def __setitem__(self, index, value):
         idx = ops.movement.normalize_index(index)
@@ -748,6 +774,27 @@ class Tensor(TensorBase):
             return self._inplace_graph(lambda t: ops.movement.setitem(t, idx, value))
         self._data[idx] = backend.to_device(_raw(value), "cpu") if isinstance(value, Tensor) else value
         bump(self)
+
+    # ----- indexing -----
+    # gather/scatter, index_*, masked_*, take/put, nonzero (ops/indexing.py); masked_fill_ takes
+    # a bool mask only and casts the value to this tensor's dtype, as PyTorch's.
+    gather, scatter, scatter_add, scatter_reduce, index_select = (
+        _ix.gather, _ix.scatter, _ix.scatter_add, _ix.scatter_reduce, _ix.index_select)
+    index_add, index_copy, index_fill, index_put, index_reduce = (
+        _ix.index_add, _ix.index_copy, _ix.index_fill, _ix.index_put, _ix.index_reduce)
+    masked_fill, masked_select, masked_scatter, take, take_along_dim, put, select = (
+        _ix.masked_fill, _ix.masked_select, _ix.masked_scatter, _ix.take, _ix.take_along_dim, _ix.put, _ix.select)
+    scatter_, scatter_add_, scatter_reduce_, index_add_, index_copy_, index_fill_ = map(_ix.inplace, (
+        _ix.scatter, _ix.scatter_add, _ix.scatter_reduce, _ix.index_add, _ix.index_copy, _ix.index_fill))
+    index_put_, index_reduce_, masked_fill_, masked_scatter_, put_ = map(_ix.inplace, (
+        _ix.index_put, _ix.index_reduce, _ix.masked_fill, _ix.masked_scatter, _ix.put))
+
+    def nonzero(self, *, as_tuple=False):
+        return Tensor._ix_nonzero(self, as_tuple=as_tuple)
+
+    _ix_nonzero = staticmethod(_ix.nonzero)
+    argwhere = _ix.argwhere
+    # ----- end indexing -----
 
 
 class _HookHandle:

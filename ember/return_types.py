@@ -3,7 +3,7 @@
 import collections
 
 __all__ = ["max", "min", "aminmax", "cummax", "cummin", "median", "nanmedian", "mode", "kthvalue", "sort",
-           "topk", "frexp", "slogdet", "qr", "svd", "linalg_eigh"]
+           "topk", "histogram", "frexp", "slogdet", "qr", "svd", "linalg_eigh"]
 
 
 def _make(name, fields):
@@ -27,6 +27,7 @@ mode = _make("mode", ["values", "indices"])
 kthvalue = _make("kthvalue", ["values", "indices"])
 sort = _make("sort", ["values", "indices"])
 topk = _make("topk", ["values", "indices"])
+histogram = _make("histogram", ["hist", "bin_edges"])
 aminmax = _make("aminmax", ["min", "max"])
 frexp = _make("frexp", ["mantissa", "exponent"])
 slogdet = _make("slogdet", ["sign", "logabsdet"])

@@ -7,6 +7,7 @@ from ..ops.activation import *  # noqa: F401,F403
 from ..ops.classification import *  # noqa: F401,F403
 from ..ops.conv import *  # noqa: F401,F403
 from ..ops.layers import *  # noqa: F401,F403
+from ..ops.linalg_distance import *  # noqa: F401,F403  (pairwise_distance, cosine_similarity)
 from ..ops.loss import *  # noqa: F401,F403
 from ..ops.norm import *  # noqa: F401,F403
 from ..ops.pool import *  # noqa: F401,F403

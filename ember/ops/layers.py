@@ -17,7 +17,7 @@ from .elementwise import cast, mul, relu as _relu, where
 from .matmul import matmul
 from .movement import getitem, transpose
 
-__all__ = ["linear", "dropout", "dropout2d", "embedding"]  # and linear_chain, for nn.Sequential
+__all__ = ["linear", "dropout", "dropout2d", "embedding", "one_hot"]  # and linear_chain, for nn.Sequential
 
 
 def _float_like(x, dtype):
@@ -145,4 +145,5 @@ def embedding(input, weight, padding_idx=None):
     return where(pad, y.detach(), y) if pad.any() else y
 
 
+from .indexing import one_hot  # noqa: E402,F401  (F.one_hot)
 from ..kernels import layers as _kernels  # noqa: E402  (the kernels import this module's references)

@@ -28,14 +28,21 @@ class MatMul(Function):
         return ga, gb
 
 
-def matmul(a, b):
+def matmul(a, b, *, out=None):
     """``a @ b``: matrices, vectors (promoted and squeezed back) and batches of matrices."""
     a = as_tensor(a)
     b = as_tensor(b, a)
+    if out is not None:
+        from .linalg import write_out
+
+        return write_out(matmul(a, b), out, "matmul")
     if a._data.ndim == 0 or b._data.ndim == 0:
-        raise ValueError(f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a._data.ndim}D "
+                           f"and {b._data.ndim}D")
     if a._data.shape[-1] != b._data.shape[-2 if b._data.ndim > 1 else 0]:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align")
+        sa = "x".join(map(str, a._data.shape[-2:] if a._data.ndim > 1 else (1,) + a._data.shape))
+        sb = "x".join(map(str, b._data.shape[-2:] if b._data.ndim > 1 else b._data.shape + (1,)))
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
     va, vb = a._data.ndim == 1, b._data.ndim == 1
     if va:
         a = reshape(a, 1, -1)

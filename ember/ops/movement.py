@@ -33,6 +33,8 @@ class Permute(Function):
         inverse = [0] * len(self.axes)
         for i, ax in enumerate(self.axes):
             inverse[ax] = i
+        if self._graph:  # Tensor.transpose(d0, d1) swaps two dims: (0, 1) must stay the identity
+            return permute(gy, *inverse)
         return gy.transpose(tuple(inverse))
 
 

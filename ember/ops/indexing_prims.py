@@ -1,0 +1,203 @@
+"""The primitives of ``indexing.py``: reads and writes at flat positions into a tensor.
+
+``Take`` (read), ``AddAt`` (accumulate into zeros; Take's gradient, and Take is its),
+``Put`` (overwrite), ``ScatterReduce`` (sum, prod, mean, amax, amin) and ``ScatterCombine``
+(scatter's ``reduce=``, with no derivative, as in PyTorch). Each backward calls the same
+primitives on Tensors when it is recorded, so the gradients differentiate again.
+"""
+import numpy as np
+
+from ..autograd import Function
+from .._tensor_base import TensorBase, from_op
+from ._util import as_tensor
+
+
+class IndexOutOfRange(IndexError, RuntimeError):
+    """An index past a dim's size: an IndexError, and a RuntimeError as PyTorch raises for
+    gather/scatter/index_add."""
+
+
+_TNAME = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+          "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _tn(dt):
+    return _TNAME.get(np.dtype(dt).name, np.dtype(dt).name)
+
+
+# ----- the primitives -----
+def _add_at_array(g, flat, shape):
+    n = int(np.prod(shape))
+    g = np.broadcast_to(g, flat.shape)
+    if g.dtype.kind == "f" and flat.size:
+        out = np.bincount(flat.reshape(-1), weights=g.reshape(-1), minlength=n).astype(g.dtype)
+    else:
+        out = np.zeros(n, g.dtype)
+        np.add.at(out, flat.reshape(-1), g.reshape(-1))
+    return out.reshape(shape)
+
+
+def _take(g, flat):
+    if isinstance(g, TensorBase):
+        return Take.apply(g, flat=flat)
+    return g.reshape(-1)[flat]
+
+
+def _add_at(g, flat, shape):
+    if isinstance(g, TensorBase):
+        return AddAt.apply(g, flat=flat, shape=tuple(shape))
+    return _add_at_array(g, flat, shape)
+
+
+class Take(Function):
+    """``a.reshape(-1)[flat]``; the gradient adds gy back at ``flat`` (``AddAt``)."""
+
+    dual = True
+
+    def forward(self, a, flat):
+        self.shape, self.flat = a.shape, flat
+        return a.reshape(-1)[flat]
+
+    def backward(self, gy):
+        return _add_at(gy, self.flat, self.shape)
+
+
+class AddAt(Function):
+    """zeros(shape) with ``g`` added at the flat positions ``flat`` (repeats add up)."""
+
+    dual = True
+
+    def forward(self, g, flat, shape):
+        self.flat = flat
+        return _add_at_array(g, flat, shape)
+
+    def backward(self, gy):
+        return _take(gy, self.flat)
+
+
+class Put(Function):
+    """``a`` with ``v`` written at the flat positions ``flat``. Gradients: gy zeroed there for
+    ``a``; gy read there for ``v``."""
+
+    dual = True
+
+    def forward(self, a, v, flat):
+        self.flat = flat
+        out = a.copy()
+        out.reshape(-1)[flat] = v
+        self.shape = a.shape
+        return out
+
+    def backward(self, gy):
+        ga = None
+        if self.needs_grad(0):
+            keep = np.ones(int(np.prod(self.shape)), bool)
+            keep[self.flat] = False
+            ga = self.xp.where(keep.reshape(self.shape), gy, np.zeros((), gy.dtype))
+        gv = _take(gy, self.flat) if self.needs_grad(1) else None
+        return ga, gv
+
+
+_UFUNC = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}
+
+
+def _reduce_array(a, src, flat, reduce, include_self):
+    out = a.copy().reshape(-1)
+    if not include_self:
+        if reduce in ("sum", "mean"):
+            ident = 0
+        elif reduce == "prod":
+            ident = 1
+        elif a.dtype.kind == "f":
+            ident = -np.inf if reduce == "amax" else np.inf
+        elif a.dtype.kind == "b":
+            ident = reduce == "amin"
+        else:
+            info = np.iinfo(a.dtype)
+            ident = info.min if reduce == "amax" else info.max
+        out[flat] = ident
+    _UFUNC[reduce].at(out, flat.reshape(-1), src.reshape(-1))
+    if reduce == "mean":
+        cnt = np.bincount(flat.reshape(-1), minlength=a.size) + int(include_self)
+        cnt[cnt == 0] = 1
+        out = out / cnt if a.dtype.kind == "f" else out // cnt
+        out = out.astype(a.dtype, copy=False)
+    return out.reshape(a.shape)
+
+
+def _reduce(a, src, flat, reduce, include_self):
+    if isinstance(a, TensorBase) or isinstance(src, TensorBase):
+        return ScatterReduce.apply(as_tensor(a), as_tensor(src), flat=flat, reduce=reduce, include_self=include_self)
+    return _reduce_array(a, src, flat, reduce, include_self)
+
+
+class ScatterReduce(Function):
+    """``a`` with ``src`` reduced into the flat positions ``flat`` (sum, prod, mean, amax,
+    amin; ``include_self``). The gradients are PyTorch's (ties in amax/amin share evenly)."""
+
+    dual = True
+
+    def forward(self, a, src, flat, reduce, include_self):
+        self.flat, self.reduce, self.include_self = flat, reduce, include_self
+        out = _reduce_array(a, src, flat, reduce, include_self)
+        self.save_for_backward(a, src, out)
+        return out
+
+    def backward(self, gy):
+        graph, flat, reduce = self._graph, self.flat, self.reduce
+        a, src, res = (x if isinstance(x, TensorBase) else from_op(x, None) for x in self.saved_tensors)
+        gy = gy if graph else from_op(gy, None)
+        A, S, R = a._data, src._data, res._data
+        where = _where
+        zero = np.zeros((), A.dtype)
+        if reduce == "sum":
+            ga, gs = gy, _take(gy, flat)
+        elif reduce == "mean":
+            n = _add_at_array(np.ones(S.shape, A.dtype), flat, A.shape) + (1 if self.include_self else 0)
+            n[n == 0] = 1
+            ga = gy / n
+            gs = _take(ga, flat)
+        elif reduce in ("amax", "amin"):
+            self_is = A == R
+            src_is = S == R.reshape(-1)[flat]
+            n = self_is + _add_at_array(src_is.astype(A.dtype), flat, A.shape)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gd = gy / np.where(n == 0, 1, n).astype(A.dtype)
+            ga = where(self_is, gd, zero)
+            gs = where(src_is, _take(gd, flat), zero)
+        else:  # prod, with PyTorch's care for zeros
+            masked_self = where(A == 0, np.ones((), A.dtype), a)
+            ga = gy * _reduce(masked_self, src, flat, reduce, self.include_self) / masked_self
+            src_zero = S == 0
+            nz = _add_at_array(src_zero.astype(A.dtype), flat, A.shape).reshape(-1)[flat]
+            single = src_zero & (nz == 1)
+            masked_src = where(single, np.ones((), A.dtype), src)
+            with_one = _reduce(a, masked_src, flat, reduce, self.include_self)
+            gs = where(single, _take(gy * with_one, flat),
+                       _take(gy * res, flat) / where(src_zero, np.ones((), A.dtype), src))
+        if not self.include_self:
+            hit = np.zeros(A.size, bool)
+            hit[flat] = True
+            ga = where(hit.reshape(A.shape), zero, ga)
+        ga = ga if self.needs_grad(0) else None
+        gs = gs if self.needs_grad(1) else None
+        if not graph:
+            ga = None if ga is None else ga._data
+            gs = None if gs is None else gs._data
+        return ga, gs
+
+
+def _where(cond, a, b):
+    from .elementwise import where
+
+    return where(cond, a, b)
+
+
+class ScatterCombine(Function):
+    """``scatter(..., reduce=)``: PyTorch has no derivative for it, so backward refuses."""
+
+    def forward(self, a, src, flat, reduce):
+        return _reduce_array(a, src, flat, reduce, True)
+
+    def backward(self, gy):
+        raise RuntimeError("derivative for aten::scatter is not implemented")
