@@ -16,7 +16,7 @@ from . import _tensor_base, backend, ops
 from ._tensor_base import TensorBase, from_op, to_array as _to_array
 from .autograd import engine as _engine
 from .autograd.function import _GradMode, bump, no_grad, share_version
-from .ops import activation as _act
+from .ops import activation as _act, elementwise as _ew
 # ----- dtypes and devices -----
 from . import _device, _dtype
 # ----- tensor surface -----
@@ -330,7 +330,8 @@ class Tensor(TensorBase):
     transpose, permute, swapaxes = ops.transpose, ops.permute, ops.swapaxes
     broadcast_to, expand, split, chunk = ops.broadcast_to, ops.expand, ops.split, ops.chunk
     add, sub, mul, div, pow, neg = ops.add, ops.sub, ops.mul, ops.div, ops.pow, ops.neg
-    __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__ = ops.add, ops.sub, ops.mul, ops.div, ops.pow, ops.matmul
+    __add__, __sub__, __mul__, __truediv__ = _ew.add_operator, _ew.sub_operator, _ew.mul_operator, _ew.div_operator
+    __pow__, __matmul__ = ops.pow, ops.matmul
 
     def softmax(self, dim=-1, dtype=None):
         return _act.softmax(self, dim, dtype)

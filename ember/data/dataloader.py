@@ -204,8 +204,10 @@ class DataLoader:
             return itertools.repeat(self.batch_size)
         if self._user_batch_sampler:
             return iter(self.batch_sampler)
-        order, n = self._order()
         bs = self.batch_size
+        if len(self.sampler) > _EAGER_LIMIT:  # RandomSampler(num_samples=10**10): draw as it goes
+            return _batches_of(iter(self.sampler), bs, self.drop_last)
+        order, n = self._order()
         if bs is None:
             return iter(range(n)) if order is None else iter(order.tolist())
         stop = n - n % bs if self.drop_last else n
@@ -263,3 +265,18 @@ def _warn_worker_count(n):
                       "to create. Please be aware that excessive worker creation might get DataLoader running slow "
                       "or even freeze, lower the worker number to avoid potential slowness/freeze if necessary.",
                       stacklevel=3)
+
+
+_EAGER_LIMIT = 1 << 24  # an epoch's order is drawn as one array up to this many indices
+
+
+def _batches_of(indices, bs, drop_last):
+    """Batches (lists) of ``bs`` from an index iterator, drawn as they are needed."""
+    if bs is None:
+        yield from indices
+        return
+    while True:
+        batch = list(itertools.islice(indices, bs))
+        if not batch or (drop_last and len(batch) < bs):
+            return
+        yield batch

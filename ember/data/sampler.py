@@ -58,6 +58,9 @@ class SequentialSampler(Sampler):
         return np.arange(len(self.data_source))
 
 
+_CHUNK = 1 << 20  # RandomSampler draws this many at a time beyond it (num_samples may be 10**10)
+
+
 class RandomSampler(Sampler):
     """A random permutation of the dataset's indices, drawn anew at the start of each epoch.
 
@@ -87,6 +90,19 @@ class RandomSampler(Sampler):
 
     def __len__(self):
         return self.num_samples
+
+    def __iter__(self):
+        if self.num_samples > _CHUNK:  # drawn a chunk at a time, as torch does
+            return self._draws()
+        return iter(self.indices().tolist())
+
+    def _draws(self):
+        rng = backend.rng(self.generator)
+        n, left = len(self.data_source), self.num_samples
+        while left > 0:
+            k = min(left, _CHUNK if self.replacement else n)
+            yield from (rng.integers(0, n, size=k, dtype=np.int64) if self.replacement else rng.permutation(n)[:k]).tolist()
+            left -= k
 
     def indices(self):
         # rng() is looked up per epoch: manual_seed replaces the global numpy generator

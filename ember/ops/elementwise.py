@@ -364,28 +364,70 @@ def _pair(a, b):
     return a, b
 
 
-def add(a, b):
-    """a + b with broadcasting."""
+# The operators a + b, a - b, a * b, a / b: the functions below without their keywords (they
+# run once per arithmetic op, so each check left out counts).
+def add_operator(a, b):
     a, b = _pair(a, b)
     return Add.apply(a, b)
 
 
-def sub(a, b):
-    """a - b with broadcasting."""
+def sub_operator(a, b):
     a, b = _pair(a, b)
     return Sub.apply(a, b)
 
 
-def mul(a, b):
-    """a * b with broadcasting."""
+def mul_operator(a, b):
     a, b = _pair(a, b)
     return Mul.apply(a, b)
 
 
-def div(a, b):
-    """a / b with broadcasting."""
+def div_operator(a, b):
     a, b = _pair(a, b)
     return Div.apply(a, b)
+
+
+def add(a, b, *, alpha=1, out=None):
+    """a + alpha * b with broadcasting (``out=``: written into that tensor)."""
+    if alpha != 1:
+        b = mul(b, alpha)
+    a, b = _pair(a, b)
+    y = Add.apply(a, b)
+    return y if out is None else _out(y, out, "add")
+
+
+def sub(a, b, *, alpha=1, out=None):
+    """a - alpha * b with broadcasting."""
+    if alpha != 1:
+        b = mul(b, alpha)
+    a, b = _pair(a, b)
+    y = Sub.apply(a, b)
+    return y if out is None else _out(y, out, "sub")
+
+
+def mul(a, b, *, out=None):
+    """a * b with broadcasting."""
+    a, b = _pair(a, b)
+    y = Mul.apply(a, b)
+    return y if out is None else _out(y, out, "mul")
+
+
+def div(a, b, *, rounding_mode=None, out=None):
+    """a / b with broadcasting; ``rounding_mode`` 'trunc' or 'floor' rounds the quotient
+    (no gradient then, as in PyTorch)."""
+    a, b = _pair(a, b)
+    y = Div.apply(a, b)
+    if rounding_mode is not None:
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+        q = (np.trunc if rounding_mode == "trunc" else np.floor)(y._data)
+        y = from_op(q.astype(np.result_type(a._data.dtype, b._data.dtype)) if a._data.dtype.kind in "iub" and b._data.dtype.kind in "iub" else q, None)
+    return y if out is None else _out(y, out, "div")
+
+
+def _out(y, out, name):
+    from .linalg import write_out
+
+    return write_out(y, out, name)
 
 
 def pow(a, b):

@@ -163,3 +163,34 @@ def test_comparisons_have_no_grad():
     for r in (a < 2, a <= 2, a > 2, a >= 2, a == 2, a != 2):
         assert r.dtype == np.bool_ and not r.requires_grad
     np.testing.assert_array_equal((a > 1.5).data, [False, True, True])
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, a, b: m.add(a, b, alpha=2.5), lambda m, a, b: m.sub(a, b, alpha=-2),
+    lambda m, a, b: m.div(a, b, rounding_mode="floor"), lambda m, a, b: m.div(a, b, rounding_mode="trunc"),
+    lambda m, a, b: m.div(a * 10, b.abs() + 1, rounding_mode="floor"),
+], ids=["add_alpha", "sub_alpha", "div_floor", "div_trunc", "div_floor_int"])
+def test_arithmetic_keywords_match_torch(call, torch):
+    r = np.random.default_rng(7)
+    x, y = r.standard_normal((3, 4)), r.uniform(0.5, 2.0, (4,))
+    e = call(ember, ember.tensor(x), ember.tensor(y))
+    t = call(torch, torch.tensor(x), torch.tensor(y))
+    np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-12)
+    ai, bi = np.array([7, -7, 9, -9]), np.array([2, 2, -4, -4])
+    for mode in ("floor", "trunc"):
+        ei = ember.div(ember.tensor(ai), ember.tensor(bi), rounding_mode=mode)
+        ti = torch.div(torch.tensor(ai), torch.tensor(bi), rounding_mode=mode)
+        assert ei.dtype == ember.int64 and ei.tolist() == ti.tolist()
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div"])
+def test_out_keyword_writes_into_the_tensor(name, torch):
+    x, y = np.arange(1.0, 7.0).reshape(2, 3), np.full(3, 2.0)
+    out = ember.zeros(2, 3)
+    res = getattr(ember, name)(ember.tensor(x), ember.tensor(y), out=out)
+    tout = torch.zeros(2, 3)
+    getattr(torch, name)(torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32), out=tout)
+    assert res is out and out._version == 1
+    np.testing.assert_allclose(out.numpy(), tout.numpy())
+    with pytest.raises(RuntimeError, match="automatic differentiation"):
+        ember.mul(ember.tensor(x, requires_grad=True), 2.0, out=ember.zeros(2, 3))

@@ -398,3 +398,14 @@ def test_pin_memory_warns_and_loads(torch):
     with pytest.warns(UserWarning, match="pin_memory"):
         batches = list(loader)
     assert [b[0].numpy().tolist() for b in batches] == [[0, 1], [2, 3]]
+
+
+def test_a_huge_random_sampler_epoch_is_drawn_as_it_goes():
+    # minGPT's trainer: RandomSampler(replacement=True, num_samples=int(1e10)); torch draws lazily
+    ds = ember.utils.data.TensorDataset(ember.arange(10.0))
+    sampler = ember.utils.data.RandomSampler(ds, replacement=True, num_samples=int(1e10))
+    loader = ember.utils.data.DataLoader(ds, batch_size=4, sampler=sampler)
+    assert len(loader) == 2_500_000_000
+    it = iter(loader)
+    batches = [next(it)[0] for _ in range(3)]
+    assert all(b.shape == (4,) and 0 <= b.numpy().min() and b.numpy().max() <= 9 for b in batches)
