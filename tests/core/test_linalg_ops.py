@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import ember
+
+from torch_compare import compare_with_torch
 from ember.gradcheck import gradgradcheck
 
 POS = "pos"
@@ -116,19 +118,7 @@ def test_gradgradcheck(case):
 def test_against_torch(case, dtype, torch):
     name, fn, shapes, domain = case
     arrays = _inputs(shapes, domain, dtype, seed=1)
-    ex = [ember.tensor(a, requires_grad=True) for a in arrays]
-    tx = [torch.tensor(a, requires_grad=True) for a in arrays]
-    ey, ty = fn(ember, *ex), fn(torch, *tx)
-    assert ey.dtype == dtype, f"{name} changed dtype to {ey.dtype}"
-    assert tuple(ey.shape) == tuple(ty.shape)
-    tol = dict(rtol=2e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(ey.detach().numpy(), ty.detach().numpy(), **tol)
-    g = np.random.default_rng(2).standard_normal(tuple(ey.shape)).astype(dtype)
-    ey.backward(ember.tensor(g))
-    ty.backward(torch.tensor(g))
-    for e, t in zip(ex, tx):
-        assert e.grad.dtype == dtype and e.grad.shape == e.shape
-        np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), **tol)
+    compare_with_torch(torch, fn, arrays, dtype, name, tol32=dict(rtol=2e-5, atol=1e-5))
 
 
 INT_CASES = [
