@@ -178,7 +178,10 @@ class Fetcher:
             return self.collate_fn(ds[index])
         if self.fast:
             batch = ds.__getitems__(index)
-            return default_collate(batch) if isinstance(batch, list) else _to_tensors(batch)
+            if isinstance(batch, list):
+                return default_collate(batch)
+            out = _to_tensors(batch)  # tuple samples collate to a list, as torch's default_collate
+            return list(out) if type(out) is tuple else out
         if isinstance(index, slice):
             index = range(index.start, index.stop)
         elif isinstance(index, np.ndarray):

@@ -16,13 +16,13 @@ def _order(loader):
     return np.concatenate([y.numpy() for _, y in loader])
 
 
-def test_batches_are_tuples_of_tensors_in_order():
+def test_batches_are_lists_of_tensors_in_order():
     x, y = _xy(10)
     loader = DataLoader(TensorDataset(x, y), batch_size=4)
     batches = list(loader)
     assert len(loader) == 3 and len(batches) == 3
     xb, yb = batches[0]
-    assert isinstance(batches[0], tuple)
+    assert isinstance(batches[0], list)  # as torch's default_collate gives for tuple samples
     assert isinstance(xb, ember.Tensor) and xb.dtype == np.float32 and xb.shape == (4, 2)
     assert yb.dtype == np.int64
     assert [b[1].shape[0] for b in batches] == [4, 4, 2]

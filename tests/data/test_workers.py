@@ -133,7 +133,7 @@ def test_array_dataset_fast_path_and_shuffle_with_workers():
     ds = ed.TensorDataset(x, np.arange(20))
     loader = ed.DataLoader(ds, batch_size=6, shuffle=True, num_workers=2, generator=ember.Generator(3))
     batches = list(loader)
-    assert isinstance(batches[0], tuple) and [len(b[1]) for b in batches] == [6, 6, 6, 2]
+    assert isinstance(batches[0], list) and [len(b[1]) for b in batches] == [6, 6, 6, 2]
     y = np.concatenate([b[1].numpy() for b in batches])
     assert sorted(y.tolist()) == list(range(20)) and y.tolist() != list(range(20))
     for xb, yb in batches:
