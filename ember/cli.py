@@ -263,7 +263,7 @@ def _read_image(path, shape, invert):
         if a.dtype.kind not in "uif":
             raise CLIError(f"{path}: expected a numeric image array, got dtype {a.dtype}")
         if a.size != c * h * w:
-            raise CLIError(f"{path}: expected an image of {c}x{h}x{w} = {c * h * w} values, got shape {a.shape}")
+            raise CLIError(f"{path}: expected an image of {c}x{h}x{w} = {c * h * w} values, got shape {tuple(a.shape)}")
         a = a.reshape(c, h, w)
         a = a / np.float32(255) if a.dtype.kind in "ui" else a.astype(np.float32)
     else:

@@ -385,7 +385,7 @@ def _root_grad(t, g, graph):
     a = np.asarray(g, dtype=t._data.dtype)
     if a.shape != t._data.shape:
         raise RuntimeError(
-            f"Mismatch in shape: grad_output has a shape of {a.shape} and output has a shape of "
+            f"Mismatch in shape: grad_output has a shape of {tuple(a.shape)} and output has a shape of "
             f"{tuple(t._data.shape)}"
         )
     return from_op(a, None) if graph else a

@@ -45,7 +45,7 @@ class ArrayParam:
             if arr.size == p._data.size and arr.ndim == 1 and p._data.shape[-1] == 1:
                 arr = arr.reshape(p._data.shape)  # a 1-D bias is taken as the column it means
             else:
-                raise ValueError(f"{obj!r}.{self.name} must have shape {p._data.shape}, got {arr.shape}")
+                raise ValueError(f"{obj!r}.{self.name} must have shape {p._data.shape}, got {tuple(arr.shape)}")
         if arr.dtype != p._data.dtype:
             p.grad = None
         p._data = arr

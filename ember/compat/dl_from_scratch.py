@@ -165,7 +165,7 @@ class Network(Module):
         if arr.ndim == 1 and arr.shape[0] == m and n_cols == 1:
             arr = arr.reshape(m, 1)
         if arr.shape != (m, n_cols):
-            raise ValueError(f"{where}: y must have the output's shape ({m}, {n_cols}), got shape {arr.shape}")
+            raise ValueError(f"{where}: y must have the output's shape ({m}, {n_cols}), got shape {tuple(arr.shape)}")
         return Tensor(arr.astype(self.layers[-1].W.dtype, copy=False))
 
     def cost_tensor(self, y, x):

@@ -68,12 +68,12 @@ class denseLayer(ArrayModule):  # noqa: N801  (the seed's name)
         else:
             lin = as_float_array(linear, "denseLayer: linear")
             if lin.ndim != 2:
-                raise ValueError(f"denseLayer: linear must be a 2-D (m, n) matrix, got shape {lin.shape}")
+                raise ValueError(f"denseLayer: linear must be a 2-D (m, n) matrix, got shape {tuple(lin.shape)}")
             if dtype is not None:
                 lin = lin.astype(dtype, copy=False)
             for given, actual, what in ((outputDim, lin.shape[0], "outputDim"), (inputDim, lin.shape[1], "inputDim")):
                 if given is not None and given != actual:
-                    raise ValueError(f"denseLayer: {what}={given!r} disagrees with linear of shape {lin.shape}")
+                    raise ValueError(f"denseLayer: {what}={given!r} disagrees with linear of shape {tuple(lin.shape)}")
             b = 0.0 if bias is None else bias
         m = lin.shape[0]
         b = as_float_array(b, "denseLayer: bias").astype(lin.dtype, copy=False)
@@ -83,7 +83,7 @@ class denseLayer(ArrayModule):  # noqa: N801  (the seed's name)
             b = b.reshape(m, 1)
         else:
             raise ValueError(
-                f"denseLayer: bias must be a column of shape ({m}, 1) to match linear {lin.shape}, got shape {b.shape}"
+                f"denseLayer: bias must be a column of shape ({m}, 1) to match linear {tuple(lin.shape)}, got shape {tuple(b.shape)}"
             )
         self.outputDim, self.inputDim = lin.shape
         get_activation(activation, f"denseLayer({self.inputDim}, {self.outputDim})")
@@ -129,7 +129,7 @@ class denseLayer(ArrayModule):  # noqa: N801  (the seed's name)
         arr = as_float_array(y, f"{self!r}.activationDerDiag")
         if arr.shape not in ((self.outputDim,), (self.outputDim, 1)):
             raise ValueError(
-                f"{self!r}.activationDerDiag expected a column of length {self.outputDim}, got shape {arr.shape}"
+                f"{self!r}.activationDerDiag expected a column of length {self.outputDim}, got shape {tuple(arr.shape)}"
             )
         _, derivative = get_activation(self.activation, repr(self))
         return np.asarray(derivative(arr.reshape(-1)), dtype=arr.dtype)

@@ -138,6 +138,8 @@ class MultiProcessIter:
             idx, payload = self._get()
             if idx == _worker.RESUME:
                 continue
+            # the payload comes over a pipe from this loader's own worker processes, which
+            # pickled it; no file or outside input is ever unpickled here
             data = pickle.loads(payload)
             if isinstance(data, _worker.WorkerEnded):
                 self._active[data.worker_id] = False

@@ -90,7 +90,7 @@ class Subset(Dataset):
         if idx.size == 0:
             idx = idx.astype(np.int64)
         if idx.ndim != 1 or idx.dtype.kind not in "iu":
-            raise TypeError(f"Subset: indices must be a 1-D sequence of ints, got {idx.dtype} with shape {idx.shape}")
+            raise TypeError(f"Subset: indices must be a 1-D sequence of ints, got {idx.dtype} with shape {tuple(idx.shape)}")
         idx = idx.astype(np.int64, copy=False)
         if idx.size and hasattr(dataset, "__len__") and (idx.min() < 0 or idx.max() >= len(dataset)):
             bad = idx[(idx < 0) | (idx >= len(dataset))][0]

@@ -95,12 +95,12 @@ class MNIST(Dataset):
         images, labels = read_idx(images_file), read_idx(labels_file)
         if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
             raise SerializationError(
-                f"{images_file}: expected uint8 images (N, 28, 28), got {images.dtype} {images.shape}"
+                f"{images_file}: expected uint8 images (N, 28, 28), got {images.dtype} {tuple(images.shape)}"
             )
         if labels.dtype != np.uint8 or labels.shape != images.shape[:1]:
             raise SerializationError(
                 f"{labels_file}: expected {images.shape[0]} uint8 labels to match the images, "
-                f"got {labels.dtype} {labels.shape}"
+                f"got {labels.dtype} {tuple(labels.shape)}"
             )
         # one pass: uint8 -> float32 / 255, as torchvision's ToTensor computes it
         self.data = np.true_divide(images.reshape(-1, 1, 28, 28), np.float32(255), dtype=np.float32)

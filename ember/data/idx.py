@@ -164,7 +164,7 @@ def write_idx(path, array, compress=None):
     if dt not in _CODE_OF or arr.ndim < 1 or arr.ndim > 255:
         raise ValueError(
             f"write_idx: expected a 1-D to 255-D array of uint8, int8, int16, int32, float32 or float64, "
-            f"got {arr.dtype} with shape {arr.shape}"
+            f"got {arr.dtype} with shape {tuple(arr.shape)}"
         )
     code = _CODE_OF[dt]
     data = bytes([0, 0, code, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)

@@ -59,7 +59,7 @@ class Embedding(Module):
         """An Embedding whose weight is a copy of ``embeddings`` (num_embeddings, embedding_dim)."""
         arr = np.array(_to_numpy(embeddings))  # a copy: the caller's array is not shared
         if arr.ndim != 2:
-            raise ValueError(f"Embedding.from_pretrained expects a 2-D array, got shape {arr.shape}")
+            raise ValueError(f"Embedding.from_pretrained expects a 2-D array, got shape {tuple(arr.shape)}")
         m = cls(arr.shape[0], arr.shape[1], padding_idx=padding_idx, dtype=arr.dtype if arr.dtype.kind == "f" else None)
         m.weight._data[...] = arr
         bump(m.weight)

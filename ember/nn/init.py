@@ -127,7 +127,7 @@ def eye_(tensor):
     """Fill a 2-D tensor with the identity matrix (ones on the diagonal, as ``torch.eye``)."""
     arr = _array(tensor)
     if arr.ndim != 2:
-        raise ValueError(f"eye_ needs a 2-D tensor, got shape {arr.shape}")
+        raise ValueError(f"eye_ needs a 2-D tensor, got shape {tuple(arr.shape)}")
     arr[...] = np.eye(*arr.shape, dtype=arr.dtype)
     return _filled(tensor)
 
@@ -181,7 +181,7 @@ def orthogonal_(tensor, gain=1.0, generator=None):
     """
     arr = _array(tensor)
     if arr.ndim < 2:
-        raise ValueError(f"orthogonal_ needs a tensor with at least 2 dimensions, got shape {arr.shape}")
+        raise ValueError(f"orthogonal_ needs a tensor with at least 2 dimensions, got shape {tuple(arr.shape)}")
     if arr.size == 0:
         return tensor
     _float_dtype(arr, "orthogonal_")

@@ -87,7 +87,7 @@ def summary(model, input_shape, dtype=None, batch_size=1, file=None):
     w1 = max([len(header[1])] + [len(r[1]) for r in body]) + 2
     w2 = max([len(header[2])] + [len(r[2]) for r in body])
     width = w0 + w1 + w2
-    lines = [f"Model: {type(model).__name__}, input {x.shape} {x.dtype}", "=" * width,
+    lines = [f"Model: {type(model).__name__}, input {tuple(x.shape)} {x.dtype}", "=" * width,
              f"{header[0]:<{w0}}{header[1]:<{w1}}{header[2]:>{w2}}", "=" * width]
     lines += [f"{a:<{w0}}{b:<{w1}}{c:>{w2}}" for a, b, c in body]
     lines += ["=" * width, f"Total params: {total:,}", f"Trainable params: {trainable:,}",

@@ -150,7 +150,7 @@ def vector_to_parameters(vec, parameters):
     n = sum(p._data.size for p in params)
     if v.ndim != 1 or v.size != n:
         raise ValueError(f"vector_to_parameters expects a 1-D vector of {n} elements (the parameters' total "
-                         f"size), got shape {v.shape}")
+                         f"size), got shape {tuple(v.shape)}")
     i = 0
     for p in params:
         k = p._data.size

@@ -106,3 +106,58 @@ def flat(a):
     if is_channels_last(a):
         return a.transpose(0, 2, 3, 1).reshape(-1)
     return None
+
+
+_OUT_DTYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+                    "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+                    "bool": "bool", "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+_OUT_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # PyTorch's canCast: never down this order
+
+
+def write_out(y, out, name, exact=False):
+    """``out=``: y's values written into ``out`` (resized, with PyTorch's warning, if its shape
+    differs), which is returned. The result's dtype must cast to out's as PyTorch's rule says
+    (no float into an integer, no number into bool); ``exact``: out's dtype must be y's."""
+    if out is None:
+        return y
+    from ..autograd.function import bump, is_grad_enabled
+
+    if not isinstance(out, TensorBase):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if is_grad_enabled() and (y.requires_grad or out.requires_grad):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad.")
+    src, dst = y._data.dtype, out._data.dtype
+    if exact and src != dst:
+        raise RuntimeError(f"Expected out tensor to have dtype {_OUT_DTYPE_NAMES.get(src.name, src.name)}, "
+                           f"but got {_OUT_DTYPE_NAMES.get(dst.name, dst.name)} instead")
+    if _OUT_RANK[src.kind] > _OUT_RANK[dst.kind]:
+        raise RuntimeError(f"result type {_torch_type(src)} can't be cast to the desired output type {_torch_type(dst)}")
+    if out._data.shape != y._data.shape:
+        if out._data.size:
+            import warnings
+
+            warnings.warn(f"An output with one or more elements was resized since it had shape "
+                          f"{list(out._data.shape)}, which does not match the required output shape "
+                          f"{list(y._data.shape)}. This behavior is deprecated; resize the out tensor to zero "
+                          "elements first (t.resize_(0)).", UserWarning, stacklevel=3)
+        out._data = np.empty(y._data.shape, dst)
+    np.copyto(out._data, y._data, casting="unsafe")
+    bump(out)
+    return out
+
+
+def write_outs(res, out, name, exact=True):
+    """``out=`` for an op returning a named tuple (``sort``, ``max(dim)``...): ``out`` is a
+    tuple of tensors, one per field, each written as ``write_out``; the named tuple of them is
+    returned."""
+    if not isinstance(out, (tuple, list)) or len(out) != len(res):
+        raise TypeError(f"{name}(): argument 'out' must be a tuple of {len(res)} Tensors, "
+                        f"not {type(out).__name__}")
+    return type(res)(*(write_out(y, o, name, exact) for y, o in zip(res, out)))
+
+
+def _torch_type(dt):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
+            "complex128": "ComplexDouble"}.get(dt.name, dt.name)

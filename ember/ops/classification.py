@@ -70,7 +70,7 @@ def _labels(name, x, target, weight, ignore_index):
     t = target._data if isinstance(target, TensorBase) else np.asarray(target)
     want = tuple(x.shape[:1]) + tuple(x.shape[2:])
     if t.shape != want:
-        raise ValueError(f"{name}: expected target of shape {want} for input of shape {tuple(x.shape)}, got {t.shape}")
+        raise ValueError(f"{name}: expected target of shape {want} for input of shape {tuple(x.shape)}, got {tuple(t.shape)}")
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}: expected integer class labels, got target of dtype {t.dtype}")
     C = x.shape[1]
@@ -95,7 +95,7 @@ def _class_weight(name, weight, x):
         return None
     w = np.asarray(weight._data if isinstance(weight, TensorBase) else weight, x.dtype)
     if w.shape != (x.shape[1],):
-        raise ValueError(f"{name}: weight must have one entry per class ({x.shape[1]}), got shape {w.shape}")
+        raise ValueError(f"{name}: weight must have one entry per class ({x.shape[1]}), got shape {tuple(w.shape)}")
     return w
 
 
@@ -133,7 +133,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             want = tuple(x.shape[:1]) + tuple(x.shape[2:])
             raise ValueError(
                 f"{name}: expected integer class labels of shape {want} or class probabilities of "
-                f"shape {tuple(x.shape)}, got a float target of shape {tdata.shape}"
+                f"shape {tuple(x.shape)}, got a float target of shape {tuple(tdata.shape)}"
             )
         if ignore_index != -100:
             raise ValueError(f"{name}: ignore_index is not supported for class-probability targets")

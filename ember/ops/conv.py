@@ -175,7 +175,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     (C kh kw, L)."""
     x = as_tensor(input)
     if x._data.ndim not in (3, 4):
-        raise ValueError(f"unfold: expected a 3-D or 4-D input, got shape {x.shape}")
+        raise ValueError(f"unfold: expected a 3-D or 4-D input, got shape {tuple(x.shape)}")
     unbatched = x._data.ndim == 3
     x = reshape(x, (1,) + x.shape) if unbatched else x
     kernel, stride, pads, dilation = _unfold_args(kernel_size, dilation, padding, stride, "unfold")
@@ -190,7 +190,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     (overlaps add up); (C kh kw, L) gives (C, *output_size)."""
     cols = as_tensor(input)
     if cols._data.ndim not in (2, 3):
-        raise ValueError(f"fold: expected a 2-D or 3-D input, got shape {cols.shape}")
+        raise ValueError(f"fold: expected a 2-D or 3-D input, got shape {tuple(cols.shape)}")
     unbatched = cols._data.ndim == 2
     cols = reshape(cols, (1,) + cols.shape) if unbatched else cols
     size = _tuple(output_size, 2, "output_size", "fold")
@@ -199,7 +199,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     blocks = [conv_output_size(s, kk, st, p, d) for s, kk, st, p, d in zip(size, kernel, stride, pads, dilation)]
     n, ck, length = cols.shape
     if ck % k or length != blocks[0] * blocks[1]:
-        raise ValueError(f"fold: input of shape {cols.shape} does not match kernel_size={kernel} and "
+        raise ValueError(f"fold: input of shape {tuple(cols.shape)} does not match kernel_size={kernel} and "
                          f"output_size={size}, which need {k}*C rows and {blocks[0] * blocks[1]} columns")
     cols = reshape(permute(cols, 0, 2, 1), (n * length, ck))
     y = Fold.apply(cols, shape=(n, ck // k) + size, kernel=kernel, stride=stride, pads=pads, dilation=dilation)
@@ -279,7 +279,7 @@ def mode_pad(x, pads, mode, fn):
         if max(lo, hi) > (size - 1 if mode == "reflect" else size):
             rule = "less than" if mode == "reflect" else "at most"
             raise ValueError(f"{fn}: {mode} padding of {max(lo, hi)} must be {rule} the input size, "
-                             f"got input of shape {x.shape}")
+                             f"got input of shape {tuple(x.shape)}")
     return ModePadFunction.apply(x, pads=tuple(pads), mode=mode)
 
 
@@ -289,20 +289,20 @@ def mode_pad(x, pads, mode, fn):
 def _check_conv_args(x, weight, bias, groups, fn, nd):
     axes = "(N, C, H, W)" if nd == 2 else "(N, C, L)"
     if x._data.ndim != nd + 2:
-        raise ValueError(f"{fn}: expected a {nd + 2}-D input {axes}, got shape {x.shape}")
+        raise ValueError(f"{fn}: expected a {nd + 2}-D input {axes}, got shape {tuple(x.shape)}")
     if weight._data.ndim != nd + 2:
         raise ValueError(f"{fn}: expected a {nd + 2}-D weight (out_channels, in_channels/groups, kernel), "
-                         f"got shape {weight.shape}")
+                         f"got shape {tuple(weight.shape)}")
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{fn}: groups must be a positive int, got {groups!r}")
     o, cg = weight.shape[:2]
     if x.shape[1] != cg * groups:
-        raise ValueError(f"{fn}: input has {x.shape[1]} channels (shape {x.shape}) but weight of shape "
-                         f"{weight.shape} with groups={groups} expects {cg * groups}")
+        raise ValueError(f"{fn}: input has {x.shape[1]} channels (shape {tuple(x.shape)}) but weight of shape "
+                         f"{tuple(weight.shape)} with groups={groups} expects {cg * groups}")
     if o % groups:
         raise ValueError(f"{fn}: out_channels ({o}) must be divisible by groups ({groups})")
     if bias is not None and bias.shape != (o,):
-        raise ValueError(f"{fn}: expected bias of shape ({o},), got {bias.shape}")
+        raise ValueError(f"{fn}: expected bias of shape ({o},), got {tuple(bias.shape)}")
     if x._data.dtype != weight._data.dtype or (bias is not None and bias._data.dtype != x._data.dtype):
         got = (x.dtype, weight.dtype) + ((bias.dtype,) if bias is not None else ())
         raise TypeError(f"{fn}: input, weight and bias must have one float dtype, got {', '.join(map(str, got))}")

@@ -425,7 +425,7 @@ def div(a, b, *, rounding_mode=None, out=None):
 
 
 def _out(y, out, name):
-    from .linalg import write_out
+    from ._util import write_out
 
     return write_out(y, out, name)
 

@@ -47,18 +47,18 @@ def linear(x, weight, bias=None, relu=False):
     """
     w = weight if isinstance(weight, TensorBase) else as_tensor(weight)
     if w._data.ndim != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {w.shape}")
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {tuple(w.shape)}")
     x = _float_like(x, w._data.dtype)
     if x._data.ndim == 0 or x._data.shape[-1] != w._data.shape[1]:
         raise ValueError(
-            f"linear: weight of shape {w.shape} expects input with {w._data.shape[1]} features, "
-            f"got shape {x.shape}"
+            f"linear: weight of shape {tuple(w.shape)} expects input with {w._data.shape[1]} features, "
+            f"got shape {tuple(x.shape)}"
         )
     b = None
     if bias is not None:
         b = bias if isinstance(bias, TensorBase) else as_tensor(bias)
         if b._data.shape != (w._data.shape[0],):
-            raise ValueError(f"linear: bias must have shape ({w._data.shape[0]},), got {b.shape}")
+            raise ValueError(f"linear: bias must have shape ({w._data.shape[0]},), got {tuple(b.shape)}")
     if kernels.enabled():
         return _kernels.linear(x, w, b, relu)
     return linear_reference(x, w, b, relu)
@@ -114,7 +114,7 @@ def dropout2d(x, p=0.5, training=True, generator=None):
     """Zero whole channels of (N, C, H, W) or (C, H, W) input with probability ``p``, scale the rest."""
     x = x if isinstance(x, TensorBase) else as_tensor(x)
     if x._data.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected (N, C, H, W) or (C, H, W) input, got shape {x.shape}")
+        raise ValueError(f"dropout2d: expected (N, C, H, W) or (C, H, W) input, got shape {tuple(x.shape)}")
     return _dropout(x, p, training, generator, x._data.shape[:-2] + (1, 1), "dropout2d")
 
 

@@ -12,11 +12,10 @@ import string
 import numpy as np
 
 from ..autograd import Function
-from ..autograd.function import bump, is_grad_enabled
 from .._tensor_base import TensorBase, from_op
 from . import elementwise as _ew
 from . import movement as _mv
-from ._util import as_tensor
+from ._util import as_tensor, write_out  # noqa: F401 (write_out: ember.linalg imports it from here)
 from .matmul import matmul
 
 
@@ -32,20 +31,6 @@ def _Dt(t):
 def _same_dtype(a, b, msg, name=_dt):
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(msg.format(name(a), name(b)))
-
-
-def write_out(y, out, name):
-    """``out=``: y's values written into ``out`` (resized if its shape differs), which is returned."""
-    if out is None:
-        return y
-    if is_grad_enabled() and (y.requires_grad or out.requires_grad):
-        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
-                           "but one of the arguments requires grad.")
-    if out._data.shape != y._data.shape:
-        out._data = np.empty(y._data.shape, out._data.dtype)
-    np.copyto(out._data, y._data, casting="unsafe")
-    bump(out)
-    return out
 
 
 def _pair(a, b):

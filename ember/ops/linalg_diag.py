@@ -22,7 +22,7 @@ def _tri_mask(a, diagonal, lower, name):
 
 def tril(input, diagonal=0, *, out=None):
     """The lower triangle of the last two dims (on and below ``diagonal``), zeros elsewhere."""
-    from .linalg import write_out
+    from ._util import write_out
 
     a = as_tensor(input)
     mask = _tri_mask(a, diagonal, True, "tril")
@@ -31,7 +31,7 @@ def tril(input, diagonal=0, *, out=None):
 
 def triu(input, diagonal=0, *, out=None):
     """The upper triangle of the last two dims (on and above ``diagonal``), zeros elsewhere."""
-    from .linalg import write_out
+    from ._util import write_out
 
     a = as_tensor(input)
     mask = _tri_mask(a, diagonal, False, "triu")
@@ -121,7 +121,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
 
 def diag(input, diagonal=0, *, out=None):
     """A 1-D tensor on the ``diagonal`` of a square matrix, or a matrix's diagonal (a copy)."""
-    from .linalg import write_out
+    from ._util import write_out
 
     a = as_tensor(input)
     if a._data.ndim == 1:

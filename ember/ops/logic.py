@@ -5,7 +5,7 @@ import numpy as np
 
 from ..autograd import Function
 from .._tensor_base import TensorBase, from_op
-from ._util import as_tensor, keep_grad
+from ._util import as_tensor, keep_grad, write_out
 from .elementwise import _pair, _unb
 from .elementwise import where as _where3
 
@@ -17,7 +17,8 @@ def _raw(x):
 def _bool(fn):
     def op(input, other, *, out=None):
         with np.errstate(invalid="ignore"):
-            return from_op(np.asarray(fn(as_tensor(input)._data, _raw(other))), None)
+            y = from_op(np.asarray(fn(as_tensor(input)._data, _raw(other))), None)
+            return y if out is None else write_out(y, out, op.__name__)
 
     op.__name__ = fn.__name__
     op.__doc__ = f"Elementwise ``{fn.__name__}`` as a bool tensor (no gradient)."
@@ -67,7 +68,8 @@ isreal = _pred(np.isreal, "isreal", "Where the elements are real (everywhere, fo
 
 def _logical(fn, name):
     def op(input, other, *, out=None):
-        return from_op(np.asarray(fn(as_tensor(input)._data, _raw(other))), None)
+        y = from_op(np.asarray(fn(as_tensor(input)._data, _raw(other))), None)
+        return y if out is None else write_out(y, out, op.__name__)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Elementwise {name.split('_')[1]} of the truth values (a bool tensor)."
@@ -81,7 +83,8 @@ logical_xor = _logical(np.logical_xor, "logical_xor")
 
 def logical_not(input, *, out=None):
     """Elementwise not of the truth values (a bool tensor)."""
-    return from_op(np.logical_not(as_tensor(input)._data), None)
+    y = from_op(np.logical_not(as_tensor(input)._data), None)
+    return y if out is None else write_out(y, out, "logical_not")
 
 
 _TORCH_NAMES = {np.dtype(np.float16): "Half", np.dtype(np.float32): "Float", np.dtype(np.float64): "Double"}
@@ -99,7 +102,8 @@ def _bitwise(fn, name):
         a = as_tensor(input)._data
         b = _raw(other)
         _check_integral(name, a, b)
-        return from_op(np.asarray(fn(a, b)), None)
+        y = from_op(np.asarray(fn(a, b)), None)
+        return y if out is None else write_out(y, out, op.__name__)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Elementwise {name.split('_')[1]} of the bits (integer and bool tensors)."
@@ -115,7 +119,8 @@ def bitwise_not(input, *, out=None):
     """Elementwise not of the bits (logical not for bools)."""
     a = as_tensor(input)._data
     _check_integral("bitwise_not", a)
-    return from_op(np.invert(a), None)
+    y = from_op(np.invert(a), None)
+    return y if out is None else write_out(y, out, "bitwise_not", exact=True)
 
 
 class FMax(Function):
@@ -139,12 +144,14 @@ class FMax(Function):
 
 def fmax(input, other, *, out=None):
     """Elementwise maximum that ignores NaN: NaN only where both are NaN."""
-    return FMax.apply(*_pair(input, other))
+    y = FMax.apply(*_pair(input, other))
+    return y if out is None else write_out(y, out, "fmax")
 
 
 def fmin(input, other, *, out=None):
     """Elementwise minimum that ignores NaN."""
-    return FMax.apply(*_pair(input, other), minimum=True)
+    y = FMax.apply(*_pair(input, other), minimum=True)
+    return y if out is None else write_out(y, out, "fmin")
 
 
 def where(condition, input=None, other=None, *, out=None):
@@ -157,7 +164,8 @@ def where(condition, input=None, other=None, *, out=None):
         return tuple(from_op(np.asarray(i, np.int64), None) for i in np.nonzero(c))
     if input is None or other is None:
         raise TypeError("where() takes the condition alone, or the condition, input and other")
-    return _where3(condition, input, other)
+    y = _where3(condition, input, other)
+    return y if out is None else write_out(y, out, "where", exact=True)
 
 
 __all__ = [

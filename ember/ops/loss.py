@@ -67,7 +67,7 @@ def _const(name, what, w, x, shape=None):
         if np.broadcast_shapes(w.shape, shape) != tuple(shape):
             raise ValueError
     except ValueError:
-        raise ValueError(f"{name}: {what} of shape {w.shape} does not broadcast to {tuple(shape)}") from None
+        raise ValueError(f"{name}: {what} of shape {tuple(w.shape)} does not broadcast to {tuple(shape)}") from None
     return w
 
 

@@ -33,7 +33,7 @@ def matmul(a, b, *, out=None):
     a = as_tensor(a)
     b = as_tensor(b, a)
     if out is not None:
-        from .linalg import write_out
+        from ._util import write_out
 
         return write_out(matmul(a, b), out, "matmul")
     if a._data.ndim == 0 or b._data.ndim == 0:

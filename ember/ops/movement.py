@@ -407,9 +407,8 @@ class Size(tuple):
     __str__ = __repr__
 
     def __format__(self, spec):
-        # f"{x.shape}" reads as the tuple, as ember's error messages are written (PyTorch would
-        # give str(); repr() and str() do give "ember.Size([...])").
-        return tuple.__repr__(self).__format__(spec)
+        # f"{tuple(x.shape)}" prints "ember.Size([2, 3])", as PyTorch's prints "torch.Size([2, 3])"
+        return str(self).__format__(spec)
 
     def __reduce__(self):
         return (Size, (tuple(self),))

@@ -84,7 +84,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     """
     x = as_tensor(x)
     if x._data.ndim < 2:
-        raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {x.shape}")
+        raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {tuple(x.shape)}")
     c = x._data.shape[1]
     rm = running_mean._data if isinstance(running_mean, TensorBase) else running_mean
     rv = running_var._data if isinstance(running_var, TensorBase) else running_var
@@ -94,17 +94,17 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
     for name, a in (("running_mean", rm), ("running_var", rv)):
         if a is not None and a.shape != (c,):
-            raise ValueError(f"batch_norm: {name} must have shape ({c},) for input shape {x.shape}, got {a.shape}")
+            raise ValueError(f"batch_norm: {name} must have shape ({c},) for input shape {tuple(x.shape)}, got {tuple(a.shape)}")
     _check_float(eps, "eps", "batch_norm")
     if training and rm is not None:
         _check_float(momentum, "momentum", "batch_norm")
     if training and x._data.size // max(c, 1) <= 1:
-        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input shape {x.shape}")
+        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input shape {tuple(x.shape)}")
     w = None if weight is None else as_tensor(weight)
     b = None if bias is None else as_tensor(bias)
     for name, t in (("weight", w), ("bias", b)):
         if t is not None and t._data.shape != (c,):
-            raise ValueError(f"batch_norm: {name} must have shape ({c},) for input shape {x.shape}, got {t.shape}")
+            raise ValueError(f"batch_norm: {name} must have shape ({c},) for input shape {tuple(x.shape)}, got {tuple(t.shape)}")
     first = w if w is not None else b
     if first is not None and x._data.dtype != first._data.dtype:
         x = cast(x, first._data.dtype)
@@ -134,13 +134,13 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     shape = _norm_shape(normalized_shape)
     nd = len(shape)
     if nd == 0 or x._data.ndim < nd or x._data.shape[x._data.ndim - nd :] != shape:
-        raise ValueError(f"layer_norm: normalized_shape {shape} does not match the last dims of input shape {x.shape}")
+        raise ValueError(f"layer_norm: normalized_shape {shape} does not match the last dims of input shape {tuple(x.shape)}")
     _check_float(eps, "eps", "layer_norm")
     w = None if weight is None else as_tensor(weight)
     b = None if bias is None else as_tensor(bias)
     for name, t in (("weight", w), ("bias", b)):
         if t is not None and t._data.shape != shape:
-            raise ValueError(f"layer_norm: {name} must have shape {shape}, got {t.shape}")
+            raise ValueError(f"layer_norm: {name} must have shape {shape}, got {tuple(t.shape)}")
     first = w if w is not None else b
     if first is not None and x._data.dtype != first._data.dtype:
         x = cast(x, first._data.dtype)
@@ -161,7 +161,7 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     then apply per-channel ``weight`` and ``bias`` (C,)."""
     x = as_tensor(x)
     if x._data.ndim < 2:
-        raise ValueError(f"group_norm: expected input of shape (N, C, *), got {x.shape}")
+        raise ValueError(f"group_norm: expected input of shape (N, C, *), got {tuple(x.shape)}")
     n, c = x._data.shape[:2]
     if not isinstance(num_groups, numbers.Integral) or num_groups <= 0 or c % num_groups:
         raise ValueError(f"group_norm: {c} channels cannot be split into {num_groups!r} groups")
@@ -170,7 +170,7 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     b = None if bias is None else as_tensor(bias)
     for name, t in (("weight", w), ("bias", b)):
         if t is not None and t._data.shape != (c,):
-            raise ValueError(f"group_norm: {name} must have shape ({c},), got {t.shape}")
+            raise ValueError(f"group_norm: {name} must have shape ({c},), got {tuple(t.shape)}")
     first = w if w is not None else b
     if first is not None and x._data.dtype != first._data.dtype:
         x = cast(x, first._data.dtype)

@@ -17,7 +17,7 @@ from .. import backend
 from ..autograd import Function
 from .._tensor_base import TensorBase, from_op
 from . import _special
-from ._util import array_of, as_tensor, keep_grad
+from ._util import array_of, as_tensor, keep_grad, write_out
 from .activation import erf
 from .elementwise import _pair, _unb, cast, clip, exp, log, pow, sqrt, where
 
@@ -63,7 +63,8 @@ def _unary(name, f, df, keep="x", floating=True, doc=None):
     cls = type(name, (_Unary,), {"f": staticmethod(f), "df": staticmethod(df), "keep": keep})
 
     def fn(input, *, out=None):
-        return cls.apply(_floating(input) if floating else as_tensor(input))
+        y = cls.apply(_floating(input) if floating else as_tensor(input))
+        return y if out is None else write_out(y, out, fn.__name__, exact=not floating)
 
     fn.__name__ = fn.__qualname__ = name.lower()
     fn.__doc__ = doc
@@ -121,8 +122,10 @@ def polygamma(n, input, *, out=None):
     if not isinstance(n, (int, np.integer)) or n < 0:
         raise RuntimeError(f"polygamma(n, x) does not support negative n, got {n!r}")
     if n == 0:
-        return digamma(input)
-    return Polygamma.apply(_floating(input), n=int(n))
+        y = digamma(input)
+        return y if out is None else write_out(y, out, "polygamma")
+    y = Polygamma.apply(_floating(input), n=int(n))
+    return y if out is None else write_out(y, out, "polygamma")
 
 
 class _Step(Function):
@@ -146,17 +149,20 @@ def _step(f, input):
 
 def floor(input, *, out=None):
     """The largest integer <= x (integers unchanged); gradient 0."""
-    return _step(np.floor, input)
+    y = _step(np.floor, input)
+    return y if out is None else write_out(y, out, "floor", exact=True)
 
 
 def ceil(input, *, out=None):
     """The smallest integer >= x; gradient 0."""
-    return _step(np.ceil, input)
+    y = _step(np.ceil, input)
+    return y if out is None else write_out(y, out, "ceil", exact=True)
 
 
 def trunc(input, *, out=None):
     """x rounded toward 0; gradient 0."""
-    return _step(np.trunc, input)
+    y = _step(np.trunc, input)
+    return y if out is None else write_out(y, out, "trunc", exact=True)
 
 
 fix = trunc
@@ -164,15 +170,18 @@ fix = trunc
 
 def round(input, *, decimals=0, out=None):
     """x rounded to ``decimals`` places, half to even, as PyTorch; gradient 0."""
-    return _step(np.rint if decimals == 0 else (lambda a: np.round(a, decimals)), input)
+    y = _step(np.rint if decimals == 0 else (lambda a: np.round(a, decimals)), input)
+    return y if out is None else write_out(y, out, "round", exact=True)
 
 
 def sign(input, *, out=None):
     """-1, 0 or 1 (0 at NaN, as PyTorch); bools stay bools; gradient 0."""
     a = as_tensor(input)
     if a._data.dtype == np.bool_:
-        return from_op(a._data.copy(), None)
-    return _step(lambda v: np.nan_to_num(np.sign(v), nan=0.0) if v.dtype.kind == "f" else np.sign(v), a)
+        y = from_op(a._data.copy(), None)
+        return y if out is None else write_out(y, out, "sign", exact=True)
+    y = _step(lambda v: np.nan_to_num(np.sign(v), nan=0.0) if v.dtype.kind == "f" else np.sign(v), a)
+    return y if out is None else write_out(y, out, "sign", exact=True)
 
 
 sgn = sign
@@ -180,7 +189,8 @@ sgn = sign
 
 def signbit(input, *, out=None):
     """Whether the sign bit is set (True for -0.0); a bool tensor."""
-    return from_op(np.signbit(as_tensor(input)._data), None)
+    y = from_op(np.signbit(as_tensor(input)._data), None)
+    return y if out is None else write_out(y, out, "signbit", exact=True)
 
 
 def square(input, *, out=None):
@@ -188,7 +198,8 @@ def square(input, *, out=None):
     a = as_tensor(input)
     if a._data.dtype == np.bool_:
         a = cast(a, np.int64)
-    return pow(a, 2)
+    y = pow(a, 2)
+    return y if out is None else write_out(y, out, "square")
 
 
 # ----- two operands -----
@@ -284,7 +295,8 @@ class Copysign(_Binary):
 
 def atan2(input, other, *, out=None):
     """The angle of (other, input): arctan(input / other) in the right quadrant."""
-    return Atan2.apply(*_float_pair(input, other))
+    y = Atan2.apply(*_float_pair(input, other))
+    return y if out is None else write_out(y, out, "atan2")
 
 
 arctan2 = atan2
@@ -292,18 +304,21 @@ arctan2 = atan2
 
 def hypot(input, other, *, out=None):
     """sqrt(input^2 + other^2), without overflow."""
-    return Hypot.apply(*_float_pair(input, other))
+    y = Hypot.apply(*_float_pair(input, other))
+    return y if out is None else write_out(y, out, "hypot")
 
 
 def logaddexp(input, other, *, out=None):
     """log(exp(input) + exp(other)), without overflow."""
-    return LogAddExp.apply(*_float_pair(input, other))
+    y = LogAddExp.apply(*_float_pair(input, other))
+    return y if out is None else write_out(y, out, "logaddexp")
 
 
 def logaddexp2(input, other, *, out=None):
     """log2(2^input + 2^other)."""
     a, b = _float_pair(input, other)
-    return logaddexp(a * _LN2, b * _LN2) / _LN2
+    y = logaddexp(a * _LN2, b * _LN2) / _LN2
+    return y if out is None else write_out(y, out, "logaddexp2")
 
 
 def _divmod_check(a, b, name):
@@ -314,33 +329,39 @@ def _divmod_check(a, b, name):
 
 def remainder(input, other, *, out=None):
     """Python's modulus: input - other * floor(input / other), with other's sign."""
-    return Remainder.apply(*_divmod_check(*_pair(input, other), "remainder"))
+    y = Remainder.apply(*_divmod_check(*_pair(input, other), "remainder"))
+    return y if out is None else write_out(y, out, "remainder")
 
 
 def fmod(input, other, *, out=None):
     """C's fmod: input - other * trunc(input / other), with input's sign."""
-    return Fmod.apply(*_divmod_check(*_pair(input, other), "fmod"))
+    y = Fmod.apply(*_divmod_check(*_pair(input, other), "fmod"))
+    return y if out is None else write_out(y, out, "fmod")
 
 
 def xlogy(input, other, *, out=None):
     """input * log(other), 0 where input is 0."""
-    return XLogY.apply(*_float_pair(input, other))
+    y = XLogY.apply(*_float_pair(input, other))
+    return y if out is None else write_out(y, out, "xlogy")
 
 
 def copysign(input, other, *, out=None):
     """|input| with the sign of other (a float result)."""
-    return Copysign.apply(*_float_pair(input, other))
+    y = Copysign.apply(*_float_pair(input, other))
+    return y if out is None else write_out(y, out, "copysign")
 
 
 def lerp(input, end, weight, *, out=None):
     """input + weight * (end - input)."""
-    return input + weight * (end - input)
+    y = input + weight * (end - input)
+    return y if out is None else write_out(y, out, "lerp")
 
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 * tensor2."""
     p = tensor1 * tensor2
-    return input + (p if value == 1 else value * p)
+    y = input + (p if value == 1 else value * p)
+    return y if out is None else write_out(y, out, "addcmul")
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
@@ -349,7 +370,8 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     if t1._data.dtype.kind in "iub" and t2._data.dtype.kind in "iub":
         raise RuntimeError("Integer division with addcdiv is no longer supported; use a float tensor")
     q = t1 / t2
-    return input + (q if value == 1 else value * q)
+    y = input + (q if value == 1 else value * q)
+    return y if out is None else write_out(y, out, "addcdiv")
 
 
 def _clamp_tensor(a, bound, lower):
@@ -379,7 +401,8 @@ def heaviside(input, values, *, out=None):
     if a._data.dtype != v._data.dtype:
         raise RuntimeError(f"heaviside is not yet implemented for tensors with different dtypes: "
                            f"got {a._data.dtype} and {v._data.dtype}")
-    return from_op(np.heaviside(a._data, v._data).astype(a._data.dtype), None)
+    y = from_op(np.heaviside(a._data, v._data).astype(a._data.dtype), None)
+    return y if out is None else write_out(y, out, "heaviside", exact=True)
 
 
 def float_power(input, exponent, *, out=None):
@@ -390,8 +413,10 @@ def float_power(input, exponent, *, out=None):
     else:
         base = from_op(np.asarray(input, f64), None)
     if isinstance(exponent, TensorBase):
-        return pow(base, cast(exponent, f64))
-    return pow(base, float(exponent))
+        y = pow(base, cast(exponent, f64))
+        return y if out is None else write_out(y, out, "float_power", exact=True)
+    y = pow(base, float(exponent))
+    return y if out is None else write_out(y, out, "float_power", exact=True)
 
 
 class NanToNum(Function):
@@ -411,8 +436,10 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
     """NaN -> ``nan``, +inf -> ``posinf`` (default: the dtype's largest), -inf -> ``neginf``."""
     a = as_tensor(input)
     if a._data.dtype.kind not in "fc":
-        return from_op(a._data.copy(), None)
-    return NanToNum.apply(a, nan=nan, posinf=posinf, neginf=neginf)
+        y = from_op(a._data.copy(), None)
+        return y if out is None else write_out(y, out, "nan_to_num", exact=True)
+    y = NanToNum.apply(a, nan=nan, posinf=posinf, neginf=neginf)
+    return y if out is None else write_out(y, out, "nan_to_num", exact=True)
 
 
 def logit(input, eps=None, *, out=None):
@@ -421,7 +448,8 @@ def logit(input, eps=None, *, out=None):
     if eps is not None:
         p = clip(p, eps, 1 - eps)
     with np.errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf, as PyTorch, silently
-        return log(p) - log1p(-p)
+        y = log(p) - log1p(-p)
+        return y if out is None else write_out(y, out, "logit")
 
 
 # the namespaces derivatives are written with: arrays (NumPy and the special functions) and

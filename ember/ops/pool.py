@@ -133,7 +133,7 @@ def _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode, fn, nd):
     x = as_tensor(x)
     if x._data.ndim not in (nd + 1, nd + 2):
         axes = "(N, C, H, W) or (C, H, W)" if nd == 2 else "(N, C, L) or (C, L)"
-        raise ValueError(f"{fn}: expected input of shape {axes}, got shape {x.shape}")
+        raise ValueError(f"{fn}: expected input of shape {axes}, got shape {tuple(x.shape)}")
     if x._data.dtype.kind != "f":
         raise TypeError(f"{fn}: expected a floating input, got {x.dtype}")
     kernel, stride, padding, dilation = check_window(kernel_size, stride, padding, dilation, fn, nd)
@@ -256,7 +256,7 @@ def adaptive_avg_pool(x, output_size, fn, nd):
     x = as_tensor(x)
     if x._data.ndim not in (nd + 1, nd + 2):
         axes = "(N, C, H, W) or (C, H, W)" if nd == 2 else "(N, C, L) or (C, L)"
-        raise ValueError(f"{fn}: expected input of shape {axes}, got shape {x.shape}")
+        raise ValueError(f"{fn}: expected input of shape {axes}, got shape {tuple(x.shape)}")
     sizes = x.shape[-nd:]
     req = (output_size,) * nd if output_size is None or isinstance(output_size, (int, np.integer)) else tuple(output_size)
     if len(req) != nd or any(o is not None and (not isinstance(o, (int, np.integer)) or o < 1) for o in req):

@@ -119,7 +119,7 @@ class Adafactor(Optimizer):
                     "variance": shape}[key]
             a = np.asarray(v._data if hasattr(v, "_data") else v)
             if a.shape != want:
-                raise ValueError(f"{self._name}.load_state_dict: state {key!r} has shape {a.shape}, expected "
+                raise ValueError(f"{self._name}.load_state_dict: state {key!r} has shape {tuple(a.shape)}, expected "
                                  f"{want} for a parameter of shape {shape}")
             return np.array(a, dtype=p._data.dtype, order="C", copy=True)
         return super()._load_state_value(p, key, v)

@@ -120,7 +120,7 @@ class Optimizer:
         self._scratch = {}
         if isinstance(params, Tensor):
             raise TypeError(f"{self._name} expects an iterable of Tensors or dicts as params, got a single "
-                            f"Tensor of shape {params.shape}: pass [tensor] or model.parameters()")
+                            f"Tensor of shape {tuple(params.shape)}: pass [tensor] or model.parameters()")
         if isinstance(params, dict):
             params = [params]
         params = list(params)
@@ -164,7 +164,7 @@ class Optimizer:
                 raise TypeError(f"{self._name} can only optimize Tensors, but one of the params is "
                                 f"{type(p).__name__}")
             if not p.is_leaf:
-                raise ValueError(f"{self._name} can't optimize a non-leaf Tensor (shape {p.shape}): "
+                raise ValueError(f"{self._name} can't optimize a non-leaf Tensor (shape {tuple(p.shape)}): "
                                  "optimize the leaf it was computed from")
             if p._data.dtype.kind != "f":
                 raise TypeError(f"{self._name} can only optimize floating-point Tensors, got dtype {p._data.dtype}")
@@ -224,7 +224,7 @@ class Optimizer:
                     g = g._data
                 if g.shape != p._data.shape:
                     raise ValueError(f"{self._name}: a parameter of shape {p._data.shape} has a gradient of "
-                                     f"shape {g.shape}")
+                                     f"shape {tuple(g.shape)}")
                 self._update(p._data, g, self.state[p], group)
                 bump(p)  # a graph that saved p before this step can no longer backward
         return loss
@@ -335,7 +335,7 @@ class Optimizer:
             return None
         a = np.asarray(v._data if isinstance(v, Tensor) else v)
         if a.shape != p._data.shape:
-            raise ValueError(f"{self._name}.load_state_dict: state {key!r} has shape {a.shape}, its parameter "
+            raise ValueError(f"{self._name}.load_state_dict: state {key!r} has shape {tuple(a.shape)}, its parameter "
                              f"has shape {p._data.shape}")
         dtype = p._data.dtype if a.dtype.kind == "f" else a.dtype
         return np.array(a, dtype=dtype, order="C", copy=True)

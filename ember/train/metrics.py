@@ -43,7 +43,7 @@ def _check(metric, outputs, targets):
     if outputs.ndim != 2 or targets.ndim != 1 or len(outputs) != len(targets):
         raise ValueError(
             f"{metric.name} expects outputs of shape (N, C) and class indices of shape (N,), "
-            f"got {outputs.shape} and {targets.shape}"
+            f"got {tuple(outputs.shape)} and {tuple(targets.shape)}"
         )
 
 
