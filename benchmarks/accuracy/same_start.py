@@ -16,9 +16,12 @@ The PyTorch run records, and the ember run replays:
   differently).
 
 It then compares the scalars ``backward()`` was called on (the training losses, at full
-precision) and, as a second view, the numbers the script printed. Dropout masks and other
-draws made inside layers are not replayed: run such scripts with dropout off. Needs
-PyTorch installed (it is the reference); PyTorch's run uses one thread.
+precision) and, as a second view, the numbers the script printed. ``F.dropout`` (and so
+``nn.Dropout``) draws its mask with ``torch.rand`` on PyTorch's side and replays it on
+ember's; other draws made inside layers (dropout inside ``scaled_dot_product_attention``)
+are not replayed: run such scripts with that off. ``--stop-after N`` ends the script on
+both sides after its N-th ``backward()``. Needs PyTorch installed (it is the reference);
+PyTorch's run uses one thread.
 """
 import argparse
 import os
@@ -41,18 +44,19 @@ class Record:
     """What one run saw: draws per function, sampler epochs, start parameters, losses."""
 
     def __init__(self):
-        self.draws, self.orders, self.params, self.losses = {}, [], None, []
+        self.draws, self.orders, self.params, self.losses, self.masks = {}, [], None, [], []
 
     def save(self, path):
         arrays = {f"draw/{name}/{k}": a for name, seq in self.draws.items() for k, a in enumerate(seq)}
         arrays.update({f"order/{k}": np.asarray(o, np.int64) for k, o in enumerate(self.orders)})
         arrays.update({f"param/{k}": p for k, p in enumerate(self.params or [])})
+        arrays.update({f"mask/{k}": m for k, m in enumerate(self.masks)})
         arrays["losses"] = np.asarray(self.losses, np.float64)
         np.savez(path, **arrays)
 
     @classmethod
     def load(cls, path):
-        r, params = cls(), {}
+        r, params, masks = cls(), {}, {}
         with np.load(path) as z:
             for key in z.files:
                 kind, _, rest = key.partition("/")
@@ -63,14 +67,17 @@ class Record:
                     r.orders.append((int(rest), z[key]))
                 elif kind == "param":
                     params[int(rest)] = z[key]
+                elif kind == "mask":
+                    masks[int(rest)] = z[key]
             r.losses = list(z["losses"])
         r.draws = {n: [d[k] for k in sorted(d)] for n, d in r.draws.items()}
         r.orders = [o for _, o in sorted(r.orders, key=lambda t: t[0])]
         r.params = [params[k] for k in sorted(params)] if params else None
+        r.masks = [masks[k] for k in sorted(masks)]
         return r
 
 
-def _instrument(lib, data, optim, tensor_cls, to_numpy, record, replay):
+def _instrument(lib, data, optim, tensor_cls, to_numpy, record, replay, stop_after=None):
     """Patch ``lib``'s random functions, samplers, optimizer and ``backward``; ``replay`` is
     the PyTorch run's Record (ember's side) or None (PyTorch's side, which records)."""
     for name in DRAWS:
@@ -160,14 +167,52 @@ def _instrument(lib, data, optim, tensor_cls, to_numpy, record, replay):
             record.losses.append(float(to_numpy(self).reshape(())))
         inside.append(1)
         try:
-            return orig_backward(self, *args, **kwargs)
+            out = orig_backward(self, *args, **kwargs)
         finally:
             inside.pop()
+        if stop_after is not None and len(record.losses) >= stop_after:
+            raise SystemExit(0)  # enough losses: end the script here, on both sides alike
+        return out
 
     tensor_cls.backward = backward
 
 
-def _side(which, out, script, args):
+def _dropout_torch(torch, record, rand):
+    """F.dropout for PyTorch's side: the mask drawn with torch.rand, kept for the replay."""
+    F = torch.nn.functional
+
+    def dropout(input, p=0.5, training=True, inplace=False):
+        if not training or p == 0:
+            return input
+        keep = rand(input.shape) >= p
+        record.masks.append(keep.numpy())
+        return input * (keep.to(input.dtype) * (1.0 / (1.0 - p)))
+
+    F.dropout = dropout
+
+
+def _dropout_ember(ember, record, replay):
+    """F.dropout for ember's side: PyTorch's masks, one per call, in order."""
+    import ember.nn.dropout as mod
+
+    def dropout(input, p=0.5, training=True, inplace=False, generator=None):
+        if not training or p == 0:
+            return input
+        k = len(record.masks)
+        if k >= len(replay.masks):
+            raise RuntimeError(f"same_start: ember made more dropout calls than PyTorch ({len(replay.masks)})")
+        keep = replay.masks[k]
+        if keep.shape != tuple(input.shape):
+            raise RuntimeError(f"same_start: dropout call {k}: PyTorch's input had shape {keep.shape}, "
+                               f"ember's {tuple(input.shape)}")
+        record.masks.append(keep)
+        dt = input.detach().numpy().dtype
+        return input * ember.from_numpy(keep.astype(dt) * dt.type(1.0 / (1.0 - p)))
+
+    ember.nn.functional.dropout = mod.dropout = dropout
+
+
+def _side(which, out, script, args, stop_after=None):
     record, replay = Record(), None
     random.seed(0)  # Python's own random module (a script's random.randint) the same on both sides
     sys.argv = [script] + list(args)
@@ -178,8 +223,10 @@ def _side(which, out, script, args):
             import torch.utils.data
 
             torch.set_num_threads(1)
+            rand = torch.rand
             _instrument(torch, torch.utils.data, torch.optim, torch.Tensor,
-                        lambda t: t.detach().numpy(), record, None)
+                        lambda t: t.detach().numpy(), record, None, stop_after)
+            _dropout_torch(torch, record, rand)
             runpy.run_path(script, run_name="__main__")
         else:
             import ember
@@ -189,21 +236,23 @@ def _side(which, out, script, args):
 
             replay = Record.load(out.replace(".ember.", ".torch."))
             _instrument(ember, ember.data, ember.optim, ember.Tensor,
-                        lambda t: t.detach().numpy(), record, replay)
+                        lambda t: t.detach().numpy(), record, replay, stop_after)
+            _dropout_ember(ember, record, replay)
             ember.run.run_path(script, args)
     finally:
         record.save(out)
 
 
-def compare(script, args, losses=5, rtol=1e-5, timeout=600):
+def compare(script, args, losses=5, rtol=1e-5, timeout=600, stop_after=None):
     """Run both sides; returns a dict with both loss lists, both printed-number lists, the
     worst relative difference of the first ``losses`` losses and whether it is within rtol."""
     with tempfile.TemporaryDirectory() as tmp:
         runs = {}
         for which in ("torch", "ember"):
             out = os.path.join(tmp, f"rec.{which}.npz")
-            p = subprocess.run([sys.executable, "-m", "benchmarks.accuracy.same_start", "--side", which, out, script,
-                                *args], capture_output=True, text=True, timeout=timeout,
+            cmd = [sys.executable, "-m", "benchmarks.accuracy.same_start", "--side", which, out,
+                   str(stop_after or 0), script, *args]
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                                cwd=os.path.dirname(os.path.abspath(script)) or ".",
                                env={**os.environ, "PYTHONPATH": _ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")})
             runs[which] = (p, Record.load(out) if os.path.exists(out) else Record())
@@ -224,15 +273,17 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--side"]:
-        _side(argv[1], argv[2], argv[3], argv[4:])
+        _side(argv[1], argv[2], argv[4], argv[5:], int(argv[3]) or None)
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--losses", type=int, default=5, help="how many first losses to compare")
     ap.add_argument("--rtol", type=float, default=1e-5)
+    ap.add_argument("--stop-after", type=int, default=None, metavar="N",
+                    help="end the script (on both sides) after its N-th backward()")
     ap.add_argument("script")
     ap.add_argument("args", nargs=argparse.REMAINDER)
     ns = ap.parse_args(argv)
-    r = compare(os.path.abspath(ns.script), ns.args, ns.losses, ns.rtol)
+    r = compare(os.path.abspath(ns.script), ns.args, ns.losses, ns.rtol, stop_after=ns.stop_after)
     print(f"{ns.script}: PyTorch rc {r['torch_rc']}, ember rc {r['ember_rc']}; "
           f"{len(r['torch_losses'])} / {len(r['ember_losses'])} backward() calls")
     for k in range(r["compared"]):
