@@ -422,6 +422,13 @@ def run(quick=False, only=None, rounds=None):
         res = memory.run(quick, torch is not None, threads())
         results["memory"] = res
         md.append(memory.markdown(res))
+    # ----- embedding -----
+    if want("indexing"):
+        from benchmarks import indexing
+
+        res, m = indexing.run(quick)
+        results["indexing"] = res
+        md.append(m)
     if want("gemm") and "mlp" in results:
         n = 10000 if quick else 60000
         res = workload_gemm(quick, results["mlp"]["best"]["ember manual loop"], n)
@@ -437,7 +444,7 @@ def main(argv=None):
 
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="smaller slices, one round: a smoke run")
-    p.add_argument("--only", nargs="*", help="mlp cnn cnnsteps cifar inference overhead memory gemm")
+    p.add_argument("--only", nargs="*", help="mlp cnn cnnsteps cifar inference overhead memory gemm indexing")
     p.add_argument("--rounds", type=int, help="interleaved rounds per training workload (default 3; 1 with --quick)")
     p.add_argument("--threads", type=int, help="threads for BLAS and PyTorch (default: the cores); "
                    "1 gives relative comparisons that a busy machine disturbs least")

@@ -70,6 +70,16 @@ from .ops.linalg import (  # noqa: E402
 from .ops.linalg_diag import diag, diag_embed, diagflat, diagonal, trace, tril, triu  # noqa: E402
 from . import linalg  # noqa: E402
 # ----- end linalg basics -----
+# ----- linalg-decomp -----
+from .ops.linalg_decomp import qr_old as qr, svd_old as svd  # noqa: E402
+# ----- end linalg-decomp -----
+# ----- linalg-solve -----
+from .ops.linalg_solve import det, inverse, logdet, slogdet_top as slogdet  # noqa: E402
+from .ops.linalg_matfn import cholesky_inverse, cholesky_solve, matrix_exp, matrix_power, pinverse  # noqa: E402
+# ----- end linalg-solve -----
+# ----- out-audit -----
+from .ops.linalg_distance import cosine_similarity, pdist  # noqa: E402
+# ----- end out-audit -----
 
 # ----- sorting -----
 from .ops.sorting import (  # noqa: E402

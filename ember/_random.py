@@ -306,8 +306,11 @@ def bernoulli(input, p=None, *, generator=None, out=None):
         if np.any(~((a >= 0) & (a <= 1))):
             raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
         p = a
-    t = _new(bernoulli_array(a.shape, a.dtype, p, generator), None, False, out)
-    return t if out is not None else _zero_grad_link(t, input, p)
+    if out is not None:  # refused when input requires grad (in grad mode), as PyTorch's
+        from .ops._util import write_out
+
+        return write_out(bernoulli(input, p, generator=generator), out, "bernoulli")
+    return _zero_grad_link(_new(bernoulli_array(a.shape, a.dtype, p, generator)), input, p)
 
 
 def poisson(input, generator=None):
@@ -357,4 +360,6 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         keys = w / g.standard_exponential(w.shape)
         idx = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
     idx = idx.astype(np.int64).reshape(p.shape[:-1] + (num_samples,))
+    if out is not None and out.dtype != np.int64:
+        raise RuntimeError(f"multinomial expects Long tensor out, got: {_tname(out._data.dtype)}")
     return _new(idx, None, False, out)

@@ -24,6 +24,12 @@ from .ops import joining as _join, movement as _mv
 from .ops import cumulative as _cu, logic as _lg, pointwise as _pw, reduce as _rd
 from .ops import indexing as _ix, linalg as _la, linalg_diag as _ld
 from .ops import reorder as _ro, setops as _so, sorting as _st
+# ----- linalg-decomp -----
+from .ops import linalg_decomp as _lde
+# ----- end linalg-decomp -----
+# ----- linalg-solve -----
+from .ops import linalg_matfn as _lmf, linalg_solve as _lso
+# ----- end linalg-solve -----
 
 _ARITH = {np.add: ops.add, np.subtract: ops.sub, np.multiply: ops.mul, np.true_divide: ops.div}
 
@@ -316,6 +322,9 @@ class Tensor(TensorBase):
         return self._data.__index__()
 
     def __array__(self, dtype=None, copy=None):
+        # np.asarray(t) is t.numpy(), as in PyTorch: refused while t requires grad
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         return self._data if dtype is None else self._data.astype(dtype)
 
     # ----- the ops as methods -----
@@ -768,9 +777,17 @@ class Tensor(TensorBase):
 
     _ro_flip = staticmethod(_ro.flip)
     # ----- end sorting -----
+    # ----- linalg-decomp -----
+    svd, qr = _lde.svd_old, _lde.qr_old  # PyTorch's older APIs: svd(U, S, V), qr(some=True)
+    # ----- end linalg-decomp -----
+    # ----- linalg-solve -----
+    inverse, det, logdet, slogdet = _lso.inverse, _lso.det, _lso.logdet, _lso.slogdet_top
+    cholesky_solve, cholesky_inverse = _lmf.cholesky_solve, _lmf.cholesky_inverse
+    matrix_power, matrix_exp, pinverse = _lmf.matrix_power, _lmf.matrix_exp, _lmf.pinverse
+    # ----- end linalg-solve -----
 
     def __setitem__(self, index, value):
-        idx = ops.movement.normalize_index(index)
+        idx = ops.movement.normalize_index(index, self._data.shape)  # ----- out-audit ----- PyTorch's IndexErrors
         if _GradMode.enabled and (self.requires_grad or isinstance(value, Tensor) and value.requires_grad):
             return self._inplace_graph(lambda t: ops.movement.setitem(t, idx, value))
         self._data[idx] = backend.to_device(_raw(value), "cpu") if isinstance(value, Tensor) else value

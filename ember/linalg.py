@@ -1,4 +1,7 @@
-"""``ember.linalg``: PyTorch's ``torch.linalg`` (so far the products; the decompositions are to come)."""
+"""``ember.linalg``: PyTorch's ``torch.linalg``: products, norms, inverses and solves,
+determinants, and the decompositions (qr, eigh, svd, cholesky), each with PyTorch's
+gradients. Complex-valued functions (``eig``, ``eigvals``) and the LU family are not in
+ember (it has no complex dtype)."""
 from .ops.linalg import chain_matmul as _chain, linalg_cross as cross  # noqa: F401
 from .ops.linalg import matmul  # noqa: F401
 from .ops.linalg_diag import diagonal as _diagonal
@@ -21,16 +24,33 @@ def multi_dot(tensors, *, out=None):
         y = reshape(y, tuple(n for n, drop in zip(y.shape, (first, last)) if not drop))
     from .ops.linalg import write_out
 
-    return write_out(y, out, "linalg_multi_dot")
+    return write_out(y, out, "linalg_multi_dot", exact=True)
 
 
-def vecdot(x, y, *, dim=-1):
+def vecdot(x, y, *, dim=-1, out=None):
     """The dot product of vectors along ``dim`` (broadcasting)."""
+    from .ops.linalg import write_out
     from .ops.reduce import sum as _sum
 
-    return _sum(x * y, dim=dim)
+    return write_out(_sum(x * y, dim=dim), out, "linalg_vecdot", exact=True)
 
 
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     """The diagonal of the last two dims (``torch.linalg.diagonal``)."""
     return _diagonal(A, offset, dim1, dim2)
+
+
+# ----- linalg-decomp -----
+from .ops.linalg_decomp import eigh, eigvalsh, qr, svd, svdvals  # noqa: E402,F401
+from .ops.linalg_norms import matrix_norm, norm, vector_norm  # noqa: E402,F401
+# ----- end linalg-decomp -----
+
+
+# ----- linalg-solve -----
+from .ops.linalg_solve import (  # noqa: E402,F401
+    LinAlgError, det, inv, inv_ex, slogdet, solve, solve_ex, solve_triangular,
+)
+from .ops.linalg_matfn import (  # noqa: E402,F401
+    cholesky, cholesky_ex, cond, lstsq, matrix_exp, matrix_power, matrix_rank, pinv,
+)
+# ----- end linalg-solve -----

@@ -34,3 +34,16 @@ slogdet = _make("slogdet", ["sign", "logabsdet"])
 qr = _make("qr", ["Q", "R"])
 svd = _make("svd", ["U", "S", "V"])
 linalg_eigh = _make("linalg_eigh", ["eigenvalues", "eigenvectors"])
+# ----- linalg-decomp -----
+linalg_qr = _make("linalg_qr", ["Q", "R"])
+linalg_svd = _make("linalg_svd", ["U", "S", "Vh"])
+__all__ += ["linalg_qr", "linalg_svd"]
+# ----- end linalg-decomp -----
+# ----- linalg-solve -----
+linalg_slogdet = _make("linalg_slogdet", ["sign", "logabsdet"])
+linalg_inv_ex = _make("linalg_inv_ex", ["inverse", "info"])
+linalg_solve_ex = _make("linalg_solve_ex", ["result", "info"])
+linalg_cholesky_ex = _make("linalg_cholesky_ex", ["L", "info"])
+linalg_lstsq = _make("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+__all__ += ["linalg_slogdet", "linalg_inv_ex", "linalg_solve_ex", "linalg_cholesky_ex", "linalg_lstsq"]
+# ----- end linalg-solve -----

@@ -221,7 +221,7 @@ def test_a_missing_torch_name_stops_the_script_with_one_error(tmp_path):
     ("import torch\nx = torch.zeros(3)\n\nx.no_such_method()\n", "torch.Tensor.no_such_method", 4),
     ("from torch.distributed import init_process_group\n\ninit_process_group('gloo')\n",
      "torch.distributed.init_process_group", 3),
-    ("import torch.utils.tensorboard\n", "torch.utils.tensorboard", 1),
+    ("import torch.utils.benchmark\n", "torch.utils.benchmark", 1),
     ("import torchaudio\n", "torchaudio", 1),
 ])
 def test_a_missing_torch_name_is_one_error_naming_the_api_and_the_line(tmp_path, monkeypatch, capsys, code, api,

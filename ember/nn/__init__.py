@@ -11,3 +11,5 @@ from .module import Module, Parameter  # noqa: F401
 from .norm import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .summary import *  # noqa: F401,F403
+# ----- embedding -----
+from .embedding_bag import *  # noqa: F401,F403,E402

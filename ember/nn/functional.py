@@ -13,3 +13,5 @@ from ..ops.norm import *  # noqa: F401,F403
 from ..ops.pool import *  # noqa: F401,F403
 from ..ops.elementwise import relu, sigmoid, tanh  # noqa: F401
 from ..ops.movement import pad as _np_pad  # noqa: F401
+# ----- embedding -----
+from ..ops.embedding_bag import embedding_bag  # noqa: F401,E402

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..autograd import Function
 from .._tensor_base import TensorBase, from_op
-from ._util import array_of, as_tensor
+from ._util import array_of, as_tensor, write_out
 
 
 def _dim(d, ndim, name):
@@ -19,6 +19,10 @@ def _dim(d, ndim, name):
 
 
 def _flip(x, axis):
+    if isinstance(x, TensorBase):  # a recorded backward: the differentiable flip (x[::-1] is refused)
+        from .reorder import flip
+
+        return flip(x, (axis,))
     return x[(slice(None),) * axis + (slice(None, None, -1),)]
 
 
@@ -140,12 +144,25 @@ def _scan(op, input, dim, dtype, name):
 
 def cumsum(input, dim, *, dtype=None, out=None):
     """Cumulative sum along ``dim``; integers and bools give int64, as PyTorch."""
+    if out is not None:
+        return _scan_out(CumSum, input, dim, dtype, out, "cumsum")
     return _scan(CumSum, input, dim, dtype, "cumsum")
 
 
 def cumprod(input, dim, *, dtype=None, out=None):
     """Cumulative product along ``dim``; integers and bools give int64."""
+    if out is not None:
+        return _scan_out(CumProd, input, dim, dtype, out, "cumprod")
     return _scan(CumProd, input, dim, dtype, "cumprod")
+
+
+def _scan_out(op, input, dim, dtype, out, name):
+    """``out=``: without ``dtype`` the scan runs in out's dtype (the input cast first), as PyTorch."""
+    if dtype is None:
+        if out._data.dtype == np.bool_:
+            raise NotImplementedError(f'"{name}_out_cpu" not implemented for \'Bool\'')
+        dtype = out._data.dtype
+    return write_out(_scan(op, input, dim, dtype, name), out, name, exact=True)
 
 
 def logcumsumexp(input, dim, *, out=None):
@@ -160,8 +177,10 @@ def logcumsumexp(input, dim, *, out=None):
         a = cast(a, backend.get_default_dtype())
     if a._data.ndim == 0:
         _dim(dim, 0, "logcumsumexp")
-        return reshape(LogCumSumExp.apply(reshape(a, (1,)), axis=0), ())
-    return LogCumSumExp.apply(a, axis=_dim(dim, a._data.ndim, "logcumsumexp"))
+        y = reshape(LogCumSumExp.apply(reshape(a, (1,)), axis=0), ())
+    else:
+        y = LogCumSumExp.apply(a, axis=_dim(dim, a._data.ndim, "logcumsumexp"))
+    return y if out is None else write_out(y, out, "logcumsumexp", exact=True)
 
 
 def _cum_index(x, axis, minimum):

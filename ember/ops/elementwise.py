@@ -192,7 +192,7 @@ def sign_or_zero(a):
     On a Tensor, the result is a constant Tensor (the sign's derivative is 0)."""
     if isinstance(a, TensorBase):
         return from_op(sign_or_zero(a._data), None)
-    return np.nan_to_num(np.sign(a), copy=False, nan=0.0)
+    return np.nan_to_num(np.asarray(np.sign(a)), copy=False, nan=0.0)  # asarray: a 0-d input gives a scalar
 
 
 class Abs(Function):
@@ -421,13 +421,13 @@ def div(a, b, *, rounding_mode=None, out=None):
             raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
         q = (np.trunc if rounding_mode == "trunc" else np.floor)(y._data)
         y = from_op(q.astype(np.result_type(a._data.dtype, b._data.dtype)) if a._data.dtype.kind in "iub" and b._data.dtype.kind in "iub" else q, None)
-    return y if out is None else _out(y, out, "div")
+    return y if out is None else _out(y, out, "div", grad_of=(a, b))
 
 
-def _out(y, out, name):
+def _out(y, out, name, grad_of=()):
     from ._util import write_out
 
-    return write_out(y, out, name)
+    return write_out(y, out, name, grad_of=grad_of)
 
 
 def pow(a, b):

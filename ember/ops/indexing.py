@@ -9,7 +9,7 @@ import numpy as np
 from .._tensor_base import TensorBase, from_op
 from ._util import as_tensor
 from .indexing_prims import (  # noqa: F401 (IndexOutOfRange is public here)
-    AddAt, IndexOutOfRange, Put, ScatterCombine, ScatterReduce, Take, _tn, _UFUNC, _where,
+    AddAt, IndexOutOfRange, Put, ScatterCombine, ScatterReduce, Take, _tn, _UFUNC, _where, broadcast_shape, check_index,
 )
 from .movement import broadcast_to, getitem, reshape, wrap_dim
 
@@ -51,9 +51,10 @@ def _dim_flat(shape, dim, index, op, others=()):
     if index.ndim != len(shape):
         raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as input tensor")
     for d, m in enumerate(index.shape):
-        if d != dim and (m > shape[d] or any(m > o[d] for o in others)):
-            raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be no "
-                               f"larger than self {list(shape)} apart from dimension {dim}")
+        if d != dim and m > shape[d] or any(m > o[d] for o in others):
+            src = f" and to be no larger size than src {list(others[0])}" if others else ""
+            raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self {list(shape)} apart "
+                               f"from dimension {dim}{src}")
     index = _bounds(index, dim, shape[dim])
     strides = np.cumprod((shape[1:] + (1,))[::-1])[::-1]
     flat = np.zeros(index.shape, np.int64)
@@ -95,6 +96,7 @@ def masked_fill(input, mask, value):
     m = mask._data if isinstance(mask, TensorBase) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {_mask_name(m.dtype)}")
+    broadcast_shape(m.shape, a._data.shape)
     if isinstance(value, TensorBase):
         if value._data.ndim:
             raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
@@ -139,7 +141,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     ``reduce='add'|'multiply'`` combines instead (not differentiable, as in PyTorch)."""
     a = as_tensor(input)
     d = _ndim_dim(a, dim)
-    idx = _idx(index, "scatter", "int", "dtype int64")
+    idx = _idx(index, "scatter", "int", "dtype int32/int64")
     src = _scatter_src(a, idx, src, value, "scatter")
     flat = _dim_flat(a._data.shape, d, idx, "scatter", (src._data.shape,) if src._data.ndim else ())
     v = _src_part(src, flat.shape)
@@ -162,7 +164,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     a, src = as_tensor(input), as_tensor(src)
     op = "scatter_add" if reduce == "sum" else "scatter_reduce"
     d = _ndim_dim(a, dim)
-    idx = _idx(index, op, "int", "dtype int64")
+    idx = _idx(index, op, "int", "dtype int32/int64")
     _same_dtype(a, src, op)
     if reduce not in _UFUNC:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
@@ -203,6 +205,10 @@ def _index_source(a, dim, index, source, op, kinds="int"):
     if source._data.dtype != a._data.dtype:
         raise RuntimeError(f"{op}(): self ({_tn(a._data.dtype)}) and source ({_tn(source._data.dtype)}) must have "
                            "the same scalar type")
+    if source._data.ndim and source._data.ndim == flat.ndim and source._data.shape[d] != idx.size:
+        err = IndexError if op == "index_copy_" else RuntimeError  # as PyTorch's
+        raise err(f"{op}(): Number of indices ({idx.size}) should be equal to source.size(dim): "
+                  f"({source._data.shape[d]}), for dim: {d}")
     if source._data.size != flat.size or (source._data.ndim and source._data.shape != flat.shape):
         raise RuntimeError(f"{op}(): Source/destination tensor must have the same shape apart from dim {d}: "
                            f"source {list(source._data.shape)}, expected {list(flat.shape)}")
@@ -265,11 +271,20 @@ def index_put(input, indices, values, accumulate=False):
     try:
         flat = lin[tuple(items)]
     except IndexError as e:
+        try:
+            check_index(tuple(items), a._data.shape)  # PyTorch's message for the first bad index
+        except IndexError as torch_error:
+            raise IndexOutOfRange(str(torch_error)) from None
         raise IndexOutOfRange(str(e).replace("axis", "dimension")) from None
     values = as_tensor(values, a)
     if values._data.dtype != a._data.dtype:
         raise RuntimeError("Index put requires the source and destination dtypes match, got "
                            f"{_tn(a._data.dtype)} for the destination and {_tn(values._data.dtype)} for the source.")
+    try:
+        np.broadcast_shapes(values._data.shape, flat.shape)
+    except ValueError:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(values._data.shape)} cannot be broadcast to "
+                           f"indexing result of shape {list(flat.shape)}") from None
     v = broadcast_to(values, flat.shape)
     if accumulate:
         from .elementwise import add
@@ -289,7 +304,7 @@ def masked_select(input, mask):
     """The 1-D tensor of ``input``'s elements where ``mask`` (broadcast) is true."""
     a = as_tensor(input)
     m = _bool_mask(mask, "masked_select")
-    shape = np.broadcast_shapes(a._data.shape, m.shape)
+    shape = broadcast_shape(m.shape, a._data.shape)
     a = broadcast_to(a, shape)
     return Take.apply(a, flat=np.flatnonzero(np.broadcast_to(m, shape)))
 
@@ -303,7 +318,7 @@ def masked_scatter(input, mask, source):
     if source._data.dtype != a._data.dtype:
         raise RuntimeError("masked_scatter: expected self and source to have same dtypes but got "
                            f"{_tn(a._data.dtype)} and {_tn(source._data.dtype)}")
-    shape = np.broadcast_shapes(a._data.shape, m.shape)
+    shape = broadcast_shape(m.shape, a._data.shape)
     flat = np.flatnonzero(np.broadcast_to(m, shape))
     if flat.size > source._data.size:
         raise RuntimeError("Number of elements of source < number of ones in mask")
@@ -344,6 +359,8 @@ def take_along_dim(input, indices, dim=None):
     ``dim``); with no ``dim``, on the flattened input."""
     a = as_tensor(input)
     idx = indices if isinstance(indices, TensorBase) else as_tensor(np.asarray(indices))
+    if idx._data.dtype != np.int64:
+        raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got {_tn(idx._data.dtype)}")
     if dim is None:
         return gather(reshape(a, -1), 0, reshape(idx, -1))
     if a._data.ndim != idx._data.ndim:
@@ -353,7 +370,8 @@ def take_along_dim(input, indices, dim=None):
     s = list(a._data.shape)
     s[d] = idx._data.shape[d]
     shape = list(np.broadcast_shapes(tuple(s), idx._data.shape))
-    idx = from_op(np.broadcast_to(idx._data, shape), None)
+    # negatives count from the end (PyTorch wraps every index modulo the size: past it, ember refuses)
+    idx = from_op(np.broadcast_to(_bounds(idx._data, d, a._data.shape[d], negative=True), shape), None)
     shape[d] = a._data.shape[d]
     return gather(broadcast_to(a, tuple(shape)), d, idx)
 
@@ -366,7 +384,7 @@ def put(input, index, source, accumulate=False):
         raise RuntimeError("put_(): self and source expected to have the same dtype, but got self.dtype = "
                            f"{_tn(a._data.dtype)} and source.dtype = {_tn(source._data.dtype)}")
     if source._data.size != flat.size:
-        raise RuntimeError(f"put_(): Expected source and index to have the same number of elements, but got "
+        raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
                            f"source.numel() = {source._data.size}, index.numel() = {flat.size}")
     v = reshape(source, -1)
     if accumulate:

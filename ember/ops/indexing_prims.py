@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd import Function
 from .._tensor_base import TensorBase, from_op
-from ._util import as_tensor
+from ._util import as_tensor, index_add_rows
 
 
 class IndexOutOfRange(IndexError, RuntimeError):
@@ -27,14 +27,8 @@ def _tn(dt):
 
 # ----- the primitives -----
 def _add_at_array(g, flat, shape):
-    n = int(np.prod(shape))
     g = np.broadcast_to(g, flat.shape)
-    if g.dtype.kind == "f" and flat.size:
-        out = np.bincount(flat.reshape(-1), weights=g.reshape(-1), minlength=n).astype(g.dtype)
-    else:
-        out = np.zeros(n, g.dtype)
-        np.add.at(out, flat.reshape(-1), g.reshape(-1))
-    return out.reshape(shape)
+    return index_add_rows(flat.reshape(-1), g.reshape(-1), int(np.prod(shape))).reshape(shape)
 
 
 def _take(g, flat):
@@ -201,3 +195,63 @@ class ScatterCombine(Function):
 
     def backward(self, gy):
         raise RuntimeError("derivative for aten::scatter is not implemented")
+
+
+# ----- PyTorch's errors for a bad ``x[index]`` (getitem and setitem) -----
+def check_index(items, shape):
+    """Raise PyTorch's IndexError for the normalised index ``items`` (a tuple) into ``shape``:
+    a float index, too many indices, a mask of the wrong shape, an integer outside
+    [-size, size) (naming the dimension, the index and the size). Returns when all is well."""
+    used = 0
+    for i in items:
+        if isinstance(i, float) or isinstance(i, np.ndarray) and i.dtype.kind in "fc":
+            if isinstance(i, float):
+                raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+                                 "are valid indices (got float)")
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        if isinstance(i, np.ndarray) and i.dtype == np.bool_:
+            used += i.ndim
+        elif i is not None and i is not Ellipsis and not isinstance(i, (bool, np.bool_)):
+            used += 1
+    if used > len(shape):
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    d = 0
+    for i in items:
+        if i is Ellipsis:
+            d += len(shape) - used
+        elif isinstance(i, np.ndarray) and i.dtype == np.bool_:
+            for j, m in enumerate(i.shape):
+                if m != shape[d + j]:
+                    raise IndexError(f"The shape of the mask {list(i.shape)} at index {j} does not match the shape "
+                                     f"of the indexed tensor {list(shape)} at index {d + j}")
+            d += i.ndim
+        elif i is None or isinstance(i, (bool, np.bool_)):
+            continue
+        else:
+            n = shape[d]
+            if isinstance(i, np.ndarray) and i.size:
+                lo, hi = i.min(), i.max()
+                if hi >= n or lo < -n:
+                    raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for dimension {d} with size {n}")
+            elif isinstance(i, (int, np.integer)) and not -n <= i < n:
+                raise IndexError(f"index {i} is out of bounds for dimension {d} with size {n}")
+            d += 1
+
+
+def broadcast_shape(*shapes):
+    """The shapes broadcast together, or PyTorch's RuntimeError naming the sizes that clash
+    (NumPy's is a ValueError)."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        pass
+    out = ()
+    for s in shapes:
+        n = max(len(out), len(s))
+        pa, pb = (1,) * (n - len(out)) + tuple(out), (1,) * (n - len(s)) + tuple(s)
+        for d in range(n):
+            if pa[d] != pb[d] and 1 not in (pa[d], pb[d]):
+                raise RuntimeError(f"The size of tensor a ({pa[d]}) must match the size of tensor b ({pb[d]}) at "
+                                   f"non-singleton dimension {d}")
+        out = tuple(np.broadcast_shapes(pa, pb))
+    return out

@@ -16,6 +16,7 @@ from ._util import as_tensor
 from .elementwise import cast, mul, relu as _relu, where
 from .matmul import matmul
 from .movement import getitem, transpose
+from . import embedding_bag as _eb
 
 __all__ = ["linear", "dropout", "dropout2d", "embedding", "one_hot"]  # and linear_chain, for nn.Sequential
 
@@ -118,26 +119,34 @@ def dropout2d(x, p=0.5, training=True, generator=None):
     return _dropout(x, p, training, generator, x._data.shape[:-2] + (1, 1), "dropout2d")
 
 
-def embedding(input, weight, padding_idx=None):
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
     """Look up rows of ``weight`` (num_embeddings, embedding_dim) at integer ``input`` (*).
 
-    Returns (*, embedding_dim). Rows at ``padding_idx`` receive no gradient.
+    Returns (*, embedding_dim). Rows at ``padding_idx`` receive no gradient. ``max_norm``:
+    the rows looked up whose ``norm_type``-norm exceeds it are first scaled to it, in place in
+    ``weight`` and outside the graph (as PyTorch). ``scale_grad_by_freq``: each row's gradient
+    is divided by how often its id occurs in ``input``. ``sparse=True`` raises
+    NotImplementedError (ember has no sparse gradients).
     """
     w = weight if isinstance(weight, TensorBase) else as_tensor(weight)
     idx = input._data if isinstance(input, TensorBase) else np.asarray(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
+    if w._data.ndim != 2:
+        raise RuntimeError(f"'weight' must be 2-D, got shape {tuple(w._data.shape)}")
+    _eb.check_sparse(sparse, "embedding")
     n = w._data.shape[0]
     if idx.size:
         lo, hi = int(idx.min()), int(idx.max())
         bad = hi if hi >= n else (lo if lo < 0 else None)
         if bad is not None:
             raise IndexError(f"embedding: index {bad} is out of range for {n} embeddings (valid: 0 to {n - 1})")
-    if padding_idx is not None:
-        if not -n <= padding_idx < n:
-            raise ValueError(f"embedding: padding_idx {padding_idx} is out of range for {n} embeddings")
-        padding_idx %= n
+    padding_idx = _eb.padding_index(padding_idx, n)
+    if max_norm is not None:
+        _eb.embedding_renorm_(w, idx, max_norm, norm_type)
     y = getitem(w, idx)  # the gradient scatter-adds rows of gy into the rows that were read
+    if scale_grad_by_freq and idx.size and _eb.scaled_grad_needed(w):
+        y = _eb.GradScale.apply(y, scale=_eb.freq_scale(idx, n, w._data.dtype))
     if padding_idx is None:
         return y
     # the lookups of padding_idx are cut from the graph: that row gets no gradient

@@ -17,6 +17,7 @@ from . import elementwise as _ew
 from . import movement as _mv
 from ._util import as_tensor, write_out  # noqa: F401 (write_out: ember.linalg imports it from here)
 from .matmul import matmul
+from .. import kernels
 
 
 def _dt(t):
@@ -52,7 +53,7 @@ def mm(input, mat2, *, out=None):
     if a._data.shape[1] != b._data.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape(a)} and {_shape(b)})")
     _same_dtype(a, b, "expected m1 and m2 to have the same dtype, but got: {} != {}")
-    return write_out(matmul(a, b), out, "mm")
+    return write_out(matmul(a, b), out, "mm", exact=True)
 
 
 def bmm(input, mat2, *, out=None):
@@ -67,7 +68,7 @@ def bmm(input, mat2, *, out=None):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: {want} "
                            f"but got: {list(b._data.shape[:2])}.")
     _same_dtype(a, b, "expected scalar type {} but found {}", _Dt)
-    return write_out(matmul(a, b), out, "bmm")
+    return write_out(matmul(a, b), out, "bmm", exact=True)
 
 
 def mv(input, vec, *, out=None):
@@ -79,7 +80,7 @@ def mv(input, vec, *, out=None):
         raise RuntimeError(f"size mismatch, got input ({a._data.shape[0]}), mat ({_shape(a)}), "
                            f"vec ({v._data.shape[0]})")
     _same_dtype(a, v, "expected scalar type {} but found {}", _Dt)
-    return write_out(matmul(a, v), out, "mv")
+    return write_out(matmul(a, v), out, "mv", exact=True)
 
 
 def _vectors(a, b, name):
@@ -97,7 +98,7 @@ def _vectors(a, b, name):
 def dot(input, tensor, *, out=None):
     """The dot product of two 1-D tensors of the same length."""
     a, b = _vectors(input, tensor, "dot")
-    return write_out(matmul(a, b), out, "dot")
+    return write_out(matmul(a, b), out, "dot", exact=True)
 
 
 def vdot(input, other, *, out=None):
@@ -105,18 +106,18 @@ def vdot(input, other, *, out=None):
     a, b = _vectors(input, other, "vdot")
     if a._data.dtype.kind == "c":  # (ember has no complex autograd: the conjugate is a constant)
         a = from_op(np.conj(a._data), None)
-    return write_out(matmul(a, b), out, "vdot")
+    return write_out(matmul(a, b), out, "vdot", exact=True)
 
 
 def inner(input, other, *, out=None):
     """The sum of products over the last dimension of both (a scalar operand multiplies)."""
     a, b = _pair(input, other)
     if a._data.ndim == 0 or b._data.ndim == 0:
-        return write_out(a * b, out, "inner")
+        return write_out(a * b, out, "inner", exact=True, composite=True)
     if a._data.shape[-1] != b._data.shape[-1]:
         raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
                            f"{list(a._data.shape)} and {list(b._data.shape)}")
-    return write_out(tensordot(a, b, ([-1], [-1])), out, "inner")
+    return write_out(tensordot(a, b, ([-1], [-1])), out, "inner", exact=True, composite=True)
 
 
 def outer(input, vec2, *, out=None):
@@ -158,7 +159,7 @@ def _add_scaled(input, prod, beta, alpha, name, out):
         y = y + _ew.where(np.zeros(inp._data.shape, bool), inp, from_op(np.zeros((), y._data.dtype), None))
     if y._data.dtype != prod._data.dtype:
         y = _ew.cast(y, prod._data.dtype)
-    return write_out(y, out, name)
+    return write_out(y, out, name, exact=name != "addr")
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
@@ -199,7 +200,7 @@ def chain_matmul(*matrices, out=None):
         raise RuntimeError(f"Tensor dimension is {y._data.ndim}, expected 2 instead.")
     for m in matrices[1:]:
         y = mm(y, m)
-    return write_out(y, out, "chain_matmul")
+    return write_out(y, out, "chain_matmul", exact=True)
 
 
 # ----- einsum -----
@@ -259,7 +260,46 @@ def _einsum_arrays(terms, output, arrays):
     if len(arrays) == 1:
         r = np.einsum(eq, arrays[0])
         return r.copy() if np.shares_memory(r, arrays[0]) else r
+    if len(arrays) == 2 and kernels.enabled():
+        r = _einsum_matmul(terms, output, arrays)
+        if r is not None:
+            return r
     return np.einsum(eq, *arrays, optimize=True)  # tensordot (BLAS) where the contraction is a GEMM
+
+
+def _einsum_matmul(terms, output, arrays):
+    """Two operands whose contraction is a batched GEMM, as ``np.matmul`` (np.einsum's own
+    optimizer leaves batched products such as 'bhqd,bhkd->bhqk' to its slow loops). Letters
+    are batch (in both and the output), contracted (in both, not the output), or free (in one
+    and the output); a subscript repeated in a term, or summed in one operand alone, is left
+    to np.einsum (None)."""
+    (ta, tb), (a, b) = terms, arrays
+    if len(set(ta)) != len(ta) or len(set(tb)) != len(tb) or len(set(output)) != len(output):
+        return None
+    if any(c not in tb and c not in output for c in ta) or any(c not in ta and c not in output for c in tb):
+        return None
+    batch = [c for c in output if c in ta and c in tb]
+    con = [c for c in ta if c in tb and c not in output]
+    left = [c for c in ta if c not in tb]
+    right = [c for c in tb if c not in ta]
+    if not con and not (left and right):  # an elementwise product: no GEMM in it
+        return None
+    size = dict(zip(ta, a.shape))
+    size.update(zip(tb, b.shape))
+    n = lambda cs: int(np.prod([size[c] for c in cs], dtype=np.int64))  # noqa: E731
+    bs = [size[c] for c in batch]
+    # transposed views (matmul hands a transposed matrix to BLAS as is); a reshape (a copy,
+    # for a transposed view) only where several letters must merge into one matrix side
+    A = a.transpose([ta.index(c) for c in batch + left + con])
+    B = b.transpose([tb.index(c) for c in batch + con + right])
+    if len(left) != 1 or len(con) != 1:
+        A = A.reshape(bs + [n(left), n(con)])
+    if len(con) != 1 or len(right) != 1:
+        B = B.reshape(bs + [n(con), n(right)])
+    y = np.matmul(A, B).reshape(bs + [size[c] for c in left + right])
+    order = batch + left + right
+    y = y.transpose([order.index(c) for c in output])
+    return y if y.flags.c_contiguous else y.copy()
 
 
 def _sublists(args):
@@ -375,7 +415,8 @@ def tensordot(a, b, dims=2, out=None):
     con = set(la[i % na] for i in da)
     output = "".join(c for c in la if c not in con) + "".join(c for c in lb if c not in con)
     _same_dtype(a, b, "both inputs should have same dtype")
-    return write_out(Einsum.apply(a, b, terms=("".join(la), "".join(lb)), output=output), out, "tensordot")
+    y = Einsum.apply(a, b, terms=("".join(la), "".join(lb)), output=output)
+    return write_out(y, out, "tensordot", exact=True, composite=True)
 
 
 def kron(input, other, *, out=None):
@@ -418,13 +459,13 @@ def cross(input, other, dim=None, *, out=None):
     a, b = _pair(input, other)
     if dim is None:
         dim = next((i for i, n in enumerate(np.broadcast_shapes(a._data.shape, b._data.shape)) if n == 3), -1)
-    return write_out(_cross(a, b, dim, "linalg.cross"), out, "cross")
+    return write_out(_cross(a, b, dim, "linalg.cross"), out, "cross", exact=True)
 
 
 def linalg_cross(input, other, *, dim=-1, out=None):
     """``torch.linalg.cross``: the 3-D cross product along ``dim`` (default the last)."""
     a, b = _pair(input, other)
-    return write_out(_cross(a, b, dim, "linalg.cross"), out, "linalg_cross")
+    return write_out(_cross(a, b, dim, "linalg.cross"), out, "linalg_cross", exact=True)
 
 
 def block_diag(*tensors):

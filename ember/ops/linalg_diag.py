@@ -10,7 +10,7 @@ from ..autograd.function import share_version
 from .._tensor_base import TensorBase, from_op
 from . import elementwise as _ew
 from . import movement as _mv
-from ._util import as_tensor
+from ._util import as_tensor, write_out
 
 
 def _tri_mask(a, diagonal, lower, name):
@@ -22,20 +22,16 @@ def _tri_mask(a, diagonal, lower, name):
 
 def tril(input, diagonal=0, *, out=None):
     """The lower triangle of the last two dims (on and below ``diagonal``), zeros elsewhere."""
-    from ._util import write_out
-
     a = as_tensor(input)
     mask = _tri_mask(a, diagonal, True, "tril")
-    return write_out(_ew.where(mask, a, from_op(np.zeros((), a._data.dtype), None)), out, "tril")
+    return write_out(_ew.where(mask, a, from_op(np.zeros((), a._data.dtype), None)), out, "tril", exact=True)
 
 
 def triu(input, diagonal=0, *, out=None):
     """The upper triangle of the last two dims (on and above ``diagonal``), zeros elsewhere."""
-    from ._util import write_out
-
     a = as_tensor(input)
     mask = _tri_mask(a, diagonal, False, "triu")
-    return write_out(_ew.where(mask, a, from_op(np.zeros((), a._data.dtype), None)), out, "triu")
+    return write_out(_ew.where(mask, a, from_op(np.zeros((), a._data.dtype), None)), out, "triu", exact=True)
 
 
 def _dims(ndim, dim1, dim2, name="diagonal"):
@@ -121,8 +117,6 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
 
 def diag(input, diagonal=0, *, out=None):
     """A 1-D tensor on the ``diagonal`` of a square matrix, or a matrix's diagonal (a copy)."""
-    from ._util import write_out
-
     a = as_tensor(input)
     if a._data.ndim == 1:
         y = diag_embed(a, diagonal)
@@ -131,7 +125,7 @@ def diag(input, diagonal=0, *, out=None):
         y = _mv.clone(y)
     else:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {a._data.ndim}D")
-    return write_out(y, out, "diag")
+    return write_out(y, out, "diag", exact=True, composite=True)
 
 
 def diagflat(input, offset=0):

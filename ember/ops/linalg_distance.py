@@ -1,6 +1,6 @@
-"""Distances: ``cdist`` between two sets of rows, and ``nn.functional``'s
-``pairwise_distance`` and ``cosine_similarity``. Compositions of the norm and elementwise ops
-(the 2-norm's gradient at zero distance is 0, as PyTorch's)."""
+"""Distances: ``cdist`` between two sets of rows, ``pdist`` between the rows of one, and
+``nn.functional``'s ``pairwise_distance`` and ``cosine_similarity``. Compositions of the norm
+and elementwise ops (the 2-norm's gradient at zero distance is 0, as PyTorch's)."""
 from . import movement as _mv
 from ._util import as_tensor
 
@@ -49,4 +49,22 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     return _sum((a / n1) * (b / n2), dim=dim)
 
 
-__all__ = ["cosine_similarity", "pairwise_distance"]
+def pdist(input, p=2.0):
+    """The p-norm distance between each pair of rows i < j of the (N, M) ``input``: a 1-D
+    tensor of N(N-1)/2, in row-major order of the pairs (as ``cdist``'s upper triangle)."""
+    import numpy as np
+
+    from .reduce import norm
+
+    a = as_tensor(input)
+    if a._data.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {a._data.ndim}D")
+    if a._data.dtype.kind != "f":
+        raise RuntimeError(f"pdist only supports floating-point dtypes, got: {a._data.dtype}")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    i, j = np.triu_indices(a._data.shape[0], 1)
+    return norm(_mv.getitem(a, i) - _mv.getitem(a, j), p=float(p), dim=-1)
+
+
+__all__ = ["cosine_similarity", "pairwise_distance", "pdist"]

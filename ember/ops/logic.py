@@ -8,6 +8,7 @@ from .._tensor_base import TensorBase, from_op
 from ._util import as_tensor, keep_grad, write_out
 from .elementwise import _pair, _unb
 from .elementwise import where as _where3
+from .indexing_prims import broadcast_shape
 
 
 def _raw(x):
@@ -87,7 +88,8 @@ def logical_not(input, *, out=None):
     return y if out is None else write_out(y, out, "logical_not")
 
 
-_TORCH_NAMES = {np.dtype(np.float16): "Half", np.dtype(np.float32): "Float", np.dtype(np.float64): "Double"}
+_TORCH_NAMES = {np.dtype(np.float16): "Half", np.dtype(np.float32): "Float", np.dtype(np.float64): "Double",
+                np.dtype(np.int64): "Long", np.dtype(np.int32): "Int"}
 
 
 def _check_integral(name, *arrays):
@@ -164,6 +166,16 @@ def where(condition, input=None, other=None, *, out=None):
         return tuple(from_op(np.asarray(i, np.int64), None) for i in np.nonzero(c))
     if input is None or other is None:
         raise TypeError("where() takes the condition alone, or the condition, input and other")
+    c = condition._data if isinstance(condition, TensorBase) else np.asarray(condition)
+    if c.dtype != np.bool_:
+        if c.dtype != np.uint8:
+            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                               f"{_TORCH_NAMES.get(c.dtype, c.dtype.name.capitalize())}")
+        import warnings
+
+        warnings.warn("where received a uint8 condition tensor; use a boolean condition instead.", UserWarning,
+                      stacklevel=2)
+    broadcast_shape(c.shape, np.shape(_raw(input)), np.shape(_raw(other)))
     y = _where3(condition, input, other)
     return y if out is None else write_out(y, out, "where", exact=True)
 

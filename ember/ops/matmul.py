@@ -35,7 +35,7 @@ def matmul(a, b, *, out=None):
     if out is not None:
         from ._util import write_out
 
-        return write_out(matmul(a, b), out, "matmul")
+        return write_out(matmul(a, b), out, "matmul", exact=True)
     if a._data.ndim == 0 or b._data.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a._data.ndim}D "
                            f"and {b._data.ndim}D")

@@ -8,7 +8,7 @@ import numpy as np
 from ..autograd import Function
 from ..autograd.function import share_version
 from .._tensor_base import TensorBase, from_op
-from ._util import as_tensor, norm_axis, unbroadcast
+from ._util import as_tensor, index_add_rows, norm_axis, unbroadcast
 
 
 class Reshape(Function):
@@ -69,6 +69,11 @@ class Pad(Function):
 
 def _scatter_add(g, shape, index, advanced):
     """zeros(shape) with ``g`` added at ``index``: repeated (advanced) indices add up."""
+    if advanced and isinstance(index, np.ndarray) and index.dtype.kind in "iu" and g.shape == index.shape + shape[1:]:
+        rows = index.reshape(-1)  # an integer array on the first axis (embedding): index_add_rows
+        if rows.size and rows.min() < 0:
+            rows = np.where(rows < 0, rows + shape[0], rows)
+        return index_add_rows(rows, g.reshape((rows.size,) + shape[1:]), shape[0])
     out = np.zeros(shape, g.dtype)
     if advanced:
         np.add.at(out, index, g)
@@ -156,10 +161,29 @@ def _zeroed(g, index):
     return g
 
 
-def normalize_index(index):
-    """An index with Tensors and lists turned into arrays (what NumPy indexing takes)."""
-    items = index if isinstance(index, tuple) else (index,)
-    items = tuple(np.asarray(i._data) if isinstance(i, TensorBase) else (np.asarray(i) if isinstance(i, list) else i) for i in items)
+def normalize_index(index, shape=None):
+    """An index with Tensors and lists turned into arrays (what NumPy indexing takes), a uint8
+    one a mask (as PyTorch, which warns); a negative slice step is refused, as PyTorch refuses
+    it. With ``shape``, PyTorch's IndexErrors for indices out of range (``check_index``)."""
+    items = []
+    for i in index if isinstance(index, tuple) else (index,):
+        if isinstance(i, slice):
+            if i.step is not None and i.step < 0:
+                raise ValueError("step must be greater than zero")
+        elif isinstance(i, (TensorBase, list)):
+            i = np.asarray(i._data if isinstance(i, TensorBase) else i)
+            if i.dtype == np.uint8:
+                import warnings
+
+                warnings.warn("indexing with dtype uint8 is deprecated, please use a dtype bool instead.",
+                              UserWarning, stacklevel=3)
+                i = i.astype(bool)
+        items.append(i)
+    items = tuple(items)
+    if shape is not None:
+        from .indexing_prims import check_index
+
+        check_index(items, shape)
     return items if isinstance(index, tuple) else items[0]
 
 
@@ -182,11 +206,16 @@ def getitem(a, index):
     """``a[index]`` with basic and integer/boolean-array indexing. A basic index gives a view,
     which shares ``a``'s version counter."""
     a = as_tensor(a)
-    items = index if isinstance(index, tuple) else (index,)
-    items = tuple(np.asarray(i._data) if isinstance(i, TensorBase) else (np.asarray(i) if isinstance(i, list) else i) for i in items)
+    idx = normalize_index(index)
+    items = idx if isinstance(index, tuple) else (idx,)
     advanced = any(isinstance(i, np.ndarray) for i in items)
-    idx = items if isinstance(index, tuple) else items[0]
-    out = GetItem.apply(a, index=idx, advanced=advanced)
+    try:
+        out = GetItem.apply(a, index=idx, advanced=advanced)
+    except IndexError:
+        from .indexing_prims import check_index
+
+        check_index(items, a._data.shape)  # PyTorch's error where NumPy's names an "axis"
+        raise
     return out if advanced else _view_of(out, a)
 
 

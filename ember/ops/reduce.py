@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd import Function
 from .._tensor_base import from_op
-from ._util import array_of, as_tensor, norm_axis
+from ._util import array_of, as_tensor, norm_axis, write_out, write_outs
 
 
 def _axes(axis, ndim):
@@ -238,14 +238,21 @@ def _max_impl(a, dim, keepdim, axis, keepdims, minimum):
 def max(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=False, out=None):
     """``max(x)``: the largest value (a 0-d tensor; ties share the gradient evenly).
     ``max(x, dim, keepdim=False)``: ``ember.return_types.max(values, indices)``, the first
-    maximum along ``dim``, which alone gets the gradient. ``max(x, other)``: ``maximum``."""
-    return _max_impl(input, dim if other is None else other, keepdim, axis, keepdims, False)
+    maximum along ``dim``, which alone gets the gradient. ``max(x, other)``: ``maximum``.
+    ``out=``: a tensor, or a (values, indices) tuple of tensors with a dim."""
+    y = _max_impl(input, dim if other is None else other, keepdim, axis, keepdims, False)
+    return y if out is None else _write_max(y, out, "max")
 
 
 def min(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=False, out=None):
     """``min(x)``, ``min(x, dim, keepdim=False)`` (``return_types.min(values, indices)``),
     ``min(x, other)``: as ``max``."""
-    return _max_impl(input, dim if other is None else other, keepdim, axis, keepdims, True)
+    y = _max_impl(input, dim if other is None else other, keepdim, axis, keepdims, True)
+    return y if out is None else _write_max(y, out, "min")
+
+
+def _write_max(y, out, name):
+    return write_outs(y, out, name) if isinstance(y, tuple) else write_out(y, out, name)
 
 
 def amax(input, dim=(), keepdim=False, *, axis=None, keepdims=False, out=None):
@@ -253,14 +260,16 @@ def amax(input, dim=(), keepdim=False, *, axis=None, keepdims=False, out=None):
     maxima share the gradient evenly."""
     if dim == () or dim is None:
         dim = None
-    return _reduce(Max, input, axis, dim, keepdims, keepdim)
+    y = _reduce(Max, input, axis, dim, keepdims, keepdim)
+    return y if out is None else write_out(y, out, "amax", exact=True)
 
 
 def amin(input, dim=(), keepdim=False, *, axis=None, keepdims=False, out=None):
     """Smallest values over ``dim``; tied minima share the gradient evenly."""
     if dim == () or dim is None:
         dim = None
-    return _reduce(Max, input, axis, dim, keepdims, keepdim, minimum=True)
+    y = _reduce(Max, input, axis, dim, keepdims, keepdim, minimum=True)
+    return y if out is None else write_out(y, out, "amin", exact=True)
 
 
 def aminmax(input, *, dim=None, keepdim=False):
@@ -433,17 +442,21 @@ def _anyall(fn, a, dim, keepdim, axis, keepdims):
 
 def any(input, dim=None, keepdim=False, *, axis=None, keepdims=False, out=None):
     """Whether any element over ``dim`` is true (bool; uint8 for a uint8 input)."""
-    return _anyall(np.any, input, dim, keepdim, axis, keepdims)
+    y = _anyall(np.any, input, dim, keepdim, axis, keepdims)
+    return y if out is None else write_out(y, out, "any", exact=True)
 
 
 def all(input, dim=None, keepdim=False, *, axis=None, keepdims=False, out=None):
     """Whether every element over ``dim`` is true (bool; uint8 for a uint8 input)."""
-    return _anyall(np.all, input, dim, keepdim, axis, keepdims)
+    y = _anyall(np.all, input, dim, keepdim, axis, keepdims)
+    return y if out is None else write_out(y, out, "all", exact=True)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     """The vector p-norm over ``dim`` (all elements when None): p = 2 or 'fro', 1, inf,
     -inf, 0 (the count of non-zeros) or any other number (sum |x|^p)^(1/p)."""
+    if out is not None:
+        return write_out(norm(input, p, dim, keepdim, dtype=dtype), out, "norm", exact=True)
     from .elementwise import abs as _abs, cast, pow as _pow
 
     a = as_tensor(input)
@@ -451,8 +464,10 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
         a = cast(a, dtype)
     if a._data.dtype.kind not in "fc":
         raise RuntimeError(f"norm(): input dtype should be either floating point or complex. Got {a._data.dtype} instead.")
-    if p == "nuc":
-        raise NotImplementedError("norm(p='nuc') is not supported; use the 2-norm or 'fro'")
+    if p == "nuc":  # the nuclear norm of the matrices over dim (all dims when None)
+        from .linalg_norms import matrix_norm
+
+        return matrix_norm(a, "nuc", tuple(range(a._data.ndim)) if dim is None else dim, keepdim)
     if p is None or p == "fro":
         p = 2
     if isinstance(p, str):

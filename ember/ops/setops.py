@@ -9,7 +9,7 @@ import numpy as np
 
 from .._tensor_base import TensorBase, from_op
 from ._util import as_tensor
-from .sorting import _wrap, no_out
+from .sorting import _wrap, write_result
 
 
 def _const(a):
@@ -76,7 +76,9 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     """Where each of ``input`` would be inserted into ``sorted_sequence`` (1-d, or with
     leading dims matching ``input``'s) to keep it sorted: the first such place, or the last
     with ``right=True`` / ``side='right'``. ``sorter`` gives the order of an unsorted one."""
-    no_out(out, "searchsorted")
+    if out is not None:
+        y = searchsorted(sorted_sequence, input, out_int32=out_int32, right=right, side=side, sorter=sorter)
+        return write_result(out, y, "searchsorted")
     seq = as_tensor(sorted_sequence)._data
     scalar = not isinstance(input, TensorBase)
     v = np.asarray(input._data if not scalar else input)
@@ -110,7 +112,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
 def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
     """The bucket of each element of ``input`` among the 1-d sorted ``boundaries``: i with
     boundaries[i-1] < x <= boundaries[i] (``right=True``: boundaries[i-1] <= x < boundaries[i])."""
-    no_out(out, "bucketize")
+    if out is not None:
+        return write_result(out, bucketize(input, boundaries, out_int32=out_int32, right=right), "bucketize")
     b = as_tensor(boundaries)
     if b._data.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({b._data.ndim})")
@@ -140,7 +143,8 @@ def bincount(input, weights=None, minlength=0):
 def histc(input, bins=100, min=0, max=0, *, out=None):
     """A histogram of ``bins`` equal bins over [min, max] (min == max: the data's range);
     elements outside, and NaNs, are not counted; the last bin includes max."""
-    no_out(out, "histc")
+    if out is not None:
+        return write_result(out, histc(input, bins, min, max), "histc")
     x = as_tensor(input)._data
     if x.dtype.kind != "f":
         raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{x.dtype}'")
@@ -168,7 +172,8 @@ def histogram(input, bins, *, range=None, weight=None, density=False, out=None):
     """``ember.return_types.histogram(hist, bin_edges)``: ``bins`` equal bins over ``range``
     (default: the data's, widened by 0.5 when constant), or the given edges (a 1-d tensor);
     the last bin includes its right edge. ``weight`` sums weights; ``density`` normalises."""
-    no_out(out, "histogram")
+    if out is not None:
+        return write_result(out, histogram(input, bins, range=range, weight=weight, density=density), "histogram")
     from .. import return_types
 
     x = as_tensor(input)._data

@@ -10,13 +10,12 @@ import numpy as np
 
 from ..autograd import Function
 from .._tensor_base import from_op
-from ._util import as_tensor
+from ._util import as_tensor, write_out, write_outs
 
 
-def no_out(out, name):
-    """ember's ops return new tensors: ``out=`` is refused rather than ignored."""
-    if out is not None:
-        raise NotImplementedError(f"{name}(): out= is not supported; use the returned tensor")
+def write_result(out, res, name):
+    """``out=``: a named-tuple result into a tuple of tensors, a tensor into a tensor (same dtype)."""
+    return write_outs(res, out, name) if isinstance(res, tuple) else write_out(res, out, name, exact=True)
 
 
 def _rt(name, values, indices):
@@ -70,7 +69,8 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     """``ember.return_types.sort(values, indices)`` along ``dim``. The sort is always stable
     (ties keep their order; PyTorch's CPU sort is too on small inputs); NaN sorts as the
     largest. The gradient of the values goes back to the source positions."""
-    no_out(out, "sort")
+    if out is not None:
+        return write_result(out, sort(input, dim, descending, stable), "sort")
     a = as_tensor(input)
     if a._data.ndim == 0:
         _wrap(dim, 0)
@@ -99,7 +99,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     """``ember.return_types.topk(values, indices)``: the ``k`` largest (``largest=False``: the
     smallest) along ``dim``, in sorted order (also with ``sorted=False``, which lets PyTorch
     give any order). Ties are taken in their order in the input."""
-    no_out(out, "topk")
+    if out is not None:
+        return write_result(out, topk(input, k, dim, largest, sorted), "topk")
     a = as_tensor(input)
     k = int(k)
     if a._data.dtype == np.bool_:
@@ -203,7 +204,8 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     """``ember.return_types.kthvalue(values, indices)``: the ``k``-th smallest along ``dim``
     (1-based). Among equal values the index is the k-th in stable order (PyTorch's
     selection algorithm may name another of the equal elements)."""
-    no_out(out, "kthvalue")
+    if out is not None:
+        return write_result(out, kthvalue(input, k, dim, keepdim), "kthvalue")
     a = as_tensor(input)
     k = int(k)
     _check_median_dtype(a, "kthvalue")
@@ -249,7 +251,8 @@ def median(input, dim=None, keepdim=False, *, out=None):
     """``median(x)``: the lower median of all elements (NaN if any is NaN), a 0-d tensor
     whose gradient is shared evenly by the elements equal to it, as PyTorch's.
     ``median(x, dim)``: ``ember.return_types.median(values, indices)`` along ``dim``."""
-    no_out(out, "median")
+    if out is not None:
+        return write_result(out, median(input, dim, keepdim), "median")
     a = as_tensor(input)
     _check_median_dtype(a, "median")
     if dim is None:
@@ -259,7 +262,8 @@ def median(input, dim=None, keepdim=False, *, out=None):
 
 def nanmedian(input, dim=None, keepdim=False, *, out=None):
     """``median`` ignoring NaNs (NaN only where all are NaN)."""
-    no_out(out, "nanmedian")
+    if out is not None:
+        return write_result(out, nanmedian(input, dim, keepdim), "nanmedian")
     a = as_tensor(input)
     _check_median_dtype(a, "nanmedian")
     if dim is None:
@@ -298,7 +302,8 @@ def mode(input, dim=-1, keepdim=False, *, out=None):
     """``ember.return_types.mode(values, indices)``: the most frequent value along ``dim``
     (the smallest of equally frequent ones) and the index of its last occurrence, as
     PyTorch's CPU mode."""
-    no_out(out, "mode")
+    if out is not None:
+        return write_result(out, mode(input, dim, keepdim), "mode")
     a = as_tensor(input)
 
     def pick(s, d):
@@ -394,11 +399,15 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=N
     """The ``q``-th quantiles (a float, or a 0-d/1-d tensor: then its dim comes first) along
     ``dim`` (None: all elements), NaN where a row holds a NaN. ``interpolation``: linear,
     lower, higher, midpoint or nearest (round half to even). Differentiable in the input."""
-    no_out(out, "quantile")
+    if out is not None:
+        y = quantile(input, q, dim, keepdim, interpolation=interpolation)
+        return write_out(y, out, "quantile", exact=True, composite=True)
     return _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
 
 
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
     """``quantile`` ignoring NaNs (NaN only where a row is all NaN)."""
-    no_out(out, "nanquantile")
+    if out is not None:
+        y = nanquantile(input, q, dim, keepdim, interpolation=interpolation)
+        return write_out(y, out, "nanquantile", exact=True, composite=True)
     return _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")
