@@ -4,9 +4,11 @@ Each backward is a reversed cumulative op written with ``self.xp`` and flips, so
 recorded (and differentiated again) when ``create_graph=True``."""
 import numpy as np
 
+from .. import kernels
 from ..autograd import Function
 from .._tensor_base import TensorBase, from_op
 from ._util import array_of, as_tensor, write_out
+from ..kernels import indexing as _kernels
 
 
 def _dim(d, ndim, name):
@@ -30,7 +32,19 @@ def _rcumsum(g, axis):
     """sum over j >= i of g[j] along ``axis``, on arrays or (recorded) Tensors."""
     if isinstance(g, TensorBase):
         return _flip(cumsum(_flip(g, axis), axis), axis)
-    return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+    fast = _fast_scan(g, axis, reverse=True)
+    return fast if fast is not None else np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+
+
+FAST_SCAN_MIN = 1 << 16  # elements from which the blocked scan pays
+
+
+def _fast_scan(a, axis, reverse=False):
+    """The blocked scan of ``ember.kernels.indexing.cumsum_last`` for a large float array
+    scanned along its last axis (kernels on), else None (then NumPy's cumsum)."""
+    if not kernels.enabled() or a.ndim == 0 or axis != a.ndim - 1 or a.size < FAST_SCAN_MIN:
+        return None
+    return _kernels.cumsum_last(a, reverse)
 
 
 class CumSum(Function):
@@ -38,7 +52,8 @@ class CumSum(Function):
 
     def forward(self, a, axis):
         self.axis = axis
-        return np.cumsum(a, axis=axis)
+        fast = _fast_scan(a, axis)
+        return fast if fast is not None else np.cumsum(a, axis=axis)
 
     def backward(self, gy):
         return _rcumsum(gy, self.axis)

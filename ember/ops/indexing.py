@@ -6,10 +6,12 @@ ScatterReduce), so every gradient is differentiable again.
 """
 import numpy as np
 
+from .. import kernels
 from .._tensor_base import TensorBase, from_op
 from ._util import as_tensor
 from .indexing_prims import (  # noqa: F401 (IndexOutOfRange is public here)
-    AddAt, IndexOutOfRange, Put, ScatterCombine, ScatterReduce, Take, _tn, _UFUNC, _where, broadcast_shape, check_index,
+    AddAt, AddInto, IndexAddRows, IndexOutOfRange, Put, ScatterCombine, ScatterReduce, SelectRows, Take, _tn, _UFUNC,
+    _where, broadcast_shape, check_index,
 )
 from .movement import broadcast_to, getitem, reshape, wrap_dim
 
@@ -57,13 +59,11 @@ def _dim_flat(shape, dim, index, op, others=()):
                                f"from dimension {dim}{src}")
     index = _bounds(index, dim, shape[dim])
     strides = np.cumprod((shape[1:] + (1,))[::-1])[::-1]
-    flat = np.zeros(index.shape, np.int64)
+    base = np.zeros((1,) * index.ndim, np.int64)  # the other dims' offsets: small, broadcast
     for d, m in enumerate(index.shape):
-        if d == dim:
-            flat = flat + index * strides[d]
-        else:
-            flat = flat + (np.arange(m) * strides[d]).reshape((-1,) + (1,) * (index.ndim - d - 1))
-    return flat
+        if d != dim:
+            base = base + (np.arange(m) * strides[d]).reshape((-1,) + (1,) * (index.ndim - d - 1))
+    return (index * strides[dim] if strides[dim] != 1 else index) + base  # one pass over the index
 
 
 def _along_flat(shape, dim, index):
@@ -172,6 +172,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     v = _src_part(src, flat.shape)
     a2 = reshape(a, a._data.shape or (1,))
     if reduce == "sum" and include_self:
+        if kernels.enabled() and a2._data.dtype.kind in "iufc":
+            return _out(a, AddInto.apply(a2, v, flat=flat))  # a copy of input, added into
         from .elementwise import add
 
         return _out(a, add(a2, AddAt.apply(v, flat=flat, shape=a2._data.shape)))
@@ -187,49 +189,55 @@ def index_select(input, dim, index):
         raise IndexError("index_select(): Index is supposed to be a vector")
     shape = a._data.shape or (1,)
     idx = _bounds(idx.reshape(-1), d, shape[d])
+    if kernels.enabled() and a._data.ndim:
+        return SelectRows.apply(a, dim=d, index=idx)  # whole slices, no flat positions
     flat = _along_flat(shape, d, idx)
     return Take.apply(a, flat=flat if a._data.ndim else flat.reshape(()))  # a 0-d input: a 0-d result
 
 
 def _index_source(a, dim, index, source, op, kinds="int"):
+    """The checked dim, 1-D index and source (in the shape of the slices it writes) of
+    index_add/index_copy/index_reduce; their flat positions are ``_along_flat(shape, d, idx)``."""
     d = _ndim_dim(a, dim)
     idx = _idx(index, op, kinds, "long")
     if idx.ndim > 1:
         raise IndexError(f"{op}(): Index is supposed to be a vector")
     shape = a._data.shape or (1,)
     idx = _bounds(idx.reshape(-1), d, shape[d])
-    flat = _along_flat(shape, d, idx)
-    if source is None:
-        return d, idx, flat, None
+    part = shape[:d] + (idx.size,) + shape[d + 1:]  # the shape of the slices written
     source = as_tensor(source)
     if source._data.dtype != a._data.dtype:
         raise RuntimeError(f"{op}(): self ({_tn(a._data.dtype)}) and source ({_tn(source._data.dtype)}) must have "
                            "the same scalar type")
-    if source._data.ndim and source._data.ndim == flat.ndim and source._data.shape[d] != idx.size:
+    if source._data.ndim and source._data.ndim == len(part) and source._data.shape[d] != idx.size:
         err = IndexError if op == "index_copy_" else RuntimeError  # as PyTorch's
         raise err(f"{op}(): Number of indices ({idx.size}) should be equal to source.size(dim): "
                   f"({source._data.shape[d]}), for dim: {d}")
-    if source._data.size != flat.size or (source._data.ndim and source._data.shape != flat.shape):
+    if source._data.size != int(np.prod(part)) or (source._data.ndim and source._data.shape != part):
         raise RuntimeError(f"{op}(): Source/destination tensor must have the same shape apart from dim {d}: "
-                           f"source {list(source._data.shape)}, expected {list(flat.shape)}")
-    return d, idx, flat, reshape(source, flat.shape)
+                           f"source {list(source._data.shape)}, expected {list(part)}")
+    return d, idx, reshape(source, part)
 
 
 def index_add(input, dim, index, source, *, alpha=1):
     """``input`` with ``alpha * source`` added at the slices ``index`` along ``dim``."""
     a = as_tensor(input)
-    d, idx, flat, src = _index_source(a, dim, index, source, "index_add")
+    d, idx, src = _index_source(a, dim, index, source, "index_add")
     if alpha != 1:
         src = src * alpha
+    if kernels.enabled() and a._data.ndim and a._data.dtype.kind in "iufc":
+        return IndexAddRows.apply(a, src, dim=d, index=idx)  # whole slices added into a copy of input
     from .elementwise import add
 
+    flat = _along_flat(a._data.shape or (1,), d, idx)
     return add(a, reshape(AddAt.apply(src, flat=flat, shape=a._data.shape or (1,)), a._data.shape))
 
 
 def index_copy(input, dim, index, source):
     """``input`` with ``source``'s slices written at ``index`` along ``dim``."""
     a = as_tensor(input)
-    d, idx, flat, src = _index_source(a, dim, index, source, "index_copy_", "int64")
+    d, idx, src = _index_source(a, dim, index, source, "index_copy_", "int64")
+    flat = _along_flat(a._data.shape or (1,), d, idx)
     return _out(a, Put.apply(reshape(a, a._data.shape or (1,)), src, flat=flat))
 
 
@@ -253,7 +261,8 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     a = as_tensor(input)
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
-    d, idx, flat, src = _index_source(a, dim, index, source, "index_reduce_")
+    d, idx, src = _index_source(a, dim, index, source, "index_reduce_")
+    flat = _along_flat(a._data.shape or (1,), d, idx)
     a2 = reshape(a, a._data.shape or (1,))
     return _out(a, ScatterReduce.apply(a2, src, flat=flat, reduce=reduce, include_self=include_self))
 

@@ -4,12 +4,17 @@
 ``Put`` (overwrite), ``ScatterReduce`` (sum, prod, mean, amax, amin) and ``ScatterCombine``
 (scatter's ``reduce=``, with no derivative, as in PyTorch). Each backward calls the same
 primitives on Tensors when it is recorded, so the gradients differentiate again.
+``AddInto``, ``SelectRows`` and ``IndexAddRows`` are the fast paths indexing.py takes when
+``ember.kernels.enabled()`` (scatter_add, index_select, index_add: whole slices, no flat
+positions, no zeros + add pass); dual too, and tested against the reference in
+tests/core/test_indexing_speed_paths.py.
 """
 import numpy as np
 
 from ..autograd import Function
 from .._tensor_base import TensorBase, from_op
 from ._util import as_tensor, index_add_rows
+from ..kernels.indexing import add_rows_into
 
 
 class IndexOutOfRange(IndexError, RuntimeError):
@@ -90,6 +95,73 @@ class Put(Function):
             ga = self.xp.where(keep.reshape(self.shape), gy, np.zeros((), gy.dtype))
         gv = _take(gy, self.flat) if self.needs_grad(1) else None
         return ga, gv
+
+
+# ----- the fast paths' primitives (chosen by indexing.py when ember.kernels.enabled()) -----
+class AddInto(Function):
+    """``a`` with ``v`` added at the flat positions ``flat`` (repeats add up): the reference's
+    ``a + AddAt(v)`` in one pass over a copy of ``a``, for scatter_add. Gradients: gy for
+    ``a``; gy read at ``flat`` for ``v``."""
+
+    dual = True
+
+    def forward(self, a, v, flat):
+        self.flat = flat
+        out = a.copy()
+        np.add.at(out.reshape(-1), flat.reshape(-1), np.broadcast_to(v, flat.shape).reshape(-1))
+        return out
+
+    def backward(self, gy):
+        ga = gy if self.needs_grad(0) else None
+        gv = _take(gy, self.flat) if self.needs_grad(1) else None
+        return ga, gv
+
+
+def select_rows(g, dim, index):
+    """``g``'s slices at the 1-D ``index`` along ``dim`` (``SelectRows`` when recorded)."""
+    if isinstance(g, TensorBase):
+        return SelectRows.apply(g, dim=dim, index=index)
+    return np.take(g, index, axis=dim)
+
+
+class SelectRows(Function):
+    """``np.take(a, index, axis=dim)``: index_select's fast path, whole slices and no flat
+    positions. The gradient adds gy's slices back at ``index`` (``index_add_rows``)."""
+
+    dual = True
+
+    def forward(self, a, dim, index):
+        self.dim, self.index, self.shape = dim, index, a.shape
+        return np.take(a, index, axis=dim)
+
+    def backward(self, gy):
+        if isinstance(gy, TensorBase):
+            zeros = from_op(np.zeros(self.shape, gy._data.dtype), None)
+            return IndexAddRows.apply(zeros, gy, dim=self.dim, index=self.index)
+        if self.dim == 0:
+            return index_add_rows(self.index, gy, self.shape[0])
+        out = np.zeros(self.shape, gy.dtype)
+        add_rows_into(np.moveaxis(out, self.dim, 0), self.index, np.moveaxis(gy, self.dim, 0))
+        return out
+
+
+class IndexAddRows(Function):
+    """``a`` with ``src``'s slices added at the 1-D ``index`` along ``dim`` (repeats add up),
+    on a copy of ``a``: index_add's fast path. Gradients: gy for ``a``; gy's slices at
+    ``index`` for ``src``."""
+
+    dual = True
+
+    def forward(self, a, src, dim, index):
+        self.dim, self.index = dim, index
+        out = a.copy()
+        add_rows_into(np.moveaxis(out, dim, 0), index, np.moveaxis(src, dim, 0))
+        return out
+
+    def backward(self, gy):
+        ga = gy if self.needs_grad(0) else None
+        gs = select_rows(gy, self.dim, self.index) if self.needs_grad(1) else None
+        return ga, gs
 
 
 _UFUNC = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}

@@ -8,9 +8,11 @@ Reordering ops (flip, roll, rot90, diff) are in ``reorder.py``; unique, searchso
 bincount and friends in ``setops.py``."""
 import numpy as np
 
+from .. import kernels
 from ..autograd import Function
 from .._tensor_base import from_op
 from ._util import as_tensor, write_out, write_outs
+from ..kernels import indexing as _kernels
 
 
 def write_result(out, res, name):
@@ -124,16 +126,18 @@ def topk_indices(x, k, d, largest):
     if not full:
         xm = np.moveaxis(x, d, -1)
         lead, r = xm.shape[:-1], xm.reshape(-1, n)
-        p = n - k if largest else k - 1
-        thr = np.partition(r, p, axis=-1)[:, p:p + 1]
-        if r.dtype.kind == "f":  # NaN is the largest: np.partition puts it last too
-            mask = ((r >= thr) | np.isnan(r)) if largest else ((r <= thr) | np.isnan(thr))
-        else:
-            mask = r >= thr if largest else r <= thr
-        flat = np.flatnonzero(mask)  # each row's candidates, in their order
-        rows, cols = flat // n, flat % n
-        cnt = np.bincount(rows, minlength=r.shape[0])
-        c = int(cnt.max())
+        rows, cols, cnt, c = None, None, None, 0
+        thr = _kernels.topk_bound(r, k, largest) if kernels.enabled() else None
+        if thr is not None:  # a bound on the k-th value, and no NaN in r
+            rows, cols, cnt, c = _candidates(r >= thr if largest else r <= thr)
+        if thr is None or c > 8 * k + 256:  # the bound let too many through: the k-th value itself
+            p = n - k if largest else k - 1
+            thr = np.partition(r, p, axis=-1)[:, p:p + 1]
+            if r.dtype.kind == "f":  # NaN is the largest: np.partition puts it last too
+                mask = ((r >= thr) | np.isnan(r)) if largest else ((r <= thr) | np.isnan(thr))
+            else:
+                mask = r >= thr if largest else r <= thr
+            rows, cols, cnt, c = _candidates(mask)
         full = c > 8 * k + 256  # many ties at the k-th value: sort it all
     if full:
         idx = stable_argsort(x, d, largest)
@@ -153,6 +157,16 @@ def topk_indices(x, k, d, largest):
     o = stable_argsort(vals, 1, largest)[:, :k]
     out = np.take_along_axis(where, o, 1).reshape(lead + (k,))
     return np.ascontiguousarray(np.moveaxis(out, -1, d))
+
+
+def _candidates(mask):
+    """The true places of the 2-D ``mask`` (each row's in their order): rows, columns, the
+    count per row and its maximum."""
+    flat = np.flatnonzero(mask)
+    n = mask.shape[1]
+    rows, cols = flat // n, flat % n
+    cnt = np.bincount(rows, minlength=mask.shape[0])
+    return rows, cols, cnt, int(cnt.max()) if cnt.size else 0
 
 
 def _select(a, dim, keepdim, name, pick, on_sorted=False):
