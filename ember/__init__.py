@@ -91,6 +91,26 @@ from .ops.setops import (  # noqa: E402
     unique, unique_consecutive,
 )
 # ----- end sorting -----
+# ----- surface-extras -----
+# (ember.range shadows the builtin in this module, as torch.range does)
+from .ops.extras import (  # noqa: E402
+    absolute, clone, conj, corrcoef, cov, cumulative_trapezoid, deg2rad, dist, divide, floor_divide, frexp, gcd,
+    is_conj, is_neg, is_nonzero, lcm, ldexp, multiply, negative, nextafter, numel, positive, rad2deg, range, ravel,
+    renorm, resolve_conj, resolve_neg, result_type, subtract, trapezoid, trapz, true_divide, typename,
+    unravel_index, vander,
+)
+from .ops.extras_scatter import (  # noqa: E402
+    bartlett_window, blackman_window, diagonal_scatter, hamming_window, hann_window, kaiser_window, select_scatter,
+    slice_scatter,
+)
+from ._settings import (  # noqa: E402
+    are_deterministic_algorithms_enabled, empty_strided, frombuffer, get_deterministic_debug_mode,
+    get_float32_matmul_precision, get_num_interop_threads, is_deterministic_algorithms_warn_only_enabled,
+    is_warn_always_enabled, set_deterministic_debug_mode, set_float32_matmul_precision, set_num_interop_threads,
+    set_printoptions, set_warn_always, use_deterministic_algorithms,
+)
+from ._torch_shim import _compile as compile  # noqa: E402,A001  (the model or function unchanged)
+# ----- end surface-extras -----
 # ----- dtypes and devices -----
 # ember.float32, ember.long, ember.bool, ... (ember.float/int/bool shadow the builtins in this
 # module, as torch's do: code in this file must say builtins.int etc. after this line)

@@ -30,6 +30,10 @@ from .ops import linalg_decomp as _lde
 # ----- linalg-solve -----
 from .ops import linalg_matfn as _lmf, linalg_solve as _lso
 # ----- end linalg-solve -----
+# ----- surface-extras -----
+from . import _settings
+from .ops import extras as _xt, extras_scatter as _xs
+# ----- end surface-extras -----
 
 _ARITH = {np.add: ops.add, np.subtract: ops.sub, np.multiply: ops.mul, np.true_divide: ops.div}
 
@@ -291,7 +295,7 @@ class Tensor(TensorBase):
         return self.to(bf)
 
     def __repr__(self):
-        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(self._data, separator=", ", prefix="tensor(", **_settings.array2string_kw(self._data))  # ----- surface-extras -----
         extra = ""
         if self._data.dtype != backend.get_default_dtype() and self._data.dtype != np.int64:
             extra += f", dtype={self.dtype}"  # ember.float64, as torch prints torch.float64
@@ -785,6 +789,83 @@ class Tensor(TensorBase):
     cholesky_solve, cholesky_inverse = _lmf.cholesky_solve, _lmf.cholesky_inverse
     matrix_power, matrix_exp, pinverse = _lmf.matrix_power, _lmf.matrix_exp, _lmf.pinverse
     # ----- end linalg-solve -----
+    # ----- surface-extras -----
+    # aliases, small math and statistics (ops/extras.py), the view scatters, unfold and
+    # sum_to_size (ops/extras_scatter.py), in-place comparisons/logic, in-place view ops
+    absolute, multiply, subtract, divide, true_divide, floor_divide = (
+        _xt.absolute, _xt.multiply, _xt.subtract, _xt.divide, _xt.true_divide, _xt.floor_divide)
+    negative, positive, ravel = _xt.negative, _xt.positive, _xt.ravel
+    absolute_, multiply_, subtract_, divide_, true_divide_, floor_divide_, negative_ = map(_pw.inplace_method, (
+        _xt.absolute, _xt.multiply, _xt.subtract, _xt.divide, _xt.true_divide, _xt.floor_divide, _xt.negative))
+    deg2rad, rad2deg, gcd, lcm, ldexp, frexp, nextafter = (
+        _xt.deg2rad, _xt.rad2deg, _xt.gcd, _xt.lcm, _xt.ldexp, _xt.frexp, _xt.nextafter)
+    deg2rad_, rad2deg_, gcd_, lcm_, ldexp_, nextafter_, renorm_ = map(_pw.inplace_method, (
+        _xt.deg2rad, _xt.rad2deg, _xt.gcd, _xt.lcm, _xt.ldexp, _xt.nextafter, _xt.renorm))
+    cov, corrcoef, dist, renorm = _xt.cov, _xt.corrcoef, _xt.dist, _xt.renorm
+    conj, resolve_conj, resolve_neg, is_conj, is_neg, is_nonzero = (
+        _xt.conj, _xt.resolve_conj, _xt.resolve_neg, _xt.is_conj, _xt.is_neg, _xt.is_nonzero)
+    diagonal_scatter, select_scatter, slice_scatter = _xs.diagonal_scatter, _xs.select_scatter, _xs.slice_scatter
+    unfold, sum_to_size = _xs.unfold, _xs.sum_to_size
+    eq_, ne_, lt_, le_, gt_, ge_ = map(_pw.inplace_method, (_lg.eq, _lg.ne, _lg.lt, _lg.le, _lg.gt, _lg.ge))
+    greater_, greater_equal_, less_, less_equal_, not_equal_ = gt_, ge_, lt_, le_, ne_
+    logical_and_, logical_or_, logical_xor_, logical_not_ = map(_pw.inplace_method, (
+        _lg.logical_and, _lg.logical_or, _lg.logical_xor, _lg.logical_not))
+    bitwise_and_, bitwise_or_, bitwise_xor_, bitwise_not_ = map(_pw.inplace_method, (
+        _lg.bitwise_and, _lg.bitwise_or, _lg.bitwise_xor, _lg.bitwise_not))
+
+    def _inplace_view(self, view):
+        """A view op applied to this tensor's own shape and strides (squeeze_, t_, ...): the
+        version moves, and in the graph this tensor becomes the view op's output."""
+        if _GradMode.enabled and self.requires_grad:
+            if self._fn is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            old = from_op(self._data, self._fn)
+            old._oi = self._oi
+            r = view(old)
+            self._data = r._data
+            bump(self)
+            self._vc.history(self).append((self._vc.clock, self._fn, self._oi, self.requires_grad))
+            self._fn, self._oi, self.requires_grad = r._fn, r._oi, r.requires_grad
+            return self
+        self._data = view(from_op(self._data, None))._data
+        bump(self)
+        return self
+
+    def squeeze_(self, dim=None):
+        return self._inplace_view(lambda t: ops.squeeze(t) if dim is None else ops.squeeze(t, dim=dim))
+
+    def unsqueeze_(self, dim):
+        return self._inplace_view(lambda t: ops.unsqueeze(t, dim))
+
+    def t_(self):
+        return self._inplace_view(_mv.t)
+
+    def transpose_(self, dim0, dim1):
+        return self._inplace_view(lambda t: ops.transpose(t, dim0, dim1))
+
+    swapaxes_ = swapdims_ = transpose_
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return _random.multinomial(self, num_samples, replacement, generator=generator)
+
+    def bernoulli(self, p=None, *, generator=None):
+        """0/1 draws, each 1 with probability given by this tensor (or by ``p``)."""
+        return _random.bernoulli(self, p, generator=generator)
+
+    def get_device(self):
+        """-1 for a CPU tensor, else the GPU's index."""
+        d = self.device
+        return -1 if d.type == "cpu" else (d.index or 0)
+
+    def is_complex(self):
+        return self._data.dtype.kind == "c"
+
+    def is_signed(self):
+        return self._data.dtype.kind in "ifc" or _dtype.differentiable(self._data.dtype)
+
+    def is_inference(self):
+        return False
+    # ----- end surface-extras -----
 
     def __setitem__(self, index, value):
         idx = ops.movement.normalize_index(index, self._data.shape)  # ----- out-audit ----- PyTorch's IndexErrors

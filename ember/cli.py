@@ -25,6 +25,15 @@ DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
 OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
               "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "NAdam", "radam": "RAdam", "lion": "Lion"}
 RUN_FORMAT = "ember.run"
+# ----- gpt-cli -----
+# text datasets train language models by steps (ember/_cli_text.py); the rest are image datasets
+DATASETS["tinyshakespeare"] = "TinyShakespeare"
+TEXT_DATASETS = ("tinyshakespeare",)
+TEXT_MODELS = ("gpt", "lstm")
+# defaults that differ between image and text training: option -> (image, text)
+KIND_DEFAULTS = {"model": ("mlp", "gpt"), "batch_size": (128, 12), "optimizer": ("adam", "adamw"),
+                 "weight_decay": (0.0, 0.1), "steps": (None, 2000)}
+# ----- end gpt-cli -----
 
 
 class CLIError(Exception):
@@ -189,6 +198,20 @@ def cmd_train(args):
     from ember.models import build_model, model_config
     from ember.train import Trainer
 
+    # ----- gpt-cli -----
+    text = args.dataset in TEXT_DATASETS
+    for k, defaults in KIND_DEFAULTS.items():
+        if getattr(args, k) is None:
+            setattr(args, k, defaults[text])
+    if text:
+        from ._cli_text import cmd_train_text
+
+        return cmd_train_text(args)
+    if args.model in TEXT_MODELS:
+        raise CLIError(f"{args.model} is a language model: train it on a text dataset ({', '.join(TEXT_DATASETS)})")
+    if args.steps is not None:  # (a text run's default is filled in above)
+        raise CLIError("--steps applies to text datasets; image datasets train for --epochs")
+    # ----- end gpt-cli -----
     _check_train_args(args)
     model_cfg = model_config(args.model)  # an unknown name fails before the data is read
     distributed = _distributed()
@@ -242,6 +265,10 @@ def cmd_evaluate(args):
     from ember.train import Trainer
 
     config = _read_config(args.run_dir)
+    if "vocab" in config:  # ----- gpt-cli: a language model run -----
+        from ._cli_text import cmd_evaluate_text
+
+        return cmd_evaluate_text(args, config)
     dataset = args.dataset or config["dataset"]
     model = _load_model(args.run_dir, config)
     test_set = _load_split(dataset, args.data_dir, False, args.download)
@@ -333,12 +360,12 @@ def _parser():
     t.add_argument("--data-dir", default=None, metavar="DIR",
                    help="folder holding the dataset's files (or a <dataset>/ folder with them)")
     t.add_argument("--download", action="store_true", help="fetch the dataset if it is not found (verified by SHA-256)")
-    t.add_argument("--model", default="mlp", help="mlp or cnn (default: mlp)")
+    t.add_argument("--model", default=None, help="mlp or cnn; gpt or lstm for text (default: mlp; text: gpt)")
     t.add_argument("--epochs", type=int, default=5, help="default: 5")
-    t.add_argument("--batch-size", type=int, default=128, help="default: 128")
+    t.add_argument("--batch-size", type=int, default=None, help="default: 128 (text: 12)")
     t.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 0.001)")
-    t.add_argument("--optimizer", default="adam", help=f"one of {', '.join(OPTIMIZERS)} (default: adam)")
-    t.add_argument("--weight-decay", type=float, default=0.0, help="default: 0")
+    t.add_argument("--optimizer", default=None, help=f"one of {', '.join(OPTIMIZERS)} (default: adam; text: adamw)")
+    t.add_argument("--weight-decay", type=float, default=None, help="default: 0 (text: 0.1, on weight matrices)")
     t.add_argument("--momentum", type=float, default=0.0, help="for sgd and rmsprop (default: 0)")
     t.add_argument("--seed", type=int, default=0, help="seeds the weights, dropout and the data order (default: 0)")
     t.add_argument("--val-split", type=float, default=0.0, metavar="FRACTION",
@@ -348,6 +375,26 @@ def _parser():
     t.add_argument("--quiet", action="store_true", help="no progress output")
     t.add_argument("--out", required=True, metavar="RUN_DIR", help="folder for the weights, config and curves")
     t.set_defaults(func=cmd_train)
+    # ----- gpt-cli: language models on text datasets -----
+    lm = t.add_argument_group("language models (--dataset tinyshakespeare --model gpt or lstm)")
+    lm.add_argument("--steps", type=int, default=None, help="training steps (default: 2000)")
+    lm.add_argument("--block-size", type=int, default=64, help="context length in characters (default: 64)")
+    lm.add_argument("--n-layer", type=int, default=None, help="layers (default: gpt 4, lstm 2)")
+    lm.add_argument("--n-head", type=int, default=None, help="gpt attention heads (default: 4)")
+    lm.add_argument("--n-embd", type=int, default=None, help="width: gpt embedding (128), lstm hidden size (256)")
+    lm.add_argument("--warmup-steps", type=int, default=100, help="linear warm-up, then cosine decay (default: 100)")
+    lm.add_argument("--eval-interval", type=int, default=250, help="steps between validations (default: 250)")
+    lm.add_argument("--eval-batches", type=int, default=50, help="validation batches per evaluation (default: 50)")
+
+    g = sub.add_parser("generate", parents=[debug], help="generate text with a trained language model run")
+    g.add_argument("run_dir", metavar="RUN_DIR")
+    g.add_argument("--prompt", default="\n", help="the text to continue (default: a newline)")
+    g.add_argument("--max-new-tokens", type=int, default=500, metavar="N", help="characters to add (default: 500)")
+    g.add_argument("--temperature", type=float, default=1.0, help="below 1: safer, above 1: wilder; 0: greedy")
+    g.add_argument("--top-k", type=int, default=None, metavar="K", help="sample among the K most likely only")
+    g.add_argument("--seed", type=int, default=0, help="default: 0")
+    g.set_defaults(func=_cmd_generate)
+    # ----- end gpt-cli -----
 
     e = sub.add_parser("evaluate", parents=[debug], help="evaluate a trained run on the test set")
     e.add_argument("run_dir", metavar="RUN_DIR")
@@ -376,6 +423,12 @@ def _parser():
     r.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
     r.set_defaults(func=cmd_run)
     return p
+
+
+def _cmd_generate(args):  # ----- gpt-cli -----
+    from ._cli_text import cmd_generate
+
+    cmd_generate(args)
 
 
 def cmd_run(args):

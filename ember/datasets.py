@@ -5,3 +5,7 @@ They live in ``ember.data.datasets``; this module is the short name, like ``torc
 from .data.datasets import MNIST, DatasetNotFoundError, FashionMNIST
 
 __all__ = ["MNIST", "FashionMNIST", "DatasetNotFoundError"]
+# ----- gpt-cli -----
+from .data.text import CharTokenizer, TinyShakespeare  # noqa: E402
+
+__all__ += ["TinyShakespeare", "CharTokenizer"]

@@ -91,3 +91,10 @@ def build_model(config):
     options = {k: v for k, v in config.items() if k != "name"}
     config = model_config(config["name"], **options)  # checks the options
     return _builder(config["name"])(**{k: v for k, v in config.items() if k != "name"})
+
+
+# ----- gpt-cli -----
+from .models_gpt import GPT, CharLSTM, char_lstm, gpt  # noqa: E402  (language models, ember/models_gpt.py)
+
+MODELS.update(gpt=gpt, lstm=char_lstm)
+__all__ += ["GPT", "CharLSTM", "gpt", "char_lstm"]

@@ -196,7 +196,7 @@ import torch
 import torch.nn as nn
 
 model = nn.Linear(4, 4)
-layer = nn.TransformerEncoderLayer(d_model=8, nhead=2)
+layer = nn.LazyLinear(8)
 '''
 
 
@@ -204,17 +204,17 @@ def test_a_missing_torch_name_stops_the_script_with_one_error(tmp_path):
     r = ember_run(tmp_path, MISSING)
     assert r.returncode == 1
     assert r.stderr.strip().splitlines()[-1] == ("ember._torch_shim.NotInEmberError: ember run: "
-                                                 "torch.nn.TransformerEncoderLayer is not implemented in ember "
+                                                 "torch.nn.LazyLinear is not implemented in ember "
                                                  "(used at script.py:5)")
     assert r.stderr.startswith("Traceback") and 'script.py", line 5' in r.stderr and "runpy" not in r.stderr
     assert "_torch_shim.py" not in r.stderr  # the traceback ends at the script's line
 
 
 @pytest.mark.parametrize("code, api, line", [
-    (MISSING, "torch.nn.TransformerEncoderLayer", 5),
+    (MISSING, "torch.nn.LazyLinear", 5),
     ("import torch\n\nimport torch.quantization\n", "torch.quantization", 3),
     ("import torch\nfrom torch.nn.utils import parametrize\n", "torch.nn.utils.parametrize", 2),
-    ("import torch\n\nfrom torch.nn import Linear, TransformerDecoder\n", "torch.nn.TransformerDecoder", 3),
+    ("import torch\n\nfrom torch.nn import Linear, Bilinear\n", "torch.nn.Bilinear", 3),
     ("import torch\nx = torch.zeros(3)\ny = torch.no_such_function(x)\n", "torch.no_such_function", 3),
     ("import torch\nimport torch.nn.functional as F\n\nF.no_such_activation(torch.zeros(3))\n",
      "torch.nn.functional.no_such_activation", 4),
@@ -233,14 +233,14 @@ def test_a_missing_torch_name_is_one_error_naming_the_api_and_the_line(tmp_path,
 
 
 def test_a_missing_name_in_a_module_the_script_imports_names_that_module(tmp_path, monkeypatch, capsys):
-    _write(tmp_path, "ember_run_model_a.py", "import torch.nn as nn\n\n\ndef build():\n    return nn.LSTM(4, 4)\n")
+    _write(tmp_path, "ember_run_model_a.py", "import torch.nn as nn\n\n\ndef build():\n    return nn.LazyLinear(4)\n")
     code = "import ember_run_model_a\n\nember_run_model_a.build()\n"
     try:
         rc, out, err = run_here(tmp_path, monkeypatch, capsys, code)
     finally:
         sys.modules.pop("ember_run_model_a", None)
     assert rc == 1
-    assert "ember run: torch.nn.LSTM is not implemented in ember (used at ember_run_model_a.py:5)" in err
+    assert "ember run: torch.nn.LazyLinear is not implemented in ember (used at ember_run_model_a.py:5)" in err
 
 
 def test_cuda_only_calls_say_there_is_no_gpu(tmp_path, monkeypatch, capsys):

@@ -13,3 +13,8 @@ from .pooling import *  # noqa: F401,F403
 from .summary import *  # noqa: F401,F403
 # ----- embedding -----
 from .embedding_bag import *  # noqa: F401,F403,E402
+# ----- rnn -----
+from .rnn import *  # noqa: F401,F403,E402
+# ----- attention -----
+from .attention import *  # noqa: F401,F403,E402
+from .transformer import *  # noqa: F401,F403,E402

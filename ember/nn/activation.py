@@ -6,7 +6,7 @@ from .module import Module
 
 __all__ = [
     "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softplus", "Softmax",
-    "LogSoftmax", "Hardtanh", "ReLU6",
+    "LogSoftmax", "Hardtanh", "ReLU6", "Mish",
 ]
 
 
@@ -173,6 +173,21 @@ class ReLU6(Hardtanh):
 
     def __init__(self, inplace=False):
         super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self):
+        return _inplace(self.inplace)
+
+
+# ----- attention -----
+class Mish(Module):
+    """x * tanh(softplus(x))."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return F.mish(x)
 
     def extra_repr(self):
         return _inplace(self.inplace)

@@ -15,3 +15,5 @@ from ..ops.elementwise import relu, sigmoid, tanh  # noqa: F401
 from ..ops.movement import pad as _np_pad  # noqa: F401
 # ----- embedding -----
 from ..ops.embedding_bag import embedding_bag  # noqa: F401,E402
+# ----- attention -----
+from ..ops.attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401,E402

@@ -4,10 +4,10 @@ import numbers
 import numpy as np
 
 from .. import backend
-from ..ops.norm import _norm_shape, batch_norm, group_norm, layer_norm
+from ..ops.norm import _norm_shape, batch_norm, group_norm, layer_norm, rms_norm
 from .module import Module, Parameter, _as_float_input
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "RMSNorm"]
 
 
 def _positive_int(v, name, who):
@@ -254,3 +254,41 @@ class GroupNorm(Module):
 
     def extra_repr(self):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.has_bias}"
+
+
+# ----- attention -----
+class RMSNorm(Module):
+    """Divide each sample by the root mean square over its last dims ``normalized_shape``
+    (plus ``eps``; None: the dtype's machine epsilon), then scale by ``weight`` (ones).
+
+    Shape:
+        Input: (*, *normalized_shape). Output: the same.
+    """
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
+        super().__init__()
+        try:
+            shape = _norm_shape(normalized_shape)
+        except (TypeError, ValueError):
+            raise ValueError(f"RMSNorm: normalized_shape must be an int or a tuple of ints, got {normalized_shape!r}") from None
+        self.normalized_shape = shape
+        self.eps = None if eps is None else _check_eps(eps, "RMSNorm")
+        self.elementwise_affine = bool(elementwise_affine)
+        dtype = backend.get_default_dtype() if dtype is None else np.dtype(dtype)
+        if self.elementwise_affine:
+            self.weight = Parameter(np.ones(shape, dtype))
+        else:
+            self.register_parameter("weight", None)
+        if device is not None:
+            self.to(device)
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            self.weight._data[...] = 1
+
+    def forward(self, x):
+        x = _as_float_input(x, None if self.weight is None else self.weight._data.dtype)
+        return rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

@@ -20,7 +20,7 @@ from .elementwise import cast, clip, relu, sigmoid, sigmoid_array, tanh
 
 __all__ = [
     "relu", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax",
-    "log_softmax", "hardtanh", "relu6", "erf",
+    "log_softmax", "hardtanh", "relu6", "erf", "mish",
 ]
 
 # ----- erf -----
@@ -353,3 +353,10 @@ def log_softmax(x, dim=-1, dtype=None):
     logits, with a fused backward."""
     x = _float(x) if dtype is None else cast(as_tensor(x), dtype)
     return LogSoftmax.apply(x, axis=_axis("log_softmax", -1 if dim is None else dim, x.shape))
+
+
+# ----- attention -----
+def mish(x, inplace=False):
+    """x * tanh(softplus(x)). ``inplace`` is accepted and ignored."""
+    x = _float(x)
+    return x * tanh(softplus(x))

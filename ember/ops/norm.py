@@ -11,13 +11,13 @@ import numbers
 
 import numpy as np
 
-from .. import kernels
+from .. import backend, kernels
 from .._tensor_base import TensorBase, from_op
 from ._util import as_tensor
 from .elementwise import cast, sqrt
 from .movement import reshape
 
-__all__ = ["batch_norm", "layer_norm", "group_norm"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "rms_norm"]
 
 
 def _normalize(x, axes, eps):
@@ -177,6 +177,30 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     if kernels.enabled():
         return _kernels.group_norm(x, int(num_groups), w, b, eps)
     return group_norm_reference(x, int(num_groups), w, b, eps)
+
+
+# ----- attention -----
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) over the trailing dims ``normalized_shape``, times ``weight``
+    (of ``normalized_shape``, or None). ``eps`` None: the input dtype's machine epsilon."""
+    x = as_tensor(input)
+    shape = _norm_shape(normalized_shape)
+    nd = len(shape)
+    if nd == 0 or x._data.ndim < nd or x._data.shape[x._data.ndim - nd :] != shape:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape [*{', '.join(map(str, shape))}], "
+                           f"but got input of size{list(x.shape)}")
+    w = None if weight is None else as_tensor(weight)
+    if w is not None and w._data.shape != shape:
+        raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
+                           f"{list(w.shape)} and normalized_shape = {list(shape)}")
+    if x._data.dtype.kind != "f":
+        x = cast(x, backend.get_default_dtype() if w is None else w._data.dtype)
+    if eps is None:
+        eps = float(np.finfo(x._data.dtype).eps)
+    _check_float(eps, "eps", "rms_norm")
+    axes = tuple(range(x.ndim - nd, x.ndim))
+    y = x / sqrt((x * x).mean(axis=axes, keepdims=True) + eps)
+    return y if w is None else y * w
 
 
 from ..kernels import norm as _kernels  # noqa: E402  (the kernels import this module's references)

@@ -9,10 +9,10 @@ import numbers
 
 import numpy as np
 
-from ..autograd.function import bump
-from .._tensor import Tensor
+from ...autograd.function import bump
+from ..._tensor import Tensor
 
-from .fusion import fuse  # noqa: E402,F401
+from ..fusion import fuse  # noqa: E402,F401
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
            "parameters_to_vector", "vector_to_parameters", "fuse"]
@@ -157,3 +157,7 @@ def vector_to_parameters(vec, parameters):
         p._data[...] = v[i:i + k].reshape(p._data.shape)
         bump(p)  # a graph that saved p's old values can no longer backward through them
         i += k
+
+
+# ----- rnn -----
+from . import rnn  # noqa: E402,F401  (ember.nn.utils.rnn: PackedSequence, pad/pack)
