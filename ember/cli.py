@@ -313,10 +313,21 @@ def _read_image(path, shape, invert):
     return a.astype(np.float32, copy=False)
 
 
+def _image_run(run_dir, command):
+    """The run's config, refusing a language model run (no images to classify or export)."""
+    config = _read_config(run_dir)
+    if "vocab" in config:
+        model = config.get("model")
+        name = model.get("name") if isinstance(model, dict) else model
+        raise CLIError(f"{command}: run {str(run_dir)!r} is a language model ({name} on "
+                       f"{config.get('dataset')}); it takes text: use 'ember generate {run_dir} --prompt TEXT'")
+    return config
+
+
 def cmd_predict(args):
     import ember
 
-    config = _read_config(args.run_dir)
+    config = _image_run(args.run_dir, "predict")
     model = _load_model(args.run_dir, config)
     inp = config["input"]
     x = np.stack([_read_image(p, inp["shape"], args.invert) for p in args.images])
@@ -336,7 +347,7 @@ def cmd_predict(args):
 def cmd_export(args):
     import ember.onnx
 
-    config = _read_config(args.run_dir)
+    config = _image_run(args.run_dir, "export")
     model = _load_model(args.run_dir, config)
     shape = [1] + list(config["input"]["shape"])
     ember.onnx.export(model, args.output, np.zeros(shape, np.float32), opset=args.opset)

@@ -93,6 +93,15 @@ def test_generate_errors(trained, argv, message, capsys):
     assert err.startswith("ember: error: " + message) and err.count("\n") == 1, err
 
 
+@pytest.mark.parametrize("command", [["predict", "digit.png"], ["export", "m.onnx"]])
+def test_image_commands_refuse_a_text_run(trained, command, capsys):
+    cmd, *rest = command
+    assert main([cmd, str(trained[0])] + rest) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"ember: error: {cmd}: run ") and "is a language model (gpt on tinyshakespeare)" in err
+    assert "ember generate" in err and err.count("\n") == 1, err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--dataset", "tinyshakespeare", "--model", "mlp"], "tinyshakespeare is text: train a language model on it"),
     (["--dataset", "mnist", "--model", "gpt"], "gpt is a language model: train it on a text dataset"),
