@@ -67,7 +67,15 @@ class Max(Function):
 
     def forward(self, a, axes, keepdims, minimum=False):
         if a.size == 0:
-            raise ValueError("max()/min() of an empty tensor")
+            name = "amin" if minimum else "amax"
+            if axes is None or not a.ndim:
+                raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                                   "Specify the reduction dim with the 'dim' argument.")
+            dims = axes if isinstance(axes, tuple) else (axes,)
+            empty = [d % a.ndim for d in dims if a.shape[d] == 0]
+            if empty:  # reducing over the empty dim: no value to take (torch's IndexError)
+                raise IndexError(f"{name}(): Expected reduction dim {empty[0]} to have non-zero size.")
+            # an empty result: the reduced dims are not empty, another one is
         y = a.min(axis=axes, keepdims=True) if minimum else a.max(axis=axes, keepdims=True)
         y = y if keepdims else np.asarray(np.squeeze(y, axis=axes))
         self.save_for_backward(a, y)
@@ -260,6 +268,9 @@ def amax(input, dim=(), keepdim=False, *, axis=None, keepdims=False, out=None):
     maxima share the gradient evenly."""
     if dim == () or dim is None:
         dim = None
+        if axis is None and getattr(getattr(input, "_data", None), "size", 1) == 0:
+            raise RuntimeError("amax(): Expected reduction dim to be specified for input.numel() == 0. "
+                               "Specify the reduction dim with the 'dim' argument.")
     y = _reduce(Max, input, axis, dim, keepdims, keepdim)
     return y if out is None else write_out(y, out, "amax", exact=True)
 
@@ -268,6 +279,9 @@ def amin(input, dim=(), keepdim=False, *, axis=None, keepdims=False, out=None):
     """Smallest values over ``dim``; tied minima share the gradient evenly."""
     if dim == () or dim is None:
         dim = None
+        if axis is None and getattr(getattr(input, "_data", None), "size", 1) == 0:
+            raise RuntimeError("amin(): Expected reduction dim to be specified for input.numel() == 0. "
+                               "Specify the reduction dim with the 'dim' argument.")
     y = _reduce(Max, input, axis, dim, keepdims, keepdim, minimum=True)
     return y if out is None else write_out(y, out, "amin", exact=True)
 

@@ -281,3 +281,21 @@ def test_var_mean_returns_a_plain_tuple(torch):
     e, t = ember.std_mean(ember.tensor(x), dim=0, unbiased=False), torch.std_mean(torch.tensor(x), dim=0, unbiased=False)
     for a, b in zip(e, t):
         np.testing.assert_allclose(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("name", ["amax", "amin"])
+@pytest.mark.parametrize("dim", [1, (1,), 0, None])
+def test_amax_amin_of_empty_input_as_torch(torch, name, dim):
+    # an empty result where the reduced dims are not empty; torch's error where they are
+    kw = {} if dim is None else {"dim": dim}
+    try:
+        want = getattr(torch, name)(torch.zeros(0, 3), **kw)
+    except Exception as e:
+        with pytest.raises(type(e), match=r"Expected reduction dim"):
+            getattr(ember, name)(ember.zeros(0, 3), **kw)
+        return
+    x = ember.zeros(0, 3, requires_grad=True)
+    y = getattr(ember, name)(x, **kw)
+    assert tuple(y.shape) == tuple(want.shape)
+    y.sum().backward()
+    assert x.grad.shape == (0, 3)
