@@ -31,7 +31,37 @@ class DatasetNotFoundError(FileNotFoundError):
     """A dataset's files are in none of the folders searched; the message says how to get them."""
 
 
-class MNIST(Dataset):
+class DataFolders:
+    """Where a dataset's files are looked for and downloaded to: ``cls.name`` is its folder's
+    name, ``cls.system_folders`` extra places searched last."""
+
+    system_folders = ()
+
+    @classmethod
+    def search_folders(cls, root=None):
+        """The folders searched for the files, in order."""
+        if root is not None:
+            return [Path(root) / cls.name, Path(root)]
+        folders = []
+        if os.environ.get("EMBER_DATA"):
+            folders.append(Path(os.environ["EMBER_DATA"]) / cls.name)
+        folders.append(Path.home() / ".cache" / "ember" / cls.name)
+        if (_REPO / "pyproject.toml").is_file():  # a checkout of the repository, not an installed copy
+            folders.append(_REPO / "data" / cls.name)
+        folders.extend(Path(p) for p in cls.system_folders)
+        return folders
+
+    @classmethod
+    def download_folder(cls, root=None):
+        """Where ``download`` writes: ``root/<name>``, ``$EMBER_DATA/<name>`` or ``~/.cache/ember/<name>``."""
+        if root is not None:
+            return Path(root) / cls.name
+        if os.environ.get("EMBER_DATA"):
+            return Path(os.environ["EMBER_DATA"]) / cls.name
+        return Path.home() / ".cache" / "ember" / cls.name
+
+
+class MNIST(DataFolders, Dataset):
     """The MNIST handwritten digits: 60,000 training and 10,000 test images, 10 classes.
 
     Args:
@@ -156,29 +186,6 @@ class MNIST(Dataset):
             if all(self._file(folder, stem) for stem in self._split_files()):
                 return Path(folder)
         return None
-
-    @classmethod
-    def search_folders(cls, root=None):
-        """The folders searched for the files, in order."""
-        if root is not None:
-            return [Path(root) / cls.name, Path(root)]
-        folders = []
-        if os.environ.get("EMBER_DATA"):
-            folders.append(Path(os.environ["EMBER_DATA"]) / cls.name)
-        folders.append(Path.home() / ".cache" / "ember" / cls.name)
-        if (_REPO / "pyproject.toml").is_file():  # a checkout of the repository, not an installed copy
-            folders.append(_REPO / "data" / cls.name)
-        folders.extend(Path(p) for p in cls.system_folders)
-        return folders
-
-    @classmethod
-    def download_folder(cls, root=None):
-        """Where ``download`` writes: ``root/<name>``, ``$EMBER_DATA/<name>`` or ``~/.cache/ember/<name>``."""
-        if root is not None:
-            return Path(root) / cls.name
-        if os.environ.get("EMBER_DATA"):
-            return Path(os.environ["EMBER_DATA"]) / cls.name
-        return Path.home() / ".cache" / "ember" / cls.name
 
     @classmethod
     def download(cls, root=None, mirrors=None, quiet=False):

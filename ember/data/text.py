@@ -10,13 +10,12 @@ Where ``input.txt`` is looked for, with ``root=None``, in order: ``$EMBER_DATA/t
 given: ``root/tinyshakespeare/`` then ``root`` itself. ``download=True`` fetches the file from
 its raw GitHub URL, verified by SHA-256, as MNIST's files are.
 """
-import os
 from pathlib import Path
 
 import numpy as np
 
 from .dataset import Dataset, _index_array
-from .datasets import _REPO, DatasetNotFoundError
+from .datasets import DataFolders, DatasetNotFoundError
 from .download import download_url
 
 __all__ = ["CharTokenizer", "TinyShakespeare"]
@@ -106,7 +105,7 @@ class CharTokenizer:
         return f"CharTokenizer(vocab_size={len(self.vocab)})"
 
 
-class TinyShakespeare(Dataset):
+class TinyShakespeare(DataFolders, Dataset):
     """Tiny Shakespeare, character by character: 1,003,854 training and 111,540 validation characters.
 
     Args:
@@ -216,28 +215,6 @@ class TinyShakespeare(Dataset):
             if (Path(folder) / self.filename).is_file():
                 return Path(folder)
         return None
-
-    @classmethod
-    def search_folders(cls, root=None):
-        """The folders searched for ``input.txt``, in order."""
-        if root is not None:
-            return [Path(root) / cls.name, Path(root)]
-        folders = []
-        if os.environ.get("EMBER_DATA"):
-            folders.append(Path(os.environ["EMBER_DATA"]) / cls.name)
-        folders.append(Path.home() / ".cache" / "ember" / cls.name)
-        if (_REPO / "pyproject.toml").is_file():  # a checkout of the repository
-            folders.append(_REPO / "data" / cls.name)
-        return folders
-
-    @classmethod
-    def download_folder(cls, root=None):
-        """Where ``download`` writes: ``root/tinyshakespeare``, ``$EMBER_DATA/...`` or ``~/.cache/ember/...``."""
-        if root is not None:
-            return Path(root) / cls.name
-        if os.environ.get("EMBER_DATA"):
-            return Path(os.environ["EMBER_DATA"]) / cls.name
-        return Path.home() / ".cache" / "ember" / cls.name
 
     @classmethod
     def download(cls, root=None, mirrors=None, quiet=False):
