@@ -45,6 +45,8 @@ def _old_fns(fn):
     """The functions that produced ``fn``'s inputs when ``fn`` ran: a tensor changed in place
     since then has newer history, and ``_edge`` finds the old one."""
     tick = fn._clock
+    if tick is None:  # freed by an earlier backward: the walk refuses it with PyTorch's message
+        return [t._fn for t in fn.inputs]
     return [_edge(t, tick)[0] if t._vc is not None and t._vc.clock > tick else t._fn for t in fn.inputs]
 
 

@@ -5,6 +5,10 @@ every time step at once), then loops over the steps, where each step is one func
 (``rnn_step``, ``lstm_step``, ``gru_step``) written with ember ops; gradients of any order
 come from autograd. Sequences run time-major as packed rows: a padded (T, B, F) batch is the
 packed case where every step has all B rows, so one loop serves both inputs.
+
+With ``ember.kernels.enabled()`` an LSTM layer's loop runs as ``ember.kernels.rnn.LSTMSequence``
+(the same math on preallocated arrays, ``weight_hh``'s gradient as one GEMM over all steps);
+``lstm_reference`` here is what it is tested against.
 """
 import math
 import numbers
@@ -12,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from .. import backend
+from .. import backend, kernels
 from .._tensor import Tensor
 from .._tensor_base import from_op
 from ..autograd.function import Function
@@ -77,6 +81,39 @@ def gru_step(gi, h, w_hh_t, b_hh=None):
     z = sigmoid(i_z + h_z)
     n = tanh(i_n + r * h_n)
     return n + z * (h - n)  # (1 - z) * n + z * h
+
+
+def run_steps(step, gi, state0, batch_sizes, reverse):
+    """The loop over time: ``state = step(gi_t, state)`` for each step's rows of the packed
+    input projection ``gi`` (N, G). Returns (outputs (N, H): each step's state[0], final state).
+    Forward, sequences that ended keep their last state; reverse, sequences that start later
+    start from their initial state."""
+    steps = _Pieces.apply(gi, batch_sizes, 0)  # the rows of each time step
+    T = len(batch_sizes)
+    state, ended, outs = state0, [], [None] * T
+    if reverse:
+        state = tuple(s[:batch_sizes[-1]] for s in state) if batch_sizes[-1] < state[0].shape[0] else state
+    for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        bs, n = batch_sizes[t], state[0].shape[0]
+        if bs < n:  # forward: sequences that ended keep their last state
+            ended.append(tuple(s[bs:] for s in state))
+            state = tuple(s[:bs] for s in state)
+        elif bs > n:  # reverse: sequences that start here start from their initial state
+            state = tuple(cat([s, s0[n:bs]], 0) for s, s0 in zip(state, state0))
+        state = step(steps[t], state)
+        outs[t] = state[0]
+    if ended:
+        state = tuple(cat([s] + [e[k] for e in reversed(ended)], 0) for k, s in enumerate(state))
+    return cat(outs, 0), state
+
+
+def lstm_reference(gi, h0, c0, w_hh, w_hr, batch_sizes, reverse):
+    """One LSTM layer and direction with ``lstm_step``: (outputs, h_n, c_n), the reference of
+    ``ember.kernels.rnn.LSTMSequence``."""
+    w_hh_t, w_hr_t = w_hh.t(), None if w_hr is None else w_hr.t()
+    out, (h, c) = run_steps(lambda g, s: lstm_step(g, s[0], s[1], w_hh_t, w_hr_t), gi, (h0, c0), batch_sizes,
+                            reverse)
+    return out, h, c
 
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -241,26 +278,14 @@ class RNNBase(Module):
         """One layer in one direction over packed rows ``x`` (N, F): (outputs (N, H), final state)."""
         sfx = f"_l{layer}" + ("_reverse" if reverse else "")
         b_ih, b_hh = (getattr(self, "bias_ih" + sfx), getattr(self, "bias_hh" + sfx)) if self.bias else (None, None)
-        w = {"hh": getattr(self, "weight_hh" + sfx).t(), "b_hh": b_hh,
-             "hr": getattr(self, "weight_hr" + sfx).t() if self.proj_size else None}
+        w_hh = getattr(self, "weight_hh" + sfx)
+        w_hr = getattr(self, "weight_hr" + sfx) if self.proj_size else None
         gi = linear(x, getattr(self, "weight_ih" + sfx), self._input_bias(b_ih, b_hh))  # all steps: one GEMM
-        steps = _Pieces.apply(gi, batch_sizes, 0)  # the rows of each time step
-        T = len(batch_sizes)
-        state, ended, outs = state0, [], [None] * T
-        if reverse:
-            state = tuple(s[:batch_sizes[-1]] for s in state) if batch_sizes[-1] < state[0].shape[0] else state
-        for t in (range(T - 1, -1, -1) if reverse else range(T)):
-            bs, n = batch_sizes[t], state[0].shape[0]
-            if bs < n:  # forward: sequences that ended keep their last state
-                ended.append(tuple(s[bs:] for s in state))
-                state = tuple(s[:bs] for s in state)
-            elif bs > n:  # reverse: sequences that start here start from their initial state
-                state = tuple(cat([s, s0[n:bs]], 0) for s, s0 in zip(state, state0))
-            state = self._step(steps[t], state, w)
-            outs[t] = state[0]
-        if ended:
-            state = tuple(cat([s] + [e[k] for e in reversed(ended)], 0) for k, s in enumerate(state))
-        return cat(outs, 0), state
+        if self.mode == "LSTM" and kernels.enabled():
+            out, h, c = _rnn_kernels.LSTMSequence.apply(gi, state0[0], state0[1], w_hh, w_hr, batch_sizes, reverse)
+            return out, (h, c)
+        w = {"hh": w_hh.t(), "b_hh": b_hh, "hr": None if w_hr is None else w_hr.t()}
+        return run_steps(lambda g, state: self._step(g, state, w), gi, state0, batch_sizes, reverse)
 
     def forward(self, input, hx=None):
         """Run the layers over ``input`` (L, F), (L, B, F), (B, L, F) with batch_first, or a
@@ -461,3 +486,6 @@ class GRUCell(RNNCellBase):
         x, (h,), batched = self._inputs(input, hx, 1)
         h = gru_step(linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh.t(), self.bias_hh)
         return h if batched else h.squeeze(0)
+
+
+from ..kernels import rnn as _rnn_kernels  # noqa: E402  (the kernel's create_graph path imports this module)

@@ -326,6 +326,11 @@ def test_backward_signature_and_inputs_argument(torch):
         y = (a * b).sum()
         y.backward()
         y.backward()
+    # a new graph on top of a freed one (a piece of a split, used again): the same message
+    pieces = (a * b).split(1)
+    (pieces[0] * 3).sum().backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        (pieces[0] * 3).sum().backward()
 
 
 def test_second_derivatives_match_torch(torch):
