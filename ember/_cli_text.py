@@ -168,7 +168,7 @@ def cmd_train_text(args):
 
     config = {
         "format": RUN_FORMAT, "version": 1, "model": model_cfg, "weights": _weights_name(),
-        "dataset": args.dataset, "vocab": train_set.vocab,
+        "dataset": args.dataset, "data_dir": str(os.path.abspath(train_set.folder)), "vocab": train_set.vocab,
         "train": {"steps": args.steps, "batch_size": args.batch_size, "block_size": args.block_size,
                   "lr": args.lr, "min_lr": args.lr * 0.1, "warmup_steps": warmup, "optimizer": args.optimizer,
                   "betas": list(BETAS) if args.optimizer == "adamw" else None, "weight_decay": args.weight_decay,
@@ -233,7 +233,10 @@ def cmd_evaluate_text(args, config):
     model = _load_model(args.run_dir, config)
     dataset = args.dataset or config["dataset"]
     train = config["train"]
-    val_set = _load_text(dataset, args.data_dir, False, train["block_size"], args.download)
+    data_dir = args.data_dir
+    if data_dir is None and dataset == config["dataset"] and os.path.isdir(config.get("data_dir") or ""):
+        data_dir = config["data_dir"]  # where the run found its text
+    val_set = _load_text(dataset, data_dir, False, train["block_size"], args.download)
     val = evaluate_loss(model, val_set, train["eval_batches"], train["batch_size"], _eval_seed(train["seed"]))
     print(f"val loss: {val:.4f}")
 

@@ -31,8 +31,13 @@ DATASETS["tinyshakespeare"] = "TinyShakespeare"
 TEXT_DATASETS = ("tinyshakespeare",)
 TEXT_MODELS = ("gpt", "lstm")
 # defaults that differ between image and text training: option -> (image, text)
+# (None: the option does not apply to that kind, and giving it is an error)
 KIND_DEFAULTS = {"model": ("mlp", "gpt"), "batch_size": (128, 12), "optimizer": ("adam", "adamw"),
-                 "weight_decay": (0.0, 0.1), "steps": (None, 2000)}
+                 "weight_decay": (0.0, 0.1), "epochs": (5, None), "val_split": (0.0, None), "subset": (0, None),
+                 "steps": (None, 2000), "block_size": (None, 64), "n_layer": (None, None), "n_head": (None, None),
+                 "n_embd": (None, None), "warmup_steps": (None, 100), "eval_interval": (None, 250),
+                 "eval_batches": (None, 50)}
+TEXT_ONLY = ("steps", "block_size", "n_layer", "n_head", "n_embd", "warmup_steps", "eval_interval", "eval_batches")
 # ----- end gpt-cli -----
 
 
@@ -203,14 +208,18 @@ def cmd_train(args):
     for k, defaults in KIND_DEFAULTS.items():
         if getattr(args, k) is None:
             setattr(args, k, defaults[text])
+        elif text and k not in TEXT_ONLY and defaults[1] is None:
+            raise CLIError(f"--{k.replace('_', '-')} applies to image datasets; {args.dataset} is text and trains "
+                           "a language model for --steps (see ember train --help)")
+        elif not text and k in TEXT_ONLY:
+            raise CLIError(f"--{k.replace('_', '-')} applies to text datasets ({', '.join(TEXT_DATASETS)}); "
+                           f"{args.dataset} trains for --epochs")
     if text:
         from ._cli_text import cmd_train_text
 
         return cmd_train_text(args)
     if args.model in TEXT_MODELS:
         raise CLIError(f"{args.model} is a language model: train it on a text dataset ({', '.join(TEXT_DATASETS)})")
-    if args.steps is not None:  # (a text run's default is filled in above)
-        raise CLIError("--steps applies to text datasets; image datasets train for --epochs")
     # ----- end gpt-cli -----
     _check_train_args(args)
     model_cfg = model_config(args.model)  # an unknown name fails before the data is read
@@ -372,16 +381,16 @@ def _parser():
                    help="folder holding the dataset's files (or a <dataset>/ folder with them)")
     t.add_argument("--download", action="store_true", help="fetch the dataset if it is not found (verified by SHA-256)")
     t.add_argument("--model", default=None, help="mlp or cnn; gpt or lstm for text (default: mlp; text: gpt)")
-    t.add_argument("--epochs", type=int, default=5, help="default: 5")
+    t.add_argument("--epochs", type=int, default=None, help="default: 5")
     t.add_argument("--batch-size", type=int, default=None, help="default: 128 (text: 12)")
     t.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 0.001)")
     t.add_argument("--optimizer", default=None, help=f"one of {', '.join(OPTIMIZERS)} (default: adam; text: adamw)")
     t.add_argument("--weight-decay", type=float, default=None, help="default: 0 (text: 0.1, on weight matrices)")
     t.add_argument("--momentum", type=float, default=0.0, help="for sgd and rmsprop (default: 0)")
     t.add_argument("--seed", type=int, default=0, help="seeds the weights, dropout and the data order (default: 0)")
-    t.add_argument("--val-split", type=float, default=0.0, metavar="FRACTION",
+    t.add_argument("--val-split", type=float, default=None, metavar="FRACTION",
                    help="hold out this fraction of the training set for per-epoch validation (default: 0)")
-    t.add_argument("--subset", type=int, default=0, metavar="N",
+    t.add_argument("--subset", type=int, default=None, metavar="N",
                    help="train on the first N training images only (a quick check)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
     t.add_argument("--out", required=True, metavar="RUN_DIR", help="folder for the weights, config and curves")
@@ -389,13 +398,13 @@ def _parser():
     # ----- gpt-cli: language models on text datasets -----
     lm = t.add_argument_group("language models (--dataset tinyshakespeare --model gpt or lstm)")
     lm.add_argument("--steps", type=int, default=None, help="training steps (default: 2000)")
-    lm.add_argument("--block-size", type=int, default=64, help="context length in characters (default: 64)")
+    lm.add_argument("--block-size", type=int, default=None, help="context length in characters (default: 64)")
     lm.add_argument("--n-layer", type=int, default=None, help="layers (default: gpt 4, lstm 2)")
     lm.add_argument("--n-head", type=int, default=None, help="gpt attention heads (default: 4)")
     lm.add_argument("--n-embd", type=int, default=None, help="width: gpt embedding (128), lstm hidden size (256)")
-    lm.add_argument("--warmup-steps", type=int, default=100, help="linear warm-up, then cosine decay (default: 100)")
-    lm.add_argument("--eval-interval", type=int, default=250, help="steps between validations (default: 250)")
-    lm.add_argument("--eval-batches", type=int, default=50, help="validation batches per evaluation (default: 50)")
+    lm.add_argument("--warmup-steps", type=int, default=None, help="linear warm-up, then cosine decay (default: 100)")
+    lm.add_argument("--eval-interval", type=int, default=None, help="steps between validations (default: 250)")
+    lm.add_argument("--eval-batches", type=int, default=None, help="validation batches per evaluation (default: 50)")
 
     g = sub.add_parser("generate", parents=[debug], help="generate text with a trained language model run")
     g.add_argument("run_dir", metavar="RUN_DIR")

@@ -69,6 +69,10 @@ def test_same_seed_same_val_loss_and_evaluate_agrees(trained, data_dir, tmp_path
     assert code == 0 and printed.splitlines()[-1] == lines[-1]
     code, printed = _run(["evaluate", str(out), "--data-dir", str(data_dir)])
     assert code == 0 and printed.splitlines()[-1] == lines[-1]
+    # without --data-dir: the folder the run recorded, where it found its text
+    assert json.loads((out / "config.json").read_text())["data_dir"] == str(data_dir / "tinyshakespeare")
+    code, printed = _run(["evaluate", str(out)])
+    assert code == 0 and printed.splitlines()[-1] == lines[-1]
 
 
 def test_generate(trained):
@@ -106,6 +110,11 @@ def test_image_commands_refuse_a_text_run(trained, command, capsys):
     (["--dataset", "tinyshakespeare", "--model", "mlp"], "tinyshakespeare is text: train a language model on it"),
     (["--dataset", "mnist", "--model", "gpt"], "gpt is a language model: train it on a text dataset"),
     (["--dataset", "mnist", "--steps", "5"], "--steps applies to text datasets"),
+    (["--dataset", "mnist", "--block-size", "32"], "--block-size applies to text datasets"),
+    (["--dataset", "mnist", "--n-embd", "32"], "--n-embd applies to text datasets"),
+    (["--dataset", "tinyshakespeare", "--epochs", "3"], "--epochs applies to image datasets; tinyshakespeare is text"),
+    (["--dataset", "tinyshakespeare", "--subset", "100"], "--subset applies to image datasets"),
+    (["--dataset", "tinyshakespeare", "--val-split", "0.1"], "--val-split applies to image datasets"),
     (["--dataset", "tinyshakespeare", "--steps", "0"], "--steps must be at least 1, got 0"),
 ])
 def test_train_errors(argv, message, tmp_path, capsys):
