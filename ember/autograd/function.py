@@ -156,7 +156,9 @@ class Version:
         self.clock = 0
         self.log = []
         self.shared = False
-        self.owners = None  # the ops whose outputs these views look into
+        self.owners = None  # weak references to the ops whose outputs these views look into
+        # (weak: an op's input can share this counter, and a strong list would make a cycle
+        # op -> input -> counter -> op that only the cyclic garbage collector frees)
         self.root = None  # weakref to the tensor whose memory the views look into
         self.views = None  # {id(view): weakref}: the live views, rebased with their base
         self.hist = None  # {id(tensor): [(tick, fn, output index, requires_grad)]}: what an
@@ -187,8 +189,10 @@ def bump(t):
     if f is not None:
         f._dirty = f._special = True  # its output changed: a backward that saved it must refuse
     if v.owners:
-        for f in v.owners:
-            f._dirty = f._special = True
+        for r in v.owners:
+            f = r()
+            if f is not None:
+                f._dirty = f._special = True
 
 
 def share_version(view, base, track=True):
@@ -210,10 +214,11 @@ def share_version(view, base, track=True):
     v.shared = True
     f = base._fn
     if f is not None:
+        r = weakref.ref(f)  # (one object per op: weakref.ref returns the same ref again)
         if v.owners is None:
-            v.owners = [f]
-        elif f not in v.owners:
-            v.owners.append(f)
+            v.owners = [r]
+        elif r not in v.owners:
+            v.owners.append(r)
     view._vc = v
 
 

@@ -726,3 +726,25 @@ def test_set_num_threads_round_trips():
     ember.set_num_threads(n)
     with pytest.raises(ValueError):
         ember.set_num_threads(0)
+
+
+def test_a_graph_of_views_is_freed_by_reference_counting():
+    """Views share their base's version counter, which names the ops whose outputs they look
+    into; the names are weak, so that op -> input -> counter -> op is no cycle and a step's
+    graph and arrays go as soon as the last reference does (before: only when the cyclic
+    garbage collector ran, and a GPT's resident memory grew by ~10 MB a step until then)."""
+    import gc
+    import weakref
+
+    gc.collect()
+    gc.disable()
+    try:
+        x = ember.randn(4, 6, requires_grad=True)
+        y = x.view(2, 12).transpose(0, 1).reshape(3, 8)[1:] * 2
+        q = y.view(16).unsqueeze(0)
+        ops = [weakref.ref(q.grad_fn), weakref.ref(y.grad_fn), weakref.ref(y.grad_fn.next_functions[0][0])]
+        q.sum().backward()
+        del y, q
+        assert [r() for r in ops] == [None, None, None]
+    finally:
+        gc.enable()
