@@ -19,22 +19,21 @@ __all__ = ["CausalSelfAttention", "MLP", "Block", "GPT", "CharLSTM", "gpt", "cha
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head self-attention in which position t attends to positions 0..t only."""
+    """Multi-head self-attention in which position t attends to positions 0..t only.
+
+    Per head, with q, k, v (T, hs): ``softmax(q @ k.T / sqrt(hs) + mask) @ v``, where the mask
+    is -inf above the diagonal (no looking ahead). ``F.scaled_dot_product_attention`` with
+    ``is_causal=True`` computes exactly that, in one fused op that never builds the mask.
+    """
 
     def __init__(self, n_embd, n_head, block_size, bias=False, dropout=0.0):
         super().__init__()
         if n_embd % n_head:
             raise ValueError(f"CausalSelfAttention: n_embd ({n_embd}) must be divisible by n_head ({n_head})")
-        import ember
-
-        self.n_head, self.n_embd = n_head, n_embd
+        self.n_head, self.n_embd, self.dropout = n_head, n_embd, dropout
         self.qkv = nn.Linear(n_embd, 3 * n_embd, bias=bias)  # the queries, keys and values of every head at once
         self.proj = nn.Linear(n_embd, n_embd, bias=bias)
-        self.attn_dropout = nn.Dropout(dropout)
         self.resid_dropout = nn.Dropout(dropout)
-        # mask[t, s] is True where position t may look at position s (s <= t)
-        causal = ember.tril(ember.ones(block_size, block_size, dtype=ember.bool))
-        self.register_buffer("mask", causal.view(1, 1, block_size, block_size), persistent=False)
 
     def forward(self, x):
         B, T, C = x.shape
@@ -44,11 +43,8 @@ class CausalSelfAttention(nn.Module):
         q = q.view(B, T, self.n_head, hs).transpose(1, 2)
         k = k.view(B, T, self.n_head, hs).transpose(1, 2)
         v = v.view(B, T, self.n_head, hs).transpose(1, 2)
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))  # (B, nh, T, T) affinities
-        att = att.masked_fill(~self.mask[:, :, :T, :T], float("-inf"))  # no looking ahead
-        att = F.softmax(att, dim=-1)
-        att = self.attn_dropout(att)
-        y = att @ v  # (B, nh, T, hs): each position's weighted sum of values
+        # (B, nh, T, hs): each position's weighted sum of the values of positions 0..t
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True)
         y = y.transpose(1, 2).reshape(B, T, C)  # the heads side by side again
         return self.resid_dropout(self.proj(y))
 
