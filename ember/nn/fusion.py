@@ -232,7 +232,7 @@ def _fuse_sequential(children):
         if nxt is not None and _stock(m, Linear) and _stock(nxt, ReLU):
             out.append((name, FusedLinearReLU(m)))
             i += 2
-        elif nxt is not None and _stock(m, ReLU) and _stock(nxt, MaxPool2d):
+        elif nxt is not None and _stock(m, ReLU) and _stock(nxt, MaxPool2d) and not nxt.return_indices:
             out.append((name, FusedReLUMaxPool2d(nxt)))
             i += 2
         else:

@@ -1,13 +1,16 @@
-"""Normalization layers: BatchNorm1d/2d/3d, LayerNorm, GroupNorm (PyTorch's names, buffers, defaults)."""
+"""Normalization layers: BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, LayerNorm, GroupNorm, RMSNorm,
+LocalResponseNorm (PyTorch's names, buffers, defaults)."""
 import numbers
+import warnings
 
 import numpy as np
 
 from .. import backend
-from ..ops.norm import _norm_shape, batch_norm, group_norm, layer_norm, rms_norm
+from ..ops.norm import _norm_shape, batch_norm, group_norm, instance_norm, layer_norm, local_response_norm, rms_norm
 from .module import Module, Parameter, _as_float_input
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "RMSNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "RMSNorm", "InstanceNorm1d",
+           "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm"]
 
 
 def _positive_int(v, name, who):
@@ -76,9 +79,9 @@ class _BatchNorm(Module):
             return self.weight._data.dtype
         return None if self.running_mean is None else self.running_mean.dtype
 
-    def forward(self, x):
-        x = _as_float_input(x, self._dtype())
-        s = tuple(x.shape)
+    def forward(self, input):
+        input = _as_float_input(input, self._dtype())
+        s = tuple(input.shape)
         if len(s) not in self._ranks:
             raise ValueError(f"{type(self).__name__}({self.num_features}) expected {self._layout} input, got shape {s}")
         if s[1] != self.num_features:
@@ -95,7 +98,7 @@ class _BatchNorm(Module):
         use_batch = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
         return batch_norm(
-            x,
+            input,
             self.running_mean if track else None,
             self.running_var if track else None,
             self.weight, self.bias, use_batch, factor, self.eps,
@@ -189,15 +192,15 @@ class LayerNorm(Module):
         if self.bias is not None:
             self.bias._data[...] = 0
 
-    def forward(self, x):
-        x = _as_float_input(x, None if self.weight is None else self.weight._data.dtype)
+    def forward(self, input):
+        input = _as_float_input(input, None if self.weight is None else self.weight._data.dtype)
         nd = len(self.normalized_shape)
-        if x.ndim < nd or tuple(x.shape[x.ndim - nd :]) != self.normalized_shape:
+        if input.ndim < nd or tuple(input.shape[input.ndim - nd :]) != self.normalized_shape:
             raise ValueError(
                 f"LayerNorm({self.normalized_shape}) expected input ending in dims "
-                f"{self.normalized_shape}, got shape {tuple(x.shape)}"
+                f"{self.normalized_shape}, got shape {tuple(input.shape)}"
             )
-        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
@@ -243,14 +246,14 @@ class GroupNorm(Module):
         if self.bias is not None:
             self.bias._data[...] = 0
 
-    def forward(self, x):
-        x = _as_float_input(x, None if self.weight is None else self.weight._data.dtype)
-        if x.ndim < 2 or x.shape[1] != self.num_channels:
+    def forward(self, input):
+        input = _as_float_input(input, None if self.weight is None else self.weight._data.dtype)
+        if input.ndim < 2 or input.shape[1] != self.num_channels:
             raise ValueError(
                 f"GroupNorm({self.num_groups}, {self.num_channels}) expected input (N, {self.num_channels}, *), "
-                f"got shape {tuple(x.shape)}"
+                f"got shape {tuple(input.shape)}"
             )
-        return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+        return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.has_bias}"
@@ -286,9 +289,94 @@ class RMSNorm(Module):
         if self.weight is not None:
             self.weight._data[...] = 1
 
-    def forward(self, x):
-        x = _as_float_input(x, None if self.weight is None else self.weight._data.dtype)
-        return rms_norm(x, self.normalized_shape, self.weight, self.eps)
+    def forward(self, input):
+        input = _as_float_input(input, None if self.weight is None else self.weight._data.dtype)
+        return rms_norm(input, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+# ----- instance norm, local response norm -----
+class _InstanceNorm(_BatchNorm):
+    """Shared body of the InstanceNorm layers: BatchNorm's arguments, buffers and repr, with
+    PyTorch's defaults affine=False, track_running_stats=False."""
+
+    _no_batch_dim = 3
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, device=None,
+                 dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
+
+    def forward(self, input):
+        input = _as_float_input(input, self._dtype())
+        nb = self._no_batch_dim
+        if input.ndim not in (nb, nb + 1):
+            raise ValueError(f"expected {nb}D or {nb + 1}D input (got {input.ndim}D input)")
+        feature_dim = input.ndim - nb
+        if input.shape[feature_dim] != self.num_features:
+            if self.affine:
+                raise ValueError(f"expected input's size at dim={feature_dim} to match num_features "
+                                 f"({self.num_features}), but got: {input.shape[feature_dim]}.")
+            warnings.warn(f"input's size at dim={feature_dim} does not match num_features. You can silence this "
+                          "warning by not passing in num_features, which is not used because affine=False",
+                          stacklevel=2)
+        unbatched = input.ndim == nb
+        if unbatched:
+            input = input.unsqueeze(0)
+        # in eval, running stats normalize when tracked; else each instance's own statistics
+        y = instance_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                          self.training or not self.track_running_stats,
+                          self.momentum if self.momentum is not None else 0.0, self.eps)
+        return y.squeeze(0) if unbatched else y
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalization: each (sample, channel) of (N, C, L) normalized over L by its own
+    mean and biased variance, then (``affine``) scaled and shifted per channel.
+
+    With ``track_running_stats`` training also updates ``running_mean``/``running_var`` (the
+    batch mean of the instances' statistics, the variance unbiased) by ``momentum`` (None:
+    no update), and eval normalizes by them; otherwise eval uses each instance's own.
+
+    Args:
+        num_features: C. eps: added to the variance. momentum: running-stat update weight.
+        affine: learn ``weight`` (ones) and ``bias`` (zeros) of shape (C,); default False.
+        track_running_stats: keep running statistics; default False.
+
+    Shape:
+        Input: (N, C, L) or (C, L). Output: the same.
+    """
+
+    _no_batch_dim = 2
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization of (N, C, H, W) or (C, H, W) over (H, W); see InstanceNorm1d."""
+
+    _no_batch_dim = 3
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalization of (N, C, D, H, W) or (C, D, H, W) over (D, H, W); see InstanceNorm1d."""
+
+    _no_batch_dim = 4
+
+
+class LocalResponseNorm(Module):
+    """Local response normalization across channels:
+    b_c = a_c / (k + alpha / size * sum of a^2 over the ``size`` neighbouring channels)^beta.
+
+    Shape:
+        Input: (N, C, *). Output: the same.
+    """
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        return local_response_norm(_as_float_input(input, None), self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

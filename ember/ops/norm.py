@@ -1,4 +1,5 @@
-"""Normalization ops: batch, layer and group norm, each a composition of ember ops.
+"""Normalization ops: batch, layer, group, instance, RMS and local response norm, and
+``normalize`` (unit p-norm vectors), each a composition of ember ops.
 
 All three are one formula, ``_normalize``: subtract the mean over some axes and divide by the
 standard deviation (biased variance plus ``eps``), then scale and shift per channel or
@@ -13,11 +14,11 @@ import numpy as np
 
 from .. import backend, kernels
 from .._tensor_base import TensorBase, from_op
-from ._util import as_tensor
+from ._util import as_tensor, write_out
 from .elementwise import cast, sqrt
-from .movement import reshape
+from .movement import pad, reshape, wrap_dim
 
-__all__ = ["batch_norm", "layer_norm", "group_norm", "rms_norm"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "rms_norm", "instance_norm", "local_response_norm", "normalize"]
 
 
 def _normalize(x, axes, eps):
@@ -201,6 +202,85 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     axes = tuple(range(x.ndim - nd, x.ndim))
     y = x / sqrt((x * x).mean(axis=axes, keepdims=True) + eps)
     return y if w is None else y * w
+
+
+# ----- instance norm, local response norm, normalize -----
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalize each (sample, channel) of (N, C, *) over its positions, then apply per-channel
+    ``weight`` and ``bias`` (C,).
+
+    With ``use_input_stats`` the statistics are each instance's own, and running stats, when
+    given ((C,) arrays or Tensors), are updated in place by ``momentum`` with their mean over
+    the batch (the variance unbiased); otherwise the running stats normalize, as constants."""
+    x = as_tensor(input)
+    if x._data.ndim < 2:
+        raise ValueError(f"instance_norm: expected input of shape (N, C, *), got {tuple(x.shape)}")
+    if use_input_stats and math.prod(x.shape[2:]) == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {_size(x.shape)}")
+    n, c = x._data.shape[:2]
+    rm = running_mean._data if isinstance(running_mean, TensorBase) else running_mean
+    rv = running_var._data if isinstance(running_var, TensorBase) else running_var
+    if not use_input_stats and (rm is None or rv is None):
+        raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
+    w = None if weight is None else as_tensor(weight)
+    b = None if bias is None else as_tensor(bias)
+    # PyTorch checks them as batch norm's of (1, N C, *), each repeated N times
+    for name, a in (("weight", None if w is None else w._data), ("bias", None if b is None else b._data),
+                    ("running_mean", rm), ("running_var", rv)):
+        if a is not None and np.size(a) != c:
+            raise RuntimeError(f"{name} should contain {n * c} elements not {n * np.size(a)}")
+    _check_float(eps, "eps", "instance_norm")
+    first = w if w is not None else b
+    if first is not None and x._data.dtype != first._data.dtype:
+        x = cast(x, first._data.dtype)
+    axes = tuple(range(2, x.ndim))
+    shape = (c,) + (1,) * (x.ndim - 2)
+    if use_input_stats:
+        y, mean, var = _normalize(x, axes, eps)
+        if rm is not None:
+            _check_float(momentum, "momentum", "instance_norm")
+            m = math.prod(x.shape[2:])
+            update_running_stats(rm, rv, mean._data.reshape(n, c).mean(0), var._data.reshape(n, c).mean(0), m, momentum)
+    else:
+        mean = rm.astype(x._data.dtype).reshape(shape)
+        invstd = (1 / np.sqrt(rv + eps)).astype(x._data.dtype).reshape(shape)
+        y = (x - mean) * invstd
+    return _affine(y, w, b, shape)
+
+
+def _size(shape):
+    return f"torch.Size([{', '.join(map(str, shape))}])"
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Local response normalization across channels of (N, C, *):
+    x / (k + alpha / size * sum of x^2 over the ``size`` neighbouring channels)^beta, the
+    window [c - size // 2, c + (size - 1) // 2] zero-padded at the ends."""
+    x = as_tensor(input)
+    if x._data.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality                          input (got {x._data.ndim} "
+                         "dimensions)")
+    if x._data.size == 0:
+        return x
+    c = x.shape[1]
+    sq = pad(x * x, ((0, 0), (size // 2, (size - 1) // 2)) + ((0, 0),) * (x.ndim - 2))
+    total = sq[:, 0:c]
+    for j in range(1, size):
+        total = total + sq[:, j:j + c]
+    return x / (total * (1.0 / size) * alpha + k) ** beta
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """Each vector along ``dim`` (an int or a tuple) divided by max(its ``p``-norm, eps)."""
+    from .pointwise import clamp_min
+    from .reduce import norm
+
+    x = as_tensor(input)
+    for d in (dim if isinstance(dim, (tuple, list)) else (dim,)):
+        wrap_dim(d, x._data.ndim)  # PyTorch's IndexError for a dim out of range
+    y = x / clamp_min(norm(x, p, dim, keepdim=True), eps)
+    return y if out is None else write_out(y, out, "div", grad_of=(x,))
 
 
 from ..kernels import norm as _kernels  # noqa: E402  (the kernels import this module's references)

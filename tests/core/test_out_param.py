@@ -62,6 +62,7 @@ ROWS = {
     "range": lambda m, t, o: m.range(0, 1, 0.25, out=o),
     "frexp": lambda m, t, o: m.frexp(t("x"), out=o),
     # ----- end surface-extras -----
+    "nn.functional.normalize": lambda m, t, o: m.nn.functional.normalize(t("x"), p=2.0, dim=1, out=o),
     **{n: (lambda n: lambda m, t, o: getattr(m, n)(t("x"), out=o))(n) for n in (
         "sin cos tan asin acos atan sinh cosh asinh atanh log1p log2 log10 expm1 exp2 rsqrt reciprocal erfc "
         "erfinv lgamma digamma sinc frac floor ceil trunc round fix sign sgn signbit square logit nan_to_num "

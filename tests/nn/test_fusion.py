@@ -246,3 +246,15 @@ def test_fuse_is_ember_nn_utils_fuse():
     if not hasattr(nn.utils, "fuse"):
         pytest.skip("ember.nn.utils does not import fuse yet (from .fusion import fuse)")
     assert nn.utils.fuse is fuse
+
+
+def test_relu_before_a_max_pool_that_returns_indices_is_not_fused():
+    """The fused ReLU + max-pool returns values only: a pool with return_indices=True keeps its
+    own module, so the fused Sequential still returns (values, indices)."""
+    model = nn.Sequential(nn.ReLU(), nn.MaxPool2d(2, return_indices=True))
+    fused = nn.utils.fuse(model)
+    x = ember.randn(1, 2, 4, 4)
+    values, indices = fused(x)
+    ref_values, ref_indices = model(x)
+    np.testing.assert_array_equal(values.numpy(), ref_values.numpy())
+    np.testing.assert_array_equal(indices.numpy(), ref_indices.numpy())

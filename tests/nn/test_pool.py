@@ -206,5 +206,4 @@ def test_errors_name_the_layer_and_values():
         nn.AdaptiveAvgPool2d(0)
     with pytest.raises(ValueError, match="divisor_override must be a non-zero int"):
         nn.AvgPool2d(2, divisor_override=0)
-    with pytest.raises(ValueError, match="return_indices=True is not supported"):
-        nn.MaxPool2d(2, return_indices=True)
+    assert len(nn.MaxPool2d(2, return_indices=True)(np.zeros((1, 1, 4, 4), np.float32))) == 2  # (values, indices)
