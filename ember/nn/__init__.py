@@ -18,3 +18,6 @@ from .rnn import *  # noqa: F401,F403,E402
 # ----- attention -----
 from .attention import *  # noqa: F401,F403,E402
 from .transformer import *  # noqa: F401,F403,E402
+# ----- padding and resampling -----
+from .padding import *  # noqa: F401,F403,E402
+from .upsampling import *  # noqa: F401,F403,E402
