@@ -9,6 +9,7 @@ import ember
 from ember import nn
 from ember.nn import functional as F
 from ember.kernels import conv as conv_kernels
+from ember.gradcheck import gradgradcheck
 from ember.ops.conv import conv_output_size
 
 TOL = {np.float32: dict(rtol=1e-4, atol=1e-4), np.float64: dict(rtol=1e-10, atol=1e-10)}
@@ -250,3 +251,100 @@ def test_float32_stays_float32():
     assert y.dtype == np.float32
     y.sum().backward()
     assert c.weight.grad.dtype == np.float32 and c.bias.grad.dtype == np.float32
+
+
+# ----- Unfold and Fold modules; F.unfold / F.fold errors as PyTorch's -----
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=3),
+                                dict(kernel_size=(2, 3), dilation=(2, 1), padding=1, stride=(1, 2))])
+def test_unfold_and_fold_modules_match_torch(torch, kw):
+    x = np.random.default_rng(8).standard_normal((2, 3, 7, 8))
+    eu, tu = nn.Unfold(**kw), torch.nn.Unfold(**kw)
+    assert repr(eu) == repr(tu) and list(eu.state_dict()) == []
+    ex, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ey, ty = eu(ex), tu(tx)
+    np.testing.assert_allclose(ey.detach().numpy(), ty.detach().numpy(), rtol=0, atol=0)
+    ef, tf = nn.Fold((7, 8), **kw), torch.nn.Fold((7, 8), **kw)
+    assert repr(ef) == repr(tf)
+    ez, tz = ef(ey), tf(ty)
+    np.testing.assert_allclose(ez.detach().numpy(), tz.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = np.random.default_rng(9).standard_normal(ez.shape)
+    ez.backward(ember.tensor(g))
+    tz.backward(torch.tensor(g))
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(nn.Unfold(**kw)(x[0]).numpy(), tu(torch.tensor(x[0])).numpy())  # unbatched
+
+
+UNFOLD_ERRORS = [
+    ("unfold", (2, 3, 2, 2), dict(kernel_size=3)),
+    ("unfold", (2, 3, 5, 5), dict(kernel_size=(2, 2, 2))),
+    ("unfold", (2, 3, 5, 5), dict(kernel_size=2, stride=0)),
+    ("unfold", (2, 3, 5, 5), dict(kernel_size=2, padding=-1)),
+    ("unfold", (2, 3, 5, 5), dict(kernel_size=2, dilation=(1, 0))),
+    ("unfold", (2, 3, 5, 5), dict(kernel_size=(0, 2))),
+    ("fold", (2, 7, 12), dict(output_size=(4, 5), kernel_size=2)),
+    ("fold", (2, 8, 11), dict(output_size=(4, 5), kernel_size=2)),
+    ("fold", (8, 11), dict(output_size=(4, 5), kernel_size=2)),
+    ("fold", (2, 8, 12), dict(output_size=(4, 5), kernel_size=2, stride=(1, 2))),
+    ("fold", (2, 8, 4), dict(output_size=(3, 3, 3), kernel_size=2)),
+]
+
+
+@pytest.mark.parametrize("name,shape,kw", UNFOLD_ERRORS)
+def test_unfold_and_fold_errors_are_torchs(torch, name, shape, kw):
+    with pytest.raises(RuntimeError) as t:
+        getattr(torch.nn.functional, name)(torch.zeros(shape), **kw)
+    with pytest.raises(RuntimeError) as e:  # also a ValueError, as ember raised before
+        getattr(F, name)(np.zeros(shape), **kw)
+    assert isinstance(e.value, ValueError)
+    # fold's shape errors name the input first, then say what PyTorch says
+    assert str(e.value) == str(t.value) or str(e.value).endswith(". " + str(t.value))
+
+
+# ----- Conv1d / Conv2d: groups with every padding and padding_mode, as layers against torch -----
+
+GROUPED_LAYERS = [
+    # (nd, in, out, kernel, kwargs)
+    (1, 4, 4, 3, dict(groups=4, padding="same", dilation=2)),  # depthwise
+    (1, 6, 4, 4, dict(groups=2, padding="same")),  # even kernel: the extra padding at the end
+    (1, 4, 8, 3, dict(groups=4, stride=2, padding=2)),
+    (2, 4, 4, 3, dict(groups=4, padding="same")),  # depthwise
+    (2, 4, 8, (3, 2), dict(groups=4, padding="same", dilation=(1, 2))),  # depthwise, multiplier 2
+    (2, 6, 9, 3, dict(groups=3, stride=(2, 1), padding=(1, 2))),
+    (2, 4, 6, 3, dict(groups=2, padding="valid", dilation=2)),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("nd,cin,cout,k,kw", GROUPED_LAYERS)
+def test_grouped_layers_match_torch_both_ways(torch, nd, cin, cout, k, kw, mode):
+    name = f"Conv{nd}d"
+    t = getattr(torch.nn, name)(cin, cout, k, padding_mode=mode, **kw).double()
+    e = getattr(nn, name)(cin, cout, k, padding_mode=mode, dtype=np.float64, **kw)
+    assert repr(e) == repr(t)
+    e.load_state_dict({k: v.detach().numpy() for k, v in t.state_dict().items()})
+    x = np.random.default_rng(10).standard_normal((2, cin) + (6, 7)[:nd])
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    ty, ey = t(tx), e(ex)
+    np.testing.assert_allclose(ey.detach().numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+    g = np.random.default_rng(11).standard_normal(ey.shape)
+    ty.backward(torch.tensor(g))
+    ey.backward(ember.tensor(g))
+    np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(e.weight.grad.detach().numpy(), t.weight.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(e.bias.grad.detach().numpy(), t.bias.grad.numpy(), rtol=1e-10, atol=1e-10)
+    e.reset_parameters()  # and back: ember's parameters into torch
+    t.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in e.state_dict().items()})
+    np.testing.assert_allclose(e(x).detach().numpy(), t(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+def test_depthwise_gradgradcheck(nd):
+    rng = np.random.default_rng(12)
+    inputs = [ember.tensor(rng.standard_normal(s), requires_grad=True)
+              for s in ((1, 2) + (4, 3)[:nd], (4, 1) + (2, 2)[:nd], (4,))]
+    fn = F.conv1d if nd == 1 else F.conv2d
+    assert ember.gradcheck(lambda x, w, b: fn(x, w, b, groups=2, padding="same"), inputs)
+    assert gradgradcheck(lambda x, w, b: fn(x, w, b, groups=2, padding="same"), inputs)
