@@ -213,8 +213,8 @@ def test_a_missing_torch_name_stops_the_script_with_one_error(tmp_path):
 @pytest.mark.parametrize("code, api, line", [
     (MISSING, "torch.nn.LazyLinear", 5),
     ("import torch\n\nimport torch.quantization\n", "torch.quantization", 3),
-    ("import torch\nfrom torch.nn.utils import parametrize\n", "torch.nn.utils.parametrize", 2),
-    ("import torch\n\nfrom torch.nn import Linear, Bilinear\n", "torch.nn.Bilinear", 3),
+    ("import torch\nfrom torch.nn.utils import prune\n", "torch.nn.utils.prune", 2),
+    ("import torch\n\nfrom torch.nn import Linear, LazyLinear\n", "torch.nn.LazyLinear", 3),
     ("import torch\nx = torch.zeros(3)\ny = torch.no_such_function(x)\n", "torch.no_such_function", 3),
     ("import torch\nimport torch.nn.functional as F\n\nF.no_such_activation(torch.zeros(3))\n",
      "torch.nn.functional.no_such_activation", 4),

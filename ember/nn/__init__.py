@@ -21,3 +21,5 @@ from .transformer import *  # noqa: F401,F403,E402
 # ----- padding and resampling -----
 from .padding import *  # noqa: F401,F403,E402
 from .upsampling import *  # noqa: F401,F403,E402
+# ----- activation, loss and layer extras (issue #23) -----
+from .distance import *  # noqa: F401,F403,E402

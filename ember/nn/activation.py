@@ -1,12 +1,18 @@
 """Activation modules: thin wrappers over ``ember.ops.activation`` with PyTorch's names,
 arguments and ``repr``. ``inplace`` is accepted for compatibility and ignored (ember never
 overwrites a tensor that the graph may still need)."""
+import numpy as np
+
+from .. import backend
 from ..ops import activation as F
-from .module import Module
+from .module import Module, Parameter
 
 __all__ = [
     "ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softplus", "Softmax",
     "LogSoftmax", "Hardtanh", "ReLU6", "Mish",
+    # ----- the rest of torch.nn's activations -----
+    "GLU", "Hardsigmoid", "Hardswish", "LogSigmoid", "PReLU", "SELU", "CELU", "RReLU", "Softsign",
+    "Softmin", "Softmax2d", "Threshold", "Hardshrink", "Softshrink", "Tanhshrink",
 ]
 
 
@@ -191,3 +197,210 @@ class Mish(Module):
 
     def extra_repr(self):
         return _inplace(self.inplace)
+
+
+# ----- the rest of torch.nn's activations -----
+class GLU(Module):
+    """a * sigmoid(b), a and b the halves of the input along ``dim``.
+
+    Shape:
+        input (*1, N, *2), output (*1, N / 2, *2).
+    """
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.glu(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Hardsigmoid(Module):
+    """relu6(x + 3) / 6."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.hardsigmoid(input)
+
+
+class Hardswish(Module):
+    """x * relu6(x + 3) / 6."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.hardswish(input)
+
+
+class LogSigmoid(Module):
+    """log(sigmoid(x)), stable for any x."""
+
+    def forward(self, input):
+        return F.logsigmoid(input)
+
+
+class PReLU(Module):
+    """x where x > 0, else a x with a learnable slope ``weight``: one shared (num_parameters=1)
+    or one per channel (input's dim 1).
+
+    Attributes:
+        weight: (num_parameters,), filled with ``init``.
+    """
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters, self.init = num_parameters, init
+        dtype = backend.get_default_dtype() if dtype is None else np.dtype(dtype)
+        self.weight = Parameter(np.full(num_parameters, init, dtype))
+        if device is not None:
+            self.to(device)
+
+    def reset_parameters(self):
+        from . import init
+
+        init.constant_(self.weight, self.init)
+
+    def forward(self, input):
+        from .module import _as_float_input
+
+        return F.prelu(_as_float_input(input, self.weight._data.dtype), self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
+class SELU(Module):
+    """scale * elu(x, alpha), the self-normalizing constants."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.selu(input)
+
+    def extra_repr(self):
+        return _inplace(self.inplace)
+
+
+class CELU(Module):
+    """x where x > 0, else alpha (exp(x / alpha) - 1)."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input):
+        return F.celu(input, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU: in training, slopes drawn from U(lower, upper) per element (from
+    ember's generator); in eval, the slope (lower + upper) / 2."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
+
+
+class Softsign(Module):
+    """x / (1 + |x|)."""
+
+    def forward(self, input):
+        return F.softsign(input)
+
+
+class Softmin(Module):
+    """softmax(-x) along ``dim`` (the last axis when None)."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.softmin(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Softmax2d(Module):
+    """Softmax over the channels at each location.
+
+    Shape:
+        input (N, C, H, W) or (C, H, W), output the same.
+    """
+
+    def forward(self, input):
+        from ..ops._util import as_tensor
+
+        x = as_tensor(input)
+        if x._data.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {x._data.ndim}D instead")
+        return F.softmax(x, -3)
+
+
+class Threshold(Module):
+    """x where x > threshold, else ``value``."""
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, input):
+        return F.threshold(input, self.threshold, self.value)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")
+
+
+class Hardshrink(Module):
+    """x where |x| > lambd, else 0."""
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input):
+        return F.hardshrink(input, self.lambd)
+
+    def extra_repr(self):
+        return f"{self.lambd}"
+
+
+class Softshrink(Module):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input):
+        return F.softshrink(input, self.lambd)
+
+    def extra_repr(self):
+        return str(self.lambd)
+
+
+class Tanhshrink(Module):
+    """x - tanh(x)."""
+
+    def forward(self, input):
+        return F.tanhshrink(input)

@@ -11,7 +11,8 @@ from ..ops.movement import reshape
 from .._tensor import Tensor
 from .module import Module
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict", "Identity", "Flatten", "Unflatten"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "Identity", "Flatten", "Unflatten", "ParameterList",
+           "ParameterDict"]
 
 
 def _check_module(m, who):
@@ -278,3 +279,209 @@ class Unflatten(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+# ----- ParameterList, ParameterDict -----
+def _as_param(value):
+    """A Tensor that is not a Parameter is wrapped in one (sharing its array), as PyTorch does;
+    anything else is kept as it is (a plain attribute)."""
+    from .module import Parameter
+
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value, requires_grad=value.requires_grad or value._fn is None)
+    return value
+
+
+def _param_line(key, p, dtype_str):
+    from .module import Parameter
+
+    if isinstance(p, Tensor):
+        size = "x".join(str(s) for s in p.shape)
+        kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
+        return f"  ({key}): {kind} containing: [{dtype_str(p)} of size {size}]"
+    return f"  ({key}): Object of type: {type(p).__name__}"
+
+
+def _torch_style_repr(self, lines):
+    """PyTorch's Module.__repr__ for an extra_repr of ``lines``: inline when one line."""
+    if len(lines) == 1:
+        return f"{self._get_name()}({lines[0]})"
+    if not lines:
+        return f"{self._get_name()}()"
+    return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+class ParameterList(Module):
+    """A list of Parameters that registers them under "0", "1", ... (their ``state_dict``
+    keys), like a Python list. Tensors are wrapped as Parameters; other values are kept."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self += values
+
+    def _index(self, idx):
+        i = operator.index(idx)
+        if not -self._size <= i < self._size:
+            raise IndexError(f"index {idx} is out of range")
+        return i % self._size
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            out = ParameterList()
+            for i in range(*idx.indices(self._size)):
+                out.append(self[i])
+            return out
+        return getattr(self, str(self._index(idx)))
+
+    def __setitem__(self, idx, param):
+        i = self._index(idx)
+        setattr(self, str(i), _as_param(param))
+
+    def __len__(self):
+        return self._size
+
+    def __iter__(self):
+        return iter(self[i] for i in range(self._size))
+
+    def __iadd__(self, parameters):
+        return self.extend(parameters)
+
+    def __dir__(self):
+        return [k for k in super().__dir__() if not k.isdigit()]
+
+    def append(self, value):
+        """Add ``value`` at the end; returns the list."""
+        self._size += 1
+        setattr(self, str(self._size - 1), _as_param(value))
+        return self
+
+    def extend(self, values):
+        """Add each of ``values`` at the end; returns the list."""
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__") or isinstance(values, Tensor):
+            raise TypeError("ParameterList.extend should be called with an iterable, but got " + type(values).__name__)
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self):
+        return "\n".join(_param_line(k, p, lambda t: repr(t.dtype)) for k, p in enumerate(self))
+
+    def __repr__(self):
+        return _torch_style_repr(self, [_param_line(k, p, lambda t: repr(t.dtype)) for k, p in enumerate(self)])
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterList should not be called.")
+
+
+class ParameterDict(Module):
+    """An ordered dict of Parameters that registers them under their keys (the ``state_dict``
+    keys). Tensors are wrapped as Parameters; other values are kept."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        self._keys = {}
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        return getattr(self, key)
+
+    def __setitem__(self, key, value):
+        if not isinstance(key, str):
+            raise TypeError(f"ParameterDict keys must be strings, got {type(key).__name__}")
+        self._keys[key] = None
+        setattr(self, key, _as_param(value))
+
+    def __delitem__(self, key):
+        del self._keys[key]
+        delattr(self, key)
+
+    def __len__(self):
+        return len(self._keys)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __reversed__(self):
+        return reversed(list(self._keys))
+
+    def __contains__(self, key):
+        return key in self._keys
+
+    def __or__(self, other):
+        out = self.copy()
+        out.update(other)
+        return out
+
+    def __ror__(self, other):
+        out = ParameterDict(other)
+        out.update(self)
+        return out
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
+    def copy(self):
+        """A new ParameterDict holding the same Parameters."""
+        return ParameterDict(OrderedDict((k, self[k]) for k in self._keys))
+
+    def keys(self):
+        return self._keys.keys()
+
+    def values(self):
+        return (self[k] for k in self._keys)
+
+    def items(self):
+        return ((k, self[k]) for k in self._keys)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def pop(self, key):
+        v = self[key]
+        del self[key]
+        return v
+
+    def popitem(self):
+        k = next(reversed(list(self._keys)))
+        return k, self.pop(k)
+
+    def clear(self):
+        for k in list(self._keys):
+            del self[k]
+
+    def fromkeys(self, keys, default=None):
+        return ParameterDict((k, default) for k in keys)
+
+    def update(self, parameters):
+        """Add or replace entries from a mapping or an iterable of (key, value) pairs."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)) or not hasattr(parameters, "keys"):
+            items = parameters.items() if hasattr(parameters, "items") else parameters
+        else:
+            items = sorted(parameters.items())  # a plain dict: sorted keys, as PyTorch
+        for j, kv in enumerate(items):
+            if not hasattr(kv, "__len__") or len(kv) != 2:
+                raise ValueError(f"ParameterDict update sequence element #{j} has length "
+                                 f"{len(kv) if hasattr(kv, '__len__') else 'unknown'}; 2 is required")
+            self[kv[0]] = kv[1]
+
+    def extra_repr(self):
+        return "\n".join(_param_line(k, p, _type_name) for k, p in self.items())
+
+    def __repr__(self):
+        return _torch_style_repr(self, [_param_line(k, p, _type_name) for k, p in self.items()])
+
+    def __call__(self, input):
+        raise RuntimeError("ParameterDict should not be called.")
+
+
+def _type_name(t):
+    return t.type()

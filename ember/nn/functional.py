@@ -17,6 +17,10 @@ from ..ops.movement import pad as _np_pad  # noqa: F401
 from ..ops.embedding_bag import embedding_bag  # noqa: F401,E402
 # ----- attention -----
 from ..ops.attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401,E402
+# ----- activation, loss and layer extras (issue #23) -----
+from ..ops.activation import relu  # noqa: F401,E402  (F.relu(input, inplace=False))
+from ..ops.loss_extra import *  # noqa: F401,F403,E402
+from ..ops.layers_extra import *  # noqa: F401,F403,E402
 # ----- padding and resampling -----
 from ..ops.padding import pad  # noqa: F401,E402
 from ..ops.resample import *  # noqa: F401,F403,E402

@@ -15,7 +15,7 @@ from .._tensor import Tensor
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_",
     "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
-    "orthogonal_", "trunc_normal_",
+    "orthogonal_", "trunc_normal_", "dirac_", "sparse_",
 ]
 
 _LINEAR_GAIN = ("linear", "identity", "conv1d", "conv2d", "conv3d",
@@ -258,4 +258,38 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     if flip:
         z = -z
     arr[...] = np.clip(z * std + mean, a, b)
+    return _filled(tensor)
+
+
+# ----- dirac_, sparse_ -----
+def dirac_(tensor, groups=1):
+    """Fill a 3-, 4- or 5-D convolution weight (out, in, *k) with the Dirac delta: each of the
+    first min(out / groups, in) output channels of each group copies its input channel (the
+    kernel's centre is 1, the rest 0), so the convolution is the identity on them."""
+    arr = _array(tensor)
+    if arr.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    if arr.shape[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    per = arr.shape[0] // groups
+    centre = tuple(k // 2 for k in arr.shape[2:])
+    arr[...] = 0
+    for g in range(groups):
+        for d in range(min(per, arr.shape[1])):
+            arr[(g * per + d, d) + centre] = 1
+    return _filled(tensor)
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """Fill a 2-D tensor from N(0, std^2), then zero ceil(sparsity * rows) random entries of
+    each column (Martens, 2010)."""
+    arr = _array(tensor)
+    if arr.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = arr.shape
+    zeros = int(math.ceil(sparsity * rows))
+    g = backend.rng(generator)
+    arr[...] = g.standard_normal(arr.shape) * std
+    for c in range(cols):
+        arr[g.permutation(rows)[:zeros], c] = 0
     return _filled(tensor)

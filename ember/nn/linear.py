@@ -8,7 +8,7 @@ from ..ops.layers import linear
 from . import init
 from .module import Module, Parameter, _as_float_input
 
-__all__ = ["Linear"]
+__all__ = ["Linear", "Bilinear"]
 
 
 class Linear(Module):
@@ -67,3 +67,43 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+# ----- Bilinear -----
+class Bilinear(Module):
+    """Apply ``y = x1^T A x2 + b`` for each output feature.
+
+    Shape:
+        input1 (*, in1_features), input2 (*, in2_features) with the same leading dims;
+        output (*, out_features).
+
+    Attributes:
+        weight: (out_features, in1_features, in2_features) and bias (out_features,), both
+        from U(-1/sqrt(in1_features), 1/sqrt(in1_features)).
+    """
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        dtype = backend.get_default_dtype() if dtype is None else np.dtype(dtype)
+        self.weight = Parameter(np.empty((out_features, in1_features, in2_features), dtype))
+        self.register_parameter("bias", Parameter(np.empty(out_features, dtype)) if bias else None)
+        self.reset_parameters()
+        if device is not None:
+            self.to(device)
+
+    def reset_parameters(self):
+        bound = 1 / math.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        from ..ops.layers_extra import bilinear
+
+        dt = self.weight._data.dtype
+        return bilinear(_as_float_input(input1, dt), _as_float_input(input2, dt), self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")

@@ -16,11 +16,15 @@ from .. import backend
 from ..autograd import Function
 from .._tensor_base import TensorBase, from_op
 from ._util import array_of, as_tensor, keep_grad
-from .elementwise import cast, clip, relu, sigmoid, sigmoid_array, tanh
+from .elementwise import cast, clip, relu as _relu, sigmoid, sigmoid_array, tanh
 
 __all__ = [
     "relu", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax",
     "log_softmax", "hardtanh", "relu6", "erf", "mish",
+    # ----- the rest of torch.nn's activations -----
+    "glu", "hardsigmoid", "hardswish", "logsigmoid", "prelu", "selu", "celu", "rrelu", "softsign",
+    "softmin", "threshold", "hardshrink", "softshrink", "tanhshrink",
+    "relu_", "selu_", "celu_", "threshold_", "rrelu_", "hardtanh_", "leaky_relu_", "elu_",
 ]
 
 # ----- erf -----
@@ -103,6 +107,11 @@ def _sigmoid(x):
 
 
 # ----- pointwise activations -----
+
+
+def relu(input, inplace=False):
+    """max(x, 0). ``inplace`` is accepted and ignored (``relu_`` writes into its input)."""
+    return _relu(input)
 
 
 class LeakyReLU(Function):
@@ -360,3 +369,288 @@ def mish(x, inplace=False):
     """x * tanh(softplus(x)). ``inplace`` is accepted and ignored."""
     x = _float(x)
     return x * tanh(softplus(x))
+
+
+# ----- the rest of torch.nn's activations -----
+# GLU, Hardsigmoid, Hardswish, LogSigmoid, PReLU, SELU, CELU, RReLU, Softsign, Softmin,
+# Threshold, Hardshrink, Softshrink, Tanhshrink, and the in-place forms ``F.relu_`` etc.
+# ``inplace=True`` is accepted and ignored, as by the activations above; the ``*_`` functions
+# write into their input (the Tensor's in-place machinery: version bump, history rebased).
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _float_only(x, name):
+    """``x`` as a Tensor; PyTorch's kernels of these ops have no integer forms."""
+    x = as_tensor(x)
+    if x._data.dtype.kind != "f":
+        torch_name = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                      "bool": "Bool"}.get(str(x._data.dtype), str(x._data.dtype))
+        raise NotImplementedError(f'"{name}" not implemented for \'{torch_name}\'')
+    return x
+
+
+class CELU(Function):
+    """x where x > 0, else alpha (exp(x / alpha) - 1). PyTorch's backward takes 1 / alpha with
+    alpha rounded to float32 (derivatives.yaml: ``1.0 / alpha.toFloat()``); so does this one,
+    so that the gradients agree to the last bit."""
+
+    dual = True
+
+    def forward(self, x, alpha):
+        self.pos, self.alpha = x > 0, alpha
+        self.save_for_backward(x)
+        return np.where(self.pos, x, alpha * np.expm1(np.minimum(x, 0) / alpha))
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        xp = self.xp
+        inv = 1.0 / float(np.float32(self.alpha))
+        xn = xp.minimum(x, 0) if not self._graph else xp.where(self.pos, x * 0, x)
+        return xp.where(self.pos, gy, gy * (xp.exp(xn * inv) * (self.alpha * inv)))
+
+
+_ONE_SIXTH = float(np.float32(1.0) / np.float32(6.0))
+
+
+class Hardsigmoid(Function):
+    """relu6(x + 3) / 6; the gradient 1/6 on the open interval (-3, 3), as PyTorch's."""
+
+    dual = True
+
+    def forward(self, x):
+        self.inside = (x > -3) & (x < 3)
+        y = np.clip(x + 3, 0, 6)
+        y /= 6
+        return y
+
+    def backward(self, gy):
+        # PyTorch multiplies by 1/6 rounded to float32 (hardsigmoid_backward's one_sixth), in float64 too
+        return self.xp.where(self.inside, gy * _ONE_SIXTH, gy * 0)
+
+
+class Hardswish(Function):
+    """x relu6(x + 3) / 6. PyTorch's gradient: 0 below -3, x / 3 + 0.5 on [-3, 3], 1 above."""
+
+    dual = True
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        self.lo, self.hi = x < -3, x > 3
+        y = np.clip(x + 3, 0, 6)
+        y *= x
+        y /= 6
+        return y
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        xp = self.xp
+        return xp.where(self.lo, gy * 0, xp.where(self.hi, gy, gy * (x / 3 + 0.5)))
+
+
+def _split_half(x, dim, name):
+    from .movement import getitem
+
+    if x._data.ndim == 0:
+        raise RuntimeError(f"{name} does not support scalars because halving size must be even")
+    n = x._data.ndim
+    if not isinstance(dim, (int, np.integer)) or not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    d = int(dim) % n
+    size = x._data.shape[d]
+    if size % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {size}")
+    lead = (slice(None),) * d
+    return getitem(x, lead + (slice(0, size // 2),)), getitem(x, lead + (slice(size // 2, size),))
+
+
+def glu(input, dim=-1):
+    """a * sigmoid(b), with a and b the two halves of ``input`` along ``dim``."""
+    a, b = _split_half(_float_only(input, "glu_cpu"), dim, "glu")
+    return a * sigmoid(b)
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between."""
+    return Hardsigmoid.apply(_float_only(input, "hardsigmoid_cpu"))
+
+
+def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6 (MobileNetV3's h-swish)."""
+    return Hardswish.apply(_float_only(input, "hardswish_cpu"))
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)) = -softplus(-x), stable for any x."""
+    x = _float_only(input, "log_sigmoid_cpu")
+    return -softplus(-x, threshold=np.inf)
+
+
+def prelu(input, weight):
+    """x where x > 0, else weight * x, with ``weight`` one slope (shape () or (1,)) or one per
+    channel (input's dim 1; dim 0 of 1-D input counts as one channel, as PyTorch)."""
+    from .movement import reshape
+
+    x = _float_only(input, "prelu_cpu")
+    w = as_tensor(weight, x)
+    if w._data.dtype != x._data.dtype:
+        names = {"float32": "Float", "float64": "Double", "float16": "Half"}
+        raise RuntimeError(f"prelu: Type promoting not supported. Got {names.get(str(x._data.dtype), x._data.dtype)} "
+                           f"and {names.get(str(w._data.dtype), w._data.dtype)}")
+    if w._data.ndim > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {w._data.ndim}")
+    k = w._data.size
+    if k != 1:
+        channels = x._data.shape[1] if x._data.ndim >= 2 else 1
+        if k != channels:
+            raise RuntimeError("Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                               f"{k} and channel size = {channels}.")
+        w = reshape(w, (k,) + (1,) * (x._data.ndim - 2))
+    elif w._data.ndim:
+        w = reshape(w, ())
+    from .elementwise import where
+
+    return where(x._data > 0, x, w * x)
+
+
+def selu(input, inplace=False):
+    """scale * elu(x, alpha) with the self-normalizing constants (Klambauer et al., 2017)."""
+    x = _float_only(input, "elu_cpu")
+    return ELU.apply(x, alpha=_SELU_ALPHA) * _SELU_SCALE
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """x where x > 0, else alpha * (exp(x / alpha) - 1)."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    return CELU.apply(_float_only(input, "elu_cpu"), alpha=float(alpha))
+
+
+def _check_rrelu(lower, upper):
+    if not lower <= upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False, generator=None):
+    """Randomized leaky ReLU. Training: each element x <= 0 is multiplied by its own slope drawn
+    from U(lower, upper) (ember's generator, so ``manual_seed`` repeats it); otherwise the leaky
+    ReLU of slope (lower + upper) / 2."""
+    _check_rrelu(lower, upper)
+    x = _float_only(input, "rrelu_with_noise_cpu")
+    if not training:
+        return LeakyReLU.apply(x, slope=(float(lower) + float(upper)) / 2)
+    dt = x._data.dtype
+    a = backend.rng(generator).uniform(float(lower), float(upper), x._data.shape).astype(dt)
+    return _RReLUTrain.apply(x, slope=a)
+
+
+class _RReLUTrain(Function):
+    """x where x > 0, else a x with a constant array of slopes (PyTorch draws them where x <= 0)."""
+
+    dual = True
+
+    def forward(self, x, slope):
+        self.pos, self.slope = x > 0, slope
+        return np.where(self.pos, x, x * slope)
+
+    def backward(self, gy):
+        return self.xp.where(self.pos, gy, gy * from_op(self.slope, None) if self._graph else gy * self.slope)
+
+
+def softsign(input):
+    """x / (1 + |x|)."""
+    from .elementwise import abs as _abs
+
+    x = _float(input)
+    return x / (1 + _abs(x))
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-x) along ``dim`` (the last axis when None; ember does not guess one)."""
+    x = _float(input) if dtype is None else cast(as_tensor(input), dtype)
+    return softmax(-x, -1 if dim is None else dim)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """x where x > threshold, else ``value``."""
+    from .elementwise import where
+
+    x = as_tensor(input)
+    return where(x._data > threshold, x, value)
+
+
+def hardshrink(input, lambd=0.5):
+    """x where |x| > lambd, else 0."""
+    from .elementwise import where
+
+    x = _float_only(input, "hardshrink_cpu")
+    return where((x._data > lambd) | (x._data < -lambd), x, 0)
+
+
+def softshrink(input, lambd=0.5):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between (lambd >= 0)."""
+    from .elementwise import where
+
+    x = _float_only(input, "softshrink_check")
+    if not lambd >= 0:
+        kind = "Double" if x._data.dtype == np.float64 else "Float"
+        big = "1.79769e+308" if kind == "Double" else "3.40282e+38"
+        raise RuntimeError(f"lambda must be in range [0, {big}] for input dtype {kind}, but found {lambd:g}")
+    d = x._data
+    return where(d > lambd, x - lambd, where(d < -lambd, x + lambd, 0))
+
+
+def tanhshrink(input):
+    """x - tanh(x)."""
+    x = _float(input)
+    return x - tanh(x)
+
+
+# in place: the op's result written into ``input``, which is returned
+
+
+def _in_place(x, compute, name):
+    if not isinstance(x, TensorBase):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}")
+    return x._inplace(compute)
+
+
+def relu_(input):
+    """In-place ``relu``."""
+    return _in_place(input, relu, "relu_")
+
+
+def selu_(input):
+    """In-place ``selu``."""
+    return _in_place(input, selu, "selu_")
+
+
+def celu_(input, alpha=1.0):
+    """In-place ``celu``."""
+    return _in_place(input, lambda t: celu(t, alpha), "celu_")
+
+
+def threshold_(input, threshold, value):
+    """In-place ``threshold``."""
+    return _in_place(input, lambda t: globals()["threshold"](t, threshold, value), "threshold_")
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None):
+    """In-place ``rrelu``."""
+    return _in_place(input, lambda t: rrelu(t, lower, upper, training, generator=generator), "rrelu_")
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    """In-place ``hardtanh``."""
+    return _in_place(input, lambda t: hardtanh(t, min_val, max_val), "hardtanh_")
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    """In-place ``leaky_relu``."""
+    return _in_place(input, lambda t: leaky_relu(t, negative_slope), "leaky_relu_")
+
+
+def elu_(input, alpha=1.0):
+    """In-place ``elu``."""
+    return _in_place(input, lambda t: elu(t, alpha), "elu_")

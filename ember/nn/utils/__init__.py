@@ -161,3 +161,6 @@ def vector_to_parameters(vec, parameters):
 
 # ----- rnn -----
 from . import rnn  # noqa: E402,F401  (ember.nn.utils.rnn: PackedSequence, pad/pack)
+# ----- fusion_eval, parametrize (issue #23) -----
+from .fusion_eval import fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights  # noqa: E402,F401
+from . import parametrize, parametrizations  # noqa: E402,F401
