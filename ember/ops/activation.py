@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .. import backend
+from .. import backend, kernels
 from ..autograd import Function
 from .._tensor_base import TensorBase, from_op
 from ._util import array_of, as_tensor, keep_grad
@@ -141,40 +141,62 @@ class ELU(Function):
         return self.xp.where(self.pos, gy, gy * (y + self.alpha))
 
 
+_GELU_K = math.sqrt(2 / math.pi)
+_GELU_C = 0.044715
+
+
+def gelu_cdf(x, approximate):
+    """GELU's Phi(x) on an array (``approximate='tanh'``: 0.5 (1 + t) with t = tanh(K (x + C x^3))),
+    computed in place on new arrays: (c, t), t None for the exact form."""
+    t = None
+    if approximate == "tanh":
+        xc = np.clip(x, -_BIG, _BIG)  # tanh is already +-1 there; x**3 would overflow
+        u = xc * xc
+        u *= _GELU_C
+        u += 1
+        u *= xc
+        u *= _GELU_K
+        t = np.tanh(u)
+        c = t + 1
+    else:
+        c = _erf(x * _SQRT1_2)
+        c += 1
+    c *= 0.5
+    return c, t
+
+
+def gelu_derivative(xp, x, c, t, approximate):
+    """d GELU / dx from x and forward's (c, t), with ``xp`` NumPy (arrays) or ember's ops."""
+    xc = xp.clip(x, -_BIG, _BIG)
+    if approximate == "tanh":
+        # d/dx 0.5 x (1 + t) = 0.5 (1 + t) + 0.5 x (1 - t^2) K (1 + 3 C x^2)
+        return c + (1 + (3 * _GELU_C) * (xc * xc)) * xc * (0.5 * _GELU_K) * (1 - t * t)
+    return c + xp.exp(-0.5 * (xc * xc)) * xc * _INV_SQRT2PI  # Phi(x) + x phi(x)
+
+
 class GELU(Function):
     """x Phi(x), Phi the standard normal CDF (``approximate='tanh'``: Hendrycks & Gimpel's form,
-    Phi ~ 0.5 (1 + t), t = tanh(K (x + C x^3)))."""
+    Phi ~ 0.5 (1 + t), t = tanh(K (x + C x^3))).
+
+    With ``ember.kernels.enabled()``, ``ember.kernels.activation.gelu`` computes the same
+    values block by block in cache, over the cores, and forward keeps the derivative itself
+    (backward is then one multiply)."""
 
     dual = True
-    _K = math.sqrt(2 / math.pi)
-    _C = 0.044715
+    _K, _C = _GELU_K, _GELU_C
 
     def forward(self, x, approximate):
         self.save_for_backward(x)
         self.approximate = approximate
-        self.c, self.t = self._cdf_array(x)
+        if kernels.enabled():
+            y, self.d = _kernels.gelu(x, approximate, self.needs_grad(0))
+            if y is not None:
+                return y
+        self.c, self.t = gelu_cdf(x, approximate)
         return x * self.c
 
-    def _cdf_array(self, x):
-        """(Phi(x) or 0.5 (1 + t), t or None), computed in place on new arrays."""
-        t = None
-        if self.approximate == "tanh":
-            xc = np.clip(x, -_BIG, _BIG)  # tanh is already +-1 there; x**3 would overflow
-            u = xc * xc
-            u *= self._C
-            u += 1
-            u *= xc
-            u *= self._K
-            t = np.tanh(u)
-            c = t + 1
-        else:
-            c = _erf(x * _SQRT1_2)
-            c += 1
-        c *= 0.5
-        return c, t
-
     def _cdf_tensor(self, x):
-        """The same as ``_cdf_array``, with ember's ops on a Tensor (recorded)."""
+        """``gelu_cdf`` with ember's ops on a Tensor (recorded)."""
         if self.approximate == "tanh":
             xc = clip(x, -_BIG, _BIG)
             t = tanh(self._K * (xc * (1 + self._C * (xc * xc))))
@@ -183,17 +205,13 @@ class GELU(Function):
 
     def backward(self, gy):
         (x,) = self.saved_tensors
-        xp = self.xp
-        # Phi(x) and t come from forward; when this backward is recorded they are recomputed
-        # with ember's ops, so that they are differentiated as well
-        c, t = self._cdf_tensor(x) if self._graph else (self.c, self.t)
-        xc = xp.clip(x, -_BIG, _BIG)
-        if self.approximate == "tanh":
-            # d/dx 0.5 x (1 + t) = 0.5 (1 + t) + 0.5 x (1 - t^2) K (1 + 3 C x^2)
-            d = c + (1 + (3 * self._C) * (xc * xc)) * xc * (0.5 * self._K) * (1 - t * t)
+        if self._graph:  # Phi(x) and t recomputed with ember's ops, so that they are differentiated too
+            c, t = self._cdf_tensor(x)
+        elif getattr(self, "d", None) is not None:  # the kernel kept the derivative
+            return gy * self.d
         else:
-            d = c + xp.exp(-0.5 * (xc * xc)) * xc * _INV_SQRT2PI  # Phi(x) + x phi(x)
-        return gy * d
+            c, t = self.c, self.t
+        return gy * gelu_derivative(self.xp, x, c, t, self.approximate)
 
 
 class SiLU(Function):
@@ -654,3 +672,6 @@ def leaky_relu_(input, negative_slope=0.01):
 def elu_(input, alpha=1.0):
     """In-place ``elu``."""
     return _in_place(input, lambda t: elu(t, alpha), "elu_")
+
+
+from ..kernels import activation as _kernels  # noqa: E402  (the kernel imports this module's math)

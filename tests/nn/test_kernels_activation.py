@@ -1,0 +1,54 @@
+"""``ember.kernels.activation.gelu`` against the reference GELU: the same values and gradients
+bit for bit (exact and tanh forms, float32 and float64, C order and channels-last, several
+blocks and a ragged last one), the reference below the kernel's size, second order."""
+import numpy as np
+import pytest
+
+import ember
+import ember.kernels.activation as K
+import ember.nn.functional as F
+from ember.gradcheck import gradgradcheck
+
+from higher_order_helpers import kernels
+
+pytestmark = pytest.mark.kernels
+
+
+def _run(x, approximate, kernel):
+    with kernels(kernel):
+        t = ember.from_numpy(x).requires_grad_()  # (keeps x's layout)
+        y = F.gelu(t, approximate=approximate)
+        y.backward(ember.tensor(np.cos(x)))
+        return y.detach().numpy(), t.grad.numpy()
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["C", "channels_last"])
+def test_kernel_equals_reference(approximate, dtype, layout, monkeypatch):
+    calls = []
+    real = K.gelu
+    monkeypatch.setattr(K, "gelu", lambda *a: calls.append(1) or real(*a))
+    x = np.random.default_rng(0).standard_normal((3, 5, 41, 53)).astype(dtype) * 4  # 3.2 blocks of 2**14
+    x.flat[:4] = [0.0, -40.0, 41.0, np.float32(1e-30)]
+    if layout == "channels_last":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    (yk, gk), (yr, gr) = _run(x, approximate, True), _run(x, approximate, False)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(yk, yr)
+    np.testing.assert_array_equal(gk, gr)
+    assert yk.dtype == dtype and yk.flags.c_contiguous == (layout == "C")
+
+
+def test_small_inputs_take_the_reference():
+    y, d = K.gelu(np.ones(100, np.float32), "none", True)
+    assert y is None and d is None
+
+
+def test_second_order_through_the_kernel(monkeypatch):
+    monkeypatch.setattr(K, "BLOCK", 8)  # blocks of 8: the kernel takes 23 elements, in 3 blocks
+    x = ember.tensor(np.random.default_rng(1).standard_normal(23) * 2, requires_grad=True)
+    assert K.gelu(x.detach().numpy(), "none", True)[0] is not None
+    with kernels(True):
+        for approximate in ("none", "tanh"):
+            assert gradgradcheck(lambda t: F.gelu(t, approximate=approximate).sum(), [x], atol=1e-6)
