@@ -690,18 +690,19 @@ class Module:
 
     # ----- state -----
     def state_dict(self, destination=None, prefix="", keep_vars=False):
-        """An ordered dict from dotted names to the parameters' and persistent buffers' arrays
-        (the Parameter and buffer Tensors themselves with ``keep_vars``)."""
+        """An ordered dict from dotted names to the parameters and persistent buffers, as
+        PyTorch returns them: detached Tensors sharing their memory (the Parameter and buffer
+        Tensors themselves with ``keep_vars``)."""
         out = OrderedDict() if destination is None else destination
         for mname, m in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             pre = f"{mname}." if mname else ""
             for k, p in m._parameters.items():
                 if p is not None:
-                    out[pre + k] = p if keep_vars else p._data
+                    out[pre + k] = p if keep_vars else p.detach()
             skip = m._non_persistent_buffers_set
             for k, b in m._buffers.items():
                 if b is not None and k not in skip:
-                    out[pre + k] = b if keep_vars else b._data
+                    out[pre + k] = b if keep_vars else b.detach()
         return out
 
     def load_state_dict(self, state_dict, strict=True, assign=False):

@@ -145,7 +145,7 @@ class EarlyStopping(Callback):
             self.best = current
             self.best_epoch = epoch
             if self.restore_best_weights:
-                self.best_weights = {k: v.copy() for k, v in self.model.state_dict().items()}
+                self.best_weights = {k: v.clone() for k, v in self.model.state_dict().items()}
             if self.baseline is None or self._improved(current, self.baseline):
                 self.wait = 0  # as Keras: the count restarts only once the baseline is beaten too
             return

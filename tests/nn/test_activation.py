@@ -126,7 +126,7 @@ def test_linear_relu_passes_the_gradient_at_nan_as_torch(torch):
     # nn.Sequential runs Linear -> ReLU as one op (LinearReLU), with its own mask
     seq = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     t = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
-    t.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in seq.state_dict().items()})
+    t.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in seq.state_dict().items()})
     x = np.array([[np.nan, 1.0, 2.0], [0.5, -1.0, 3.0]], np.float32)
     e, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     seq(e).sum().backward()

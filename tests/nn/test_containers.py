@@ -285,7 +285,7 @@ def _no_grad_mlp_vs_torch(torch, sizes, x, edit=lambda seq: None):
         tlayers += [torch.nn.Linear(a, b)] + ([torch.nn.ReLU()] if i < len(sizes) - 2 else [])
     seq, t = nn.Sequential(*layers), torch.nn.Sequential(*tlayers)
     edit(seq)
-    t.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in seq.state_dict().items()})
+    t.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in seq.state_dict().items()})
     fused = fuse(seq)
     assert type(fused) is LinearChain
     with ember.no_grad():

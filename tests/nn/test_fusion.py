@@ -66,7 +66,7 @@ def test_fuse_keeps_parameters_keys_values_and_gradients(build, shape):
 
 def test_fused_cnn_matches_torch(torch):
     e, t = fuse(_cnn(nn).double()), _cnn(torch.nn).double()
-    t.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in e.state_dict().items()})  # the same keys
+    t.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in e.state_dict().items()})  # the same keys
     r = np.random.default_rng(2)
     x = r.standard_normal((2, 2, 10, 10))
     xe, xt = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
@@ -230,7 +230,7 @@ def test_fused_relu_pool_reports_bad_input():
 def test_fused_module_state_dict_loads_into_torch(torch):
     e = fuse(_mlp(nn))
     t = _mlp(torch.nn)
-    t.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in e.state_dict().items()})
+    t.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in e.state_dict().items()})
     x = np.random.default_rng(0).standard_normal((4, 3, 4)).astype(np.float32)
     with ember.no_grad(), torch.no_grad():
         np.testing.assert_allclose(e(x).numpy(), t(torch.from_numpy(x)).numpy(), rtol=1e-5, atol=1e-6)

@@ -16,7 +16,7 @@ def _pair(torch, dtype=np.float64):
     e = nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 3)).to(dtype)
     t = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.Tanh(), torch.nn.Linear(4, 3)).to(
         torch.float64 if dtype == np.float64 else torch.float32)
-    t.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in e.state_dict().items()})
+    t.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in e.state_dict().items()})
     return e, t
 
 
@@ -273,7 +273,7 @@ def test_leaf_module_hooks_of_every_kind(torch):
     for key, lin, xin in (("e", nn.Linear(3, 2).double(), ember.tensor(x, requires_grad=True)),
                           ("t", torch.nn.Linear(3, 2).double(), torch.tensor(x, requires_grad=True))):
         if key == "t":
-            lin.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in res["e_sd"].items()})
+            lin.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in res["e_sd"].items()})
         else:
             res["e_sd"] = lin.state_dict()
         log = []

@@ -267,7 +267,13 @@ def test_buffers_are_tensors_and_persistence_keeps_them_out_of_state_dict(torch)
     assert [(n, type(b).__name__) for n, b in bn.named_buffers()] == [(n, "Tensor") for n, _ in tbn.named_buffers()]
     sd = bn.state_dict(keep_vars=True)
     assert sd["running_mean"] is bn.running_mean and sd["weight"] is bn.weight
-    assert isinstance(bn.state_dict()["running_mean"], np.ndarray)  # ember's state_dict holds arrays
+    # as torch's: detached Tensors that share the module's memory
+    sd = bn.state_dict()
+    assert isinstance(sd["running_mean"], ember.Tensor) and not sd["weight"].requires_grad
+    assert isinstance(tbn.state_dict()["running_mean"], torch.Tensor)
+    sd["running_mean"].add_(1.0)
+    np.testing.assert_array_equal(bn.running_mean.numpy(), [1.0, 1.0, 1.0])
+    bn.running_mean.zero_()
 
 
 @pytest.mark.parametrize("case", [
