@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --upgrade pip
 	# The PyTorch CPU oracle first, pinned: this version is a local file; others pull GBs of CUDA.
 	$(PY) -m pip install -q torch==2.13.0
+	# torchvision, the oracle of ember.vision, pinned beside it (its pure-Python parts only: see tests/conftest.py)
+	$(PY) -m pip install -q torchvision==0.28.0
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 

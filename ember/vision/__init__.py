@@ -1,0 +1,7 @@
+"""ember.vision: torchvision's everyday API on NumPy (and Pillow, an optional extra).
+
+``ember.vision.transforms``, ``datasets``, ``models``, ``utils`` and ``io`` mirror
+``torchvision``'s modules of the same names; under ``ember run`` a script's ``import
+torchvision`` gets this package.
+"""
+__version__ = "0.28.0"  # the torchvision version whose API this mirrors
