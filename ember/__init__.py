@@ -1,4 +1,7 @@
 """ember: a deep-learning library on NumPy with PyTorch's API and semantics."""
+from . import _alloc
+
+_alloc.tune()  # freed arrays stay in the heap for the next step (EMBER_MALLOC=0: not)
 from . import backend  # noqa: E402
 from . import autograd  # noqa: E402
 from .autograd import (  # noqa: E402
