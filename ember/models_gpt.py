@@ -50,12 +50,14 @@ class CausalSelfAttention(nn.Module):
 
 
 class MLP(nn.Module):
-    """Linear to 4x the width, GELU, Linear back."""
+    """Linear to 4x the width, GELU, Linear back. The GELU is GPT-2's tanh form (as in GPT-2's
+    code and minGPT): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), within 1e-3 of the exact
+    x Phi(x) and about half its cost in NumPy."""
 
     def __init__(self, n_embd, bias=False, dropout=0.0):
         super().__init__()
         self.fc = nn.Linear(n_embd, 4 * n_embd, bias=bias)
-        self.gelu = nn.GELU()
+        self.gelu = nn.GELU(approximate="tanh")
         self.proj = nn.Linear(4 * n_embd, n_embd, bias=bias)
         self.dropout = nn.Dropout(dropout)
 
