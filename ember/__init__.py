@@ -146,9 +146,22 @@ def get_num_threads():
     return _parallel.num_threads()
 
 
+# torch.X names that are torch.nn.functional.X: resolved from ember.nn.functional on first use
+_FROM_FUNCTIONAL = frozenset((
+    "adaptive_avg_pool1d", "avg_pool1d", "bilinear", "celu_", "channel_shuffle", "conv1d", "conv2d", "conv3d",
+    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "hardshrink", "native_channel_shuffle",
+    "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "prelu", "relu_", "rrelu_", "selu_", "threshold_",
+))
+
+
 def __getattr__(name):
     # subpackages load on first use, so `import ember` stays light
     import importlib
+
+    if name in _FROM_FUNCTIONAL:
+        fn = getattr(importlib.import_module("ember.nn.functional"), name)
+        globals()[name] = fn
+        return fn
 
     if name == "bfloat16":  # ml_dtypes loads on first use (it takes about a second)
         from ._dtype import bfloat16
@@ -158,6 +171,7 @@ def __getattr__(name):
             raise AttributeError("ember.bfloat16 needs the ml_dtypes package, which is not installed")
         globals()["bfloat16"] = d
         return d
-    if name in ("nn", "optim", "data", "datasets", "train", "compat", "onnx", "distributed", "func", "utils", "kernels"):
+    if name in ("nn", "optim", "data", "datasets", "train", "compat", "onnx", "distributed", "func", "utils", "kernels",
+                "vision"):
         return importlib.import_module(f"ember.{name}")
     raise AttributeError(f"module 'ember' has no attribute {name!r}")

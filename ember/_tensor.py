@@ -352,6 +352,9 @@ class Tensor(TensorBase):
     def log_softmax(self, dim=-1, dtype=None):
         return _act.log_softmax(self, dim, dtype)
 
+    def hardshrink(self, lambd=0.5):
+        return _act.hardshrink(self, lambd)
+
     # ----- tensor surface -----
     # Shape and memory queries as PyTorch's Tensor answers them, and its view/copy ops.
     def size(self, dim=None):

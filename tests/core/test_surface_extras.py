@@ -210,3 +210,18 @@ def test_vander_gradcheck():
     x = ember.tensor([0.5, -1.0, 2.0], dtype=ember.float64, requires_grad=True)
     assert ember.gradcheck(lambda t: ember.vander(t, N=4), [x])
     assert gradgradcheck(lambda t: ember.vander(t, N=4, increasing=True), [x])
+
+
+def test_functional_names_torch_exports_at_the_top_level(torch):
+    """torch.conv2d, torch.pixel_shuffle ... are torch.nn.functional's; ember's are F's."""
+    import ember.nn.functional as F
+
+    for name in ember._FROM_FUNCTIONAL:
+        assert hasattr(torch, name), name
+        assert getattr(ember, name) is getattr(F, name), name
+    x = np.random.default_rng(0).standard_normal((1, 4, 3, 3)).astype(np.float32)
+    np.testing.assert_allclose(ember.pixel_shuffle(ember.tensor(x), 2).numpy(),
+                               torch.pixel_shuffle(torch.tensor(x), 2).numpy())
+    t = [-1.0, 0.2, 0.7]
+    np.testing.assert_allclose(ember.tensor(t).hardshrink(lambd=0.5).numpy(),
+                               torch.tensor(t).hardshrink(lambd=0.5).numpy())
