@@ -86,6 +86,38 @@ def try_torch():
     return torch
 
 
+def import_torchvision():
+    """torchvision (0.28.0, the oracle of ember.vision), or None when it is not installed.
+
+    The wheel on these machines is the CUDA build; beside the CPU torch its import stops at
+    registering fake kernels for its compiled operators (``torchvision::nms`` ...), which this
+    torch does not have. Declaring each missing operator (a placeholder schema, never called)
+    lets the pure-Python parts load: models, transforms, datasets. Nothing may call
+    torchvision's compiled ops."""
+    import importlib.util
+    import re
+    import sys
+
+    if importlib.util.find_spec("torchvision") is None:
+        return None
+    import torch
+
+    for _ in range(50):
+        try:
+            import torchvision
+            return torchvision
+        except RuntimeError as e:
+            m = re.search(r"operator torchvision::(\w+) does not exist", str(e))
+            if m is None:
+                raise
+            if not hasattr(import_torchvision, "lib"):
+                import_torchvision.lib = torch.library.Library("torchvision", "DEF")
+            import_torchvision.lib.define(f"{m.group(1)}(Tensor x) -> Tensor")
+            for name in [k for k in sys.modules if k == "torchvision" or k.startswith("torchvision.")]:
+                del sys.modules[name]
+    raise RuntimeError("torchvision: too many missing operators")
+
+
 def timeit(fn, repeat=7, number=1, warmup=1):
     """Median seconds per call of ``fn`` over ``repeat`` rounds of ``number`` calls."""
     for _ in range(warmup):

@@ -20,34 +20,14 @@ def _seed():
 
 
 def _import_torchvision():
-    """torchvision 0.28.0 as the oracle of ember.vision. The wheel on these machines is the CUDA
-    build; beside the CPU torch its import stops at registering fake kernels for its compiled
-    operators (``torchvision::nms`` ...), which this torch does not have. Declaring each missing
-    operator (a placeholder schema, never called) lets the pure-Python parts load: models,
-    transforms, datasets. Tests must not call torchvision's compiled ops."""
-    import re
-    import sys
+    """torchvision or a skip (see ``benchmarks.common.import_torchvision``)."""
+    pytest.importorskip("torch", reason="PyTorch oracle not installed: pip install torch==2.13.0")
+    from benchmarks.common import import_torchvision
 
-    torch = pytest.importorskip("torch", reason="PyTorch oracle not installed: pip install torch==2.13.0")
-    import importlib.util
-
-    if importlib.util.find_spec("torchvision") is None:  # (importing it is what fails; see above)
+    tv = import_torchvision()
+    if tv is None:
         pytest.skip("torchvision oracle not installed: pip install torchvision==0.28.0")
-    lib = None
-    for _ in range(50):
-        try:
-            import torchvision
-            return torchvision
-        except RuntimeError as e:
-            m = re.search(r"operator torchvision::(\w+) does not exist", str(e))
-            if m is None:
-                raise
-            if lib is None:
-                lib = _import_torchvision.lib = torch.library.Library("torchvision", "DEF")
-            lib.define(f"{m.group(1)}(Tensor x) -> Tensor")
-            for name in [k for k in sys.modules if k == "torchvision" or k.startswith("torchvision.")]:
-                del sys.modules[name]
-    raise RuntimeError("torchvision: too many missing operators")
+    return tv
 
 
 @pytest.fixture(scope="session")
