@@ -3,6 +3,7 @@ flags) over ``ember.ops.loss`` and ``ember.ops.classification``. ``weight`` and 
 are buffers, so they appear in ``state_dict`` under PyTorch's names."""
 from ..ops import loss as F
 from ..ops.classification import cross_entropy, nll_loss
+from ..ops.loss_extra import _legacy as _legacy_reduction
 from .module import Module
 
 __all__ = [
@@ -13,17 +14,6 @@ __all__ = [
     "GaussianNLLLoss", "PoissonNLLLoss", "HingeEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
     "MultiLabelMarginLoss", "MultiMarginLoss", "CTCLoss",
 ]
-
-
-def _legacy_reduction(size_average, reduce, reduction):
-    """PyTorch's mapping of the deprecated ``size_average``/``reduce`` flags to ``reduction``."""
-    if size_average is None and reduce is None:
-        return reduction
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
 
 
 class _Loss(Module):
