@@ -6,7 +6,9 @@ Workloads: (1) MNIST MLP epoch (the mean of a 5-epoch run), manual loop and Trai
 Keras mnist_convnet CNN on a 10k-sample slice, and its step in steady state (``cnnsteps``);
 (3) a CIFAR-sized conv net, forward+backward per batch of 64; (4) inference throughput at batch
 1000; (5) autograd per-op overhead; (6) peak memory while training (benchmarks/memory.py);
-(7) the GEMM limit and the MLP epoch as a fraction of it.
+(7) the GEMM limit and the MLP epoch as a fraction of it; (8) the GPT and LSTM training steps
+and the GPT's peak memory (benchmarks/sequence.py); (9) ResNet-18 inference and training, transposed
+convolution and bilinear upsampling (benchmarks/vision.py).
 
 Training epochs run in interleaved rounds (every contender once per round) and keep each
 one's best: on a shared 2-core machine the minimum tracks the code, the median the
@@ -429,6 +431,20 @@ def run(quick=False, only=None, rounds=None):
         res, m = indexing.run(quick)
         results["indexing"] = res
         md.append(m)
+    # ----- sequence models -----
+    if any(want(k) for k in ("gpt", "lstm", "gptmemory")) or (only and "gptrun" in only):
+        from benchmarks import sequence
+
+        res, m = sequence.run(quick, only)
+        results.update(res)
+        md.append(m)
+    # ----- vision -----
+    if want("resnet18") or want("upsampling"):
+        from benchmarks import vision
+
+        res, m = vision.run(quick, only)
+        results.update(res)
+        md.append(m)
     if want("gemm") and "mlp" in results:
         n = 10000 if quick else 60000
         res = workload_gemm(quick, results["mlp"]["best"]["ember manual loop"], n)
@@ -444,7 +460,7 @@ def main(argv=None):
 
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="smaller slices, one round: a smoke run")
-    p.add_argument("--only", nargs="*", help="mlp cnn cnnsteps cifar inference overhead memory gemm indexing")
+    p.add_argument("--only", nargs="*", help="mlp cnn cnnsteps cifar inference overhead memory gemm indexing gpt lstm gptmemory gptrun (opt-in) resnet18 upsampling")
     p.add_argument("--rounds", type=int, help="interleaved rounds per training workload (default 3; 1 with --quick)")
     p.add_argument("--threads", type=int, help="threads for BLAS and PyTorch (default: the cores); "
                    "1 gives relative comparisons that a busy machine disturbs least")
