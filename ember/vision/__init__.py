@@ -5,3 +5,5 @@
 torchvision`` gets this package.
 """
 __version__ = "0.28.0"  # the torchvision version whose API this mirrors
+# ----- ember.vision.datasets -----
+from . import datasets  # noqa: E402,F401

@@ -1,0 +1,206 @@
+"""Helpers shared by the datasets: MD5 checks, verified downloads, safe extraction.
+
+Downloads go to a temp file in the destination folder, are checked (MD5 as torchvision
+publishes it, and SHA-256 where we know one) and only then renamed into place, so an
+interrupted or corrupt download never leaves a file behind. Archives are extracted without
+trusting their member names: tar with ``filter='data'``, zip and gzip member by member.
+"""
+import hashlib
+import http.client
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import urllib.request
+import zipfile
+
+from ...data.download import _fsync_dir
+from ...data.idx import GzipStream
+
+__all__ = ["calculate_md5", "check_md5", "check_integrity", "download_url", "extract_archive",
+           "download_and_extract_archive", "verify_str_arg", "pil_image"]
+
+
+def calculate_md5(fpath, chunk_size=1024 * 1024):
+    md5 = hashlib.md5(usedforsecurity=False)
+    with open(fpath, "rb") as f:
+        while chunk := f.read(chunk_size):
+            md5.update(chunk)
+    return md5.hexdigest()
+
+
+def check_md5(fpath, md5, **kwargs):
+    return md5 == calculate_md5(fpath, **kwargs)
+
+
+def check_integrity(fpath, md5=None):
+    """``fpath`` is a file and, if ``md5`` is given, has that MD5 (torchvision's helper)."""
+    if not os.path.isfile(fpath):
+        return False
+    if md5 is None:
+        return True
+    return check_md5(fpath, md5)
+
+
+def download_url(url, root, filename=None, md5=None, sha256=None, timeout=60, quiet=False, accept=None,
+                 max_bytes=None):
+    """Download ``url`` to ``root/filename`` unless a file with the right MD5 is already there.
+
+    The bytes are checked against ``md5`` (and ``sha256`` if given) before the file is renamed
+    into place. Raises RuntimeError("File not found or corrupted.") on a checksum mismatch,
+    as torchvision does, and ``urllib.error.URLError``/OSError when the server fails.
+    ``accept(path)``, if given, is asked about a file whose checksum differs (e.g. a mirror's
+    recompressed ``.gz`` whose content is known): True keeps it. ``max_bytes``: give up on a
+    server that announces or sends more than this (the guard against filling the disk).
+    """
+    root = os.path.expanduser(os.fspath(root))
+    filename = filename or os.path.basename(url)
+    fpath = os.path.join(root, filename)
+    os.makedirs(root, exist_ok=True)
+    if check_integrity(fpath, md5) and (md5 is not None or sha256 is None):
+        if not quiet:
+            print(f"Using downloaded and verified file: {fpath}", file=sys.stderr)
+        return fpath
+    if not quiet:
+        print(f"Downloading {url} to {fpath}", file=sys.stderr)
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{filename}.", suffix=".part")
+    try:
+        h_md5, h_sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+        received = 0
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as r:
+            length = r.headers.get("Content-Length")
+            if length is not None and max_bytes is not None and int(length) > max_bytes:
+                raise RuntimeError(f"{url}: the server announces {int(length):,} bytes, more than the "
+                                   f"{max_bytes:,} expected")
+            while chunk := r.read(1 << 20):
+                received += len(chunk)
+                if max_bytes is not None and received > max_bytes:
+                    raise RuntimeError(f"{url}: the server sent more than the {max_bytes:,} bytes expected")
+                h_md5.update(chunk)
+                h_sha.update(chunk)
+                out.write(chunk)
+            if length is not None and received != int(length):
+                raise RuntimeError(f"{url}: connection ended after {received:,} of {int(length):,} bytes")
+            out.flush()
+            os.fsync(out.fileno())
+        if (md5 is not None and h_md5.hexdigest() != md5) or \
+                (sha256 is not None and h_sha.hexdigest() != sha256.lower()):
+            if accept is None or not accept(tmp):
+                raise RuntimeError("File not found or corrupted.")
+        os.replace(tmp, fpath)
+        _fsync_dir(root)
+    except http.client.HTTPException as e:  # IncompleteRead on a dropped connection
+        raise RuntimeError(f"{url}: {type(e).__name__}: {e}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return fpath
+
+
+def _atomic_write_from(stream_parts, dest):
+    """Write the byte chunks yielded by ``stream_parts`` to ``dest`` through a temp file."""
+    folder = os.path.dirname(os.path.abspath(dest))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(dest) + ".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in stream_parts:
+                out.write(chunk)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _gunzip_chunks(f, name):
+    stream = GzipStream(f, name)
+    while True:
+        parts = stream.read(1 << 22)
+        if not parts:
+            return
+        yield from parts
+
+
+def _safe_member_name(name, archive):
+    norm = os.path.normpath(name)
+    if os.path.isabs(name) or norm == ".." or norm.startswith(".." + os.sep) or "\0" in name:
+        raise RuntimeError(f"{archive}: refusing to extract member {name!r}: it points outside the folder")
+    return norm
+
+
+def extract_archive(from_path, to_path=None, remove_finished=False):
+    """Extract a ``.tar[.gz|.bz2|.xz]``/``.tgz``, ``.zip`` or ``.gz`` file into ``to_path``.
+
+    Tar members go through ``filter='data'`` (no absolute paths, no ``..``, no links out,
+    no device files); zip members are checked by name; a ``.gz`` becomes the file without
+    ``.gz`` next to it (in ``to_path``). Returns ``to_path``.
+    """
+    from_path = os.fspath(from_path)
+    to_path = os.path.dirname(from_path) if to_path is None else os.fspath(to_path)
+    os.makedirs(to_path, exist_ok=True)
+    lower = from_path.lower()
+    if lower.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz")):
+        with tarfile.open(from_path, "r:*") as tar:
+            tar.extractall(to_path, filter="data")
+    elif lower.endswith(".zip"):
+        with zipfile.ZipFile(from_path) as z:
+            for info in z.infolist():
+                rel = _safe_member_name(info.filename, from_path)
+                dest = os.path.join(to_path, rel)
+                if info.is_dir():
+                    os.makedirs(dest, exist_ok=True)
+                    continue
+                os.makedirs(os.path.dirname(dest) or to_path, exist_ok=True)
+                with z.open(info) as src, open(dest, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+    elif lower.endswith(".gz"):
+        dest = os.path.join(to_path, os.path.basename(from_path)[:-3])
+        with open(from_path, "rb") as f:
+            _atomic_write_from(_gunzip_chunks(f, from_path), dest)
+    else:
+        raise RuntimeError(f"{from_path}: unsupported archive type (expected .tar*, .tgz, .zip or .gz)")
+    if remove_finished:
+        os.remove(from_path)
+    return to_path
+
+
+def download_and_extract_archive(url, download_root, extract_root=None, filename=None, md5=None,
+                                 sha256=None, remove_finished=False, quiet=False, max_bytes=None):
+    download_root = os.path.expanduser(os.fspath(download_root))
+    extract_root = download_root if extract_root is None else extract_root
+    filename = filename or os.path.basename(url)
+    download_url(url, download_root, filename, md5, sha256=sha256, quiet=quiet, max_bytes=max_bytes)
+    archive = os.path.join(download_root, filename)
+    if not quiet:
+        print(f"Extracting {archive} to {extract_root}", file=sys.stderr)
+    extract_archive(archive, extract_root, remove_finished)
+
+
+def iterable_to_str(iterable):
+    return "'" + "', '".join([str(item) for item in iterable]) + "'"
+
+
+def verify_str_arg(value, arg=None, valid_values=None, custom_msg=None):
+    """torchvision's argument check: a str among ``valid_values``, else ValueError."""
+    if not isinstance(value, str):
+        msg = "Expected type str, but got type {type}." if arg is None else \
+            "Expected type str for argument {arg}, but got type {type}."
+        raise ValueError(msg.format(type=type(value), arg=arg))
+    if valid_values is None:
+        return value
+    if value not in valid_values:
+        if custom_msg is not None:
+            raise ValueError(custom_msg)
+        raise ValueError(f"Unknown value '{value}' for argument {arg}. "
+                         f"Valid values are {{{iterable_to_str(valid_values)}}}.")
+    return value
+
+
+def pil_image(array):
+    """A uint8 array (H, W) or (H, W, C) as a PIL image ('L', 'RGB', 'RGBA'), or the array
+    itself when Pillow is not installed."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return array
+    return Image.fromarray(array)
