@@ -17,28 +17,35 @@ manual loop", ``cifar`` "ember"), where every pooling is a 2x2 max-pool after a 
 """
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..ops._parallel import parallel_for
 from ..ops._util import all_finite, empty_as, is_channels_last, keep_grad
 
 __all__ = ["AvgPool2dFunction", "MaxPool2dFunction", "avg_pool2d", "max_pool2d", "relu_max_pool2d"]
 
 
-def _offsets(kernel, stride, dilation, out):
-    """(i, j, slices) for each kernel offset: the strided view of every window's (i, j) element."""
+def _offsets(kernel, stride, dilation, out, nhwc=False):
+    """(i * kw + j, slices) for each kernel offset: the strided view of every window's (i, j)
+    element, of an (N, C, H, W) array or, ``nhwc``, of an (N, H, W, C) one."""
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out
     for i in range(kh):
         for j in range(kw):
             r, q = i * dh, j * dw
-            yield i * kw + j, (..., slice(r, r + sh * (oh - 1) + 1, sh), slice(q, q + sw * (ow - 1) + 1, sw))
+            hw = (slice(r, r + sh * (oh - 1) + 1, sh), slice(q, q + sw * (ow - 1) + 1, sw))
+            yield i * kw + j, ((slice(None),) + hw + (slice(None),) if nhwc else (...,) + hw)
 
 
-def _padded(x, pads, size, value):
-    """x in a (N, C, *size) array filled with ``value``, x placed after the leading pads."""
+def _padded(x, pads, size, value, nhwc=False):
+    """x in a (N, C, *size) array ((N, *size, C) with ``nhwc``) filled with ``value``, x
+    placed after the leading pads."""
     (pt, _), (pl, _) = pads
-    h, w = x.shape[2:]
+    h, w = x.shape[1:3] if nhwc else x.shape[2:]
     if (pt, pl) == (0, 0) and size[0] <= h and size[1] <= w:
         return x  # the windows read only the first size[0] x size[1] elements
+    if nhwc:
+        xp = np.full((x.shape[0],) + size + (x.shape[3],), value, x.dtype)
+        xp[:, pt:pt + h, pl:pl + w] = x[:, :size[0] - pt, :size[1] - pl]
+        return xp
     xp = np.full(x.shape[:2] + size, value, x.dtype)
     xp[:, :, pt:pt + h, pl:pl + w] = x[:, :, :size[0] - pt, :size[1] - pl]
     return xp
@@ -102,32 +109,42 @@ class MaxPool2dFunction(Function):
             self.relu_out = y if relu else None  # the ReLU's mask is y != 0
             return y
         self.params = kernel, stride, pads, dilation, out
-        xp = _padded(x, pads, _padded_size(kernel, stride, dilation, out), -np.inf)
-        offsets = _offsets(kernel, stride, dilation, out)
-        y = xp[next(offsets)[1]].copy()
-        arg = np.zeros(y.shape, np.uint8 if kernel[0] * kernel[1] <= 256 else np.int32)
-        for k, sl in offsets:
+        # a channels-last input (a convolution's output) is pooled in its memory order, (N, H,
+        # W, C), so that every pass below runs over contiguous channels; the result keeps it
+        nhwc = is_channels_last(x)
+        xv = x.transpose(0, 2, 3, 1) if nhwc else x
+        xp = _padded(xv, pads, _padded_size(kernel, stride, dilation, out), -np.inf, nhwc)
+        offsets = list(_offsets(kernel, stride, dilation, out, nhwc))
+        y = xp[offsets[0][1]].copy()
+        # which offset won, for the backward; not kept when no gradient will be asked for
+        track = is_grad_enabled() and self.needs_grad(0)
+        arg = np.zeros(y.shape, np.uint8 if kernel[0] * kernel[1] <= 256 else np.int32) if track else None
+        for k, sl in offsets[1:]:
             v = xp[sl]
-            # offsets come in increasing order, so "arg = k where v > y" is a maximum; strictly
-            # greater keeps the first maximum on ties
-            np.maximum(arg, np.multiply(np.greater(v, y), k, dtype=arg.dtype), out=arg)
+            if track:
+                # offsets come in increasing order, so "arg = k where v > y" is a maximum;
+                # strictly greater keeps the first maximum on ties
+                np.maximum(arg, np.multiply(np.greater(v, y), k, dtype=arg.dtype), out=arg)
             np.maximum(y, v, out=y)  # propagates NaN, as PyTorch does
-        if np.isnan(np.max(y)):  # a window holds a NaN: PyTorch routes to its last NaN
-            for k, sl in _offsets(kernel, stride, dilation, out):
+        if track and np.isnan(np.max(y)):  # a window holds a NaN: PyTorch routes to its last NaN
+            for k, sl in offsets:
                 np.copyto(arg, k, where=np.isnan(xp[sl]))
-        if xp is not x and np.isneginf(y).any():
+        if track and xp is not xv and np.isneginf(y).any():
             # a window of -inf only: PyTorch routes to its first element inside the input,
             # where the strict > above left the first offset, which may be padding
             (pt, _), (pl, _) = pads
-            inside = np.zeros(xp.shape[2:], bool)
+            hw = xp.shape[1:3] if nhwc else xp.shape[2:]
+            inside = np.zeros(hw, bool)
             inside[pt:pt + x.shape[2], pl:pl + x.shape[3]] = True
-            first = np.zeros(y.shape[2:], arg.dtype)
+            first = np.zeros(y.shape[1:3] if nhwc else y.shape[2:], arg.dtype)
             for k, sl in reversed(list(_offsets(kernel, stride, dilation, out))):
-                first[inside[sl]] = k
-            np.copyto(arg, first, where=np.isneginf(y))
-        self.relu = relu
+                first[inside[sl[-2:]]] = k
+            np.copyto(arg, first[..., None] if nhwc else first, where=np.isneginf(y))
+        self.relu, self.nhwc = relu, nhwc
         if relu:
             np.maximum(y, 0, out=y)
+        if nhwc:
+            y, arg = y.transpose(0, 3, 1, 2), None if arg is None else arg.transpose(0, 3, 1, 2)
         self.arg, self.relu_out = arg, (y if relu else None)
         return y
 
@@ -172,15 +189,29 @@ class MaxPool2dFunction(Function):
             return self._backward_2x2(gy)
         kernel, stride, pads, dilation, out = self.params
         arg = self.arg
+        if arg is None:
+            raise RuntimeError("max_pool2d: the forward ran without recording (no gradient was needed then)")
         # Masks multiply the gradient: exact while it is finite; an inf or NaN one takes the
         # select (keep_grad), so that it reaches only the winner, as PyTorch scatters it.
         route = np.multiply if all_finite(gy) else keep_grad
         if self.relu_out is not None:
             gy = route(gy, self.relu_out != 0)  # y >= 0 or NaN: see ReLU.backward
-        gxp = np.zeros(self.xshape[:2] + _padded_size(kernel, stride, dilation, out), gy.dtype)
+        size = _padded_size(kernel, stride, dilation, out)
+        if self.nhwc:  # in the forward's memory order: every pass over contiguous channels
+            n, c, h, w = self.xshape
+            gyl, argl = gy.transpose(0, 2, 3, 1), arg.transpose(0, 2, 3, 1)
+            gxp = np.zeros((n,) + size + (c,), gy.dtype)
+            for k, sl in _offsets(kernel, stride, dilation, out, True):
+                gxp[sl] += route(gyl, np.equal(argl, k))
+            (pt, _), (pl, _) = pads
+            gx = np.zeros((n, h, w, c), gy.dtype)
+            hh, ww = min(h, size[0] - pt), min(w, size[1] - pl)
+            gx[:, :hh, :ww] = gxp[:, pt:pt + hh, pl:pl + ww]
+            return gx.transpose(0, 3, 1, 2)
+        gxp = np.zeros(self.xshape[:2] + size, gy.dtype)
         for k, sl in _offsets(kernel, stride, dilation, out):
             gxp[sl] += route(gy, np.equal(arg, k))
-        return _unpad(gxp, self.xshape, self.params[2])
+        return _unpad(gxp, self.xshape, pads)
 
     def _backward_2x2(self, gy):
         n, c, h, w = self.xshape
