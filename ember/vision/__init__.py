@@ -5,7 +5,11 @@
 torchvision`` gets this package.
 """
 __version__ = "0.28.0"  # the torchvision version whose API this mirrors
-# ----- ember.vision.datasets -----
-from . import datasets  # noqa: E402,F401
+
 # ----- ember.vision.models -----
 from . import models  # noqa: E402,F401
+# ----- ember.vision.datasets -----
+from . import datasets  # noqa: E402,F401
+
+# ----- ember.vision transforms, io, utils -----
+from . import transforms, io, utils  # noqa: E402,F401
