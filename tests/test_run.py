@@ -345,19 +345,16 @@ def test_the_missing_name_error_is_an_attribute_error_and_not_implemented():
     assert "torch.nn" not in sys.modules or not isinstance(sys.modules["torch.nn"], _torch_shim.TorchModule)
 
 
-def test_star_import_and_torchvision_when_ember_vision_exists(monkeypatch):
-    import types
-
+def test_star_import_and_torchvision_is_ember_vision():
     import ember
+    import ember.vision.models
     from ember import _torch_shim
 
-    fake = types.ModuleType("ember.vision")
-    fake.marker = "ember.vision"
-    monkeypatch.setitem(sys.modules, "ember.vision", fake)
-    monkeypatch.setattr(_torch_shim, "_resolved", {})
     with _torch_shim.installed():
         ns = {}
-        exec("from torch.nn import *\nimport torchvision", ns)
-        assert ns["Linear"] is ember.nn.Linear and ns["torchvision"].marker == "ember.vision"
-        with pytest.raises(NotImplementedError, match=r"torchvision\.models is not implemented in ember"):
-            ns["torchvision"].models
+        exec("from torch.nn import *\nimport torchvision\nfrom torchvision import models, transforms", ns)
+        assert ns["Linear"] is ember.nn.Linear
+        assert ns["models"].resnet18 is ember.vision.models.resnet18
+        assert ns["transforms"].ToTensor is ember.vision.transforms.ToTensor
+        with pytest.raises(NotImplementedError, match=r"torchvision\.no_such_thing is not implemented in ember"):
+            ns["torchvision"].no_such_thing
