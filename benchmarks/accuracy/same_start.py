@@ -222,6 +222,9 @@ def _side(which, out, script, args, stop_after=None):
             import torch
             import torch.utils.data
 
+            from benchmarks.common import import_torchvision
+
+            import_torchvision()  # a script's `import torchvision` works on this machine's wheel (or None)
             torch.set_num_threads(1)
             rand = torch.rand
             _instrument(torch, torch.utils.data, torch.optim, torch.Tensor,
