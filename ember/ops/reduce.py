@@ -19,7 +19,11 @@ def _axes(axis, ndim):
         return tuple(range(ndim))
     if isinstance(axis, int):
         axis = (axis,)
-    return tuple(sorted(a % ndim if ndim else 0 for a in axis))
+    n = builtins.max(ndim, 1)  # a 0-d tensor takes dim 0 and -1, as in PyTorch
+    for a in axis:
+        if not -n <= a < n:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {a})")
+    return tuple(sorted(a % ndim for a in axis)) if ndim else ()
 
 
 def _expand(xp, g, shape, axes, keepdims):

@@ -299,3 +299,16 @@ def test_amax_amin_of_empty_input_as_torch(torch, name, dim):
     assert tuple(y.shape) == tuple(want.shape)
     y.sum().backward()
     assert x.grad.shape == (0, 3)
+
+
+def test_reduction_dims_out_of_range_raise_torchs_index_error(torch):
+    """dim outside [-ndim, ndim - 1] is PyTorch's IndexError, not a wrapped axis; a 0-d tensor
+    takes dim 0 and -1 (and reduces over nothing)."""
+    x = np.arange(24.0).reshape(2, 3, 4)
+    for lib in (ember, torch):
+        t = lib.tensor(x)
+        for call in (lambda: t.norm(dim=5), lambda: t.norm(dim=-4), lambda: t.sum(dim=3), lambda: t.mean(dim=(0, 3))):
+            with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of \[-3, 2\]"):
+                call()
+        s = lib.tensor(-3.0)
+        assert float(s.norm(dim=0)) == 3.0 and float(s.sum(dim=-1)) == -3.0
