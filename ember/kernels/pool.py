@@ -56,10 +56,16 @@ def _padded_size(kernel, stride, dilation, out):
     return tuple((o - 1) * s + d * (k - 1) + 1 for o, k, s, d in zip(out, kernel, stride, dilation))
 
 
-def _unpad(gxp, xshape, pads):
-    """The input gradient from the padded one: crop the padding (and the unread border)."""
+def _unpad(gxp, xshape, pads, nhwc=False):
+    """The input gradient (N, C, H, W) from the padded one: crop the padding (and the unread
+    border). With ``nhwc`` the padded gradient is (N, H', W', C) and the result its view."""
     (pt, _), (pl, _) = pads
-    h, w = xshape[2:]
+    n, c, h, w = xshape
+    if nhwc:
+        gx = np.zeros((n, h, w, c), gxp.dtype)
+        hh, ww = min(h, gxp.shape[1] - pt), min(w, gxp.shape[2] - pl)
+        gx[:, :hh, :ww] = gxp[:, pt:pt + hh, pl:pl + ww]
+        return gx.transpose(0, 3, 1, 2)
     gx = np.zeros(xshape, gxp.dtype)
     hh, ww = min(h, gxp.shape[2] - pt), min(w, gxp.shape[3] - pl)
     gx[:, :, :hh, :ww] = gxp[:, :, pt:pt + hh, pl:pl + ww]
@@ -198,16 +204,12 @@ class MaxPool2dFunction(Function):
             gy = route(gy, self.relu_out != 0)  # y >= 0 or NaN: see ReLU.backward
         size = _padded_size(kernel, stride, dilation, out)
         if self.nhwc:  # in the forward's memory order: every pass over contiguous channels
-            n, c, h, w = self.xshape
+            n, c = self.xshape[:2]
             gyl, argl = gy.transpose(0, 2, 3, 1), arg.transpose(0, 2, 3, 1)
             gxp = np.zeros((n,) + size + (c,), gy.dtype)
             for k, sl in _offsets(kernel, stride, dilation, out, True):
                 gxp[sl] += route(gyl, np.equal(argl, k))
-            (pt, _), (pl, _) = pads
-            gx = np.zeros((n, h, w, c), gy.dtype)
-            hh, ww = min(h, size[0] - pt), min(w, size[1] - pl)
-            gx[:, :hh, :ww] = gxp[:, pt:pt + hh, pl:pl + ww]
-            return gx.transpose(0, 3, 1, 2)
+            return _unpad(gxp, self.xshape, pads, nhwc=True)
         gxp = np.zeros(self.xshape[:2] + size, gy.dtype)
         for k, sl in _offsets(kernel, stride, dilation, out):
             gxp[sl] += route(gy, np.equal(arg, k))

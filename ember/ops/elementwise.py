@@ -220,13 +220,14 @@ class Tanh(Function):
         return gy * (1 - y * y)
 
 
-def sigmoid_array(a):
+def sigmoid_array(a, out=None):
     """1 / (1 + exp(-a)) on an array, PyTorch's formula, with full relative precision in both
     tails. Where -a is so large that exp overflows, 1 / (1 + inf) is 0, the right limit, so the
     overflow is not reported. (The form 0.5 + 0.5 tanh(a / 2), used before, lost the left tail:
-    in float32 it gave 0 below about -17, where the answer is 4e-8 and less.)"""
+    in float32 it gave 0 below about -17, where the answer is 4e-8 and less.) ``out`` (which
+    may be ``a`` itself) receives the result."""
     with np.errstate(over="ignore", under="ignore"):
-        y = np.negative(a, out=np.empty_like(a))  # (out=: an array even when a is 0-d)
+        y = np.negative(a, out=np.empty_like(a) if out is None else out)  # (out=: an array even when a is 0-d)
         np.exp(y, out=y)
     y += 1
     np.reciprocal(y, out=y)

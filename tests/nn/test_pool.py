@@ -207,3 +207,25 @@ def test_errors_name_the_layer_and_values():
     with pytest.raises(ValueError, match="divisor_override must be a non-zero int"):
         nn.AvgPool2d(2, divisor_override=0)
     assert len(nn.MaxPool2d(2, return_indices=True)(np.zeros((1, 1, 4, 4), np.float32))) == 2  # (values, indices)
+
+
+def test_channels_last_3x3_window_matches_torch_with_nan_and_all_minus_inf(torch):
+    """The kernel pools a channels-last input (a conv's output) in NHWC order; values, the
+    gradient's routing (a window's last NaN, an all -inf window's first input element) and the
+    output's layout as for C order."""
+    r = np.random.default_rng(0)
+    x = r.standard_normal((2, 5, 9, 11))
+    x[0, 1, 2, 3] = np.nan
+    x[1, 2, :4, :4] = -np.inf
+    xcl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    e = ember.from_numpy(xcl).requires_grad_()
+    t = torch.tensor(x, requires_grad=True)
+    ye = ember.nn.functional.max_pool2d(e, 3, stride=2, padding=1)
+    yt = torch.nn.functional.max_pool2d(t, 3, stride=2, padding=1)
+    g = r.standard_normal(tuple(yt.shape))
+    ye.backward(ember.tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(ye.detach().numpy(), yt.detach().numpy(), equal_nan=True)
+    np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy())
+    if ember.kernels.enabled():
+        assert not ye.detach().numpy().flags.c_contiguous  # the kernel keeps channels-last

@@ -104,10 +104,7 @@ class CIFAR10(VisionDataset):
     def __getitem__(self, index):
         img, target = self.data[index], self.targets[index]
         img = pil_image(img)
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
+        img, target = self._transformed(img, target)
         return img, target
 
     def __len__(self):

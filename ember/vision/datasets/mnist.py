@@ -163,10 +163,7 @@ class MNIST(VisionDataset):
     def __getitem__(self, index):
         img, target = _numpy(self.data)[index], int(_numpy(self.targets)[index])
         img = pil_image(img)
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
+        img, target = self._transformed(img, target)
         return img, target
 
     def __len__(self):

@@ -8,6 +8,23 @@ from ... import nn
 from ..._random import rand as _rand
 
 
+def _init_mobile(model, linear=lambda w: nn.init.normal_(w, 0, 0.01)):
+    """torchvision's init of MobileNet v2/v3 and EfficientNet, module by module in order:
+    Conv2d kaiming-normal (fan_out), norms to weight 1, ``linear`` on each Linear's weight,
+    every bias 0."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            linear(m.weight)
+            nn.init.zeros_(m.bias)
+
+
 def _check_weights(weights, name):
     """Only ``weights=None`` builds: ember never downloads anything."""
     if weights is not None:

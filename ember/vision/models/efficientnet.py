@@ -9,7 +9,7 @@ from functools import partial
 
 from ... import nn
 from ...ops.movement import flatten
-from ._utils import Conv2dNormActivation, SqueezeExcitation, StochasticDepth, _check_weights, _make_divisible
+from ._utils import Conv2dNormActivation, SqueezeExcitation, StochasticDepth, _check_weights, _init_mobile, _make_divisible
 
 __all__ = ["EfficientNet", "MBConvConfig", "MBConv", "efficientnet_b0"]
 
@@ -99,18 +99,8 @@ class EfficientNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True), nn.Linear(last_out, num_classes))
 
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                init_range = 1.0 / math.sqrt(m.out_features)
-                nn.init.uniform_(m.weight, -init_range, init_range)
-                nn.init.zeros_(m.bias)
+        # Linear: U(-1/sqrt(out_features), 1/sqrt(out_features))
+        _init_mobile(self, lambda w: nn.init.uniform_(w, -1.0 / math.sqrt(w.shape[0]), 1.0 / math.sqrt(w.shape[0])))
 
     def forward(self, x):
         x = flatten(self.avgpool(self.features(x)), 1)

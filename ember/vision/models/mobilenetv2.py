@@ -2,7 +2,7 @@
 from ... import nn
 from ...nn import functional as F
 from ...ops.movement import flatten
-from ._utils import Conv2dNormActivation, _check_weights, _make_divisible
+from ._utils import Conv2dNormActivation, _check_weights, _init_mobile, _make_divisible
 
 __all__ = ["MobileNetV2", "InvertedResidual", "mobilenet_v2"]
 
@@ -68,17 +68,7 @@ class MobileNetV2(nn.Module):
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(self.last_channel, num_classes))
 
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        _init_mobile(self)
 
     def forward(self, x):
         x = F.adaptive_avg_pool2d(self.features(x), (1, 1))

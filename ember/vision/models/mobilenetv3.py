@@ -3,7 +3,7 @@ from functools import partial
 
 from ... import nn
 from ...ops.movement import flatten
-from ._utils import Conv2dNormActivation, SqueezeExcitation, _check_weights, _make_divisible
+from ._utils import Conv2dNormActivation, SqueezeExcitation, _check_weights, _init_mobile, _make_divisible
 
 __all__ = ["MobileNetV3", "InvertedResidualConfig", "InvertedResidual", "mobilenet_v3_large",
            "mobilenet_v3_small"]
@@ -83,17 +83,7 @@ class MobileNetV3(nn.Module):
             nn.Linear(last_out, last_channel), nn.Hardswish(inplace=True), nn.Dropout(p=dropout, inplace=True),
             nn.Linear(last_channel, num_classes),
         )
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        _init_mobile(self)
 
     def forward(self, x):
         x = flatten(self.avgpool(self.features(x)), 1)

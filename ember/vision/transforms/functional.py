@@ -462,13 +462,7 @@ def five_crop(img, size):
 def ten_crop(img, size, vertical_flip=False):
     """five_crop of the image and of its flip."""
     _check(img, "ten_crop")
-    if isinstance(size, numbers.Number):
-        size = (int(size), int(size))
-    elif isinstance(size, (tuple, list)) and len(size) == 1:
-        size = (size[0], size[0])
-    if len(size) != 2:
-        raise ValueError("Please provide only two dimensions (h, w) for size.")
-    first_five = five_crop(img, size)
+    first_five = five_crop(img, size)  # (which checks and normalises size)
     img = vflip(img) if vertical_flip else hflip(img)
     return first_five + five_crop(img, size)
 
