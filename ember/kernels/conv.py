@@ -19,6 +19,7 @@ CNN's first layer (128x1x28x28 -> 32) 12 ms against 32 ms, its second (128x32x13
 37 ms against 94 ms, CIFAR's third (64x64x16x16 -> 128, padding 1) 129 ms against 198 ms.
 """
 import math
+import os
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -26,6 +27,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..autograd import Function
 from ..ops._parallel import parallel_for
 from ..ops.conv import conv2d_reference, conv_output_size
+from . import winograd
 
 __all__ = ["Conv2dFunction", "conv2d"]
 
@@ -302,8 +304,28 @@ class Conv2dFunction(Function):
         return conv2d_reference(x, w, b, stride, pads, dilation, groups)
 
 
+def winograd_pays(xshape, wshape, stride, dilation, groups):
+    """Whether ``ember.kernels.winograd`` takes this convolution: 3x3, stride 1, dilation 1, one
+    group, and channel counts for which its GEMMs save more than its transforms cost.
+    ``EMBER_WINOGRAD=0`` turns it off (im2col for every shape), ``=1`` on for every shape it
+    can take (tests)."""
+    if tuple(wshape[2:]) != (3, 3) or stride != (1, 1) or dilation != (1, 1) or groups != 1:
+        return False
+    if _WINOGRAD != "auto":
+        return _WINOGRAD == "1"
+    c, o = xshape[1], wshape[0]
+    return c >= 8 and o >= 8
+
+
+_WINOGRAD = os.environ.get("EMBER_WINOGRAD", "auto").strip().lower()
+_WINOGRAD = {"0": "0", "off": "0", "false": "0", "1": "1", "on": "1", "true": "1"}.get(_WINOGRAD, "auto")
+
+
 def conv2d(x, weight, bias, stride, pads, dilation, groups):
     """The kernel on checked Tensors, arguments as ``conv2d_reference``: x (N, C, H, W), pads
-    ((top, bottom), (left, right))."""
+    ((top, bottom), (left, right)). 3x3 stride-1 convolutions go to the Winograd kernel where
+    ``winograd_pays``."""
+    if winograd_pays(x.shape, weight.shape, stride, dilation, groups):
+        return winograd.winograd_conv2d(x, weight, bias, pads)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return Conv2dFunction.apply(*inputs, stride=stride, pads=pads, dilation=dilation, groups=groups)

@@ -232,6 +232,7 @@ def test_conv_output_size_formula():
 @pytest.mark.kernels
 @pytest.mark.parametrize("out_channels", [4, 16])
 def test_first_layer_computes_no_input_gradient(monkeypatch, out_channels):
+    monkeypatch.setattr(conv_kernels, "_WINOGRAD", "0")  # the im2col kernel's paths (Winograd: its own test)
     calls = []
     for name in ("_col2im", "_input_grad_wide", "_input_grad_channels_last"):
         orig = getattr(conv_kernels.Conv2dFunction, name)

@@ -146,3 +146,41 @@ def test_batch_norm_kernel_keeps_channels_last_and_is_split_in_blocks(rng, monke
         y = F.batch_norm(xt, None, None, ember.Tensor(w), ember.Tensor(b), training=True)
         y.backward(np.ones(y.shape))
     assert y.detach().numpy().transpose(0, 2, 3, 1).flags.c_contiguous and xt.grad.detach().numpy().transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+@pytest.mark.parametrize("layout", ["C", "channels_last"])
+def test_batch_norm_kernel_is_stable_far_from_zero_and_keeps_no_xhat(rng, monkeypatch, layout):
+    # a mean of 1e3 over a spread of 1, in blocks: the blocks' moments combine (Chan et al.) to
+    # what float64 gives, to float32's precision; the forward keeps x, no array of its own
+    monkeypatch.setattr(kn, "_BLOCK", 256)
+    x64 = rng.standard_normal((8, 4, 6, 6)) + 1e3
+    x = x64.astype(np.float32)
+    if layout == "channels_last":
+        x = _channels_last(x)
+    with kernels(True):
+        xt = ember.Tensor(x, requires_grad=True)
+        y = F.batch_norm(xt, None, None, training=True)
+        fn = y.grad_fn
+        gy = rng.standard_normal(x.shape).astype(np.float32)
+        y.backward(ember.Tensor(gy))
+    with kernels(False):
+        xr = ember.Tensor(x.astype(np.float64), requires_grad=True)
+        yr = F.batch_norm(xr, None, None, training=True)
+        yr.backward(ember.Tensor(gy.astype(np.float64)))
+    np.testing.assert_allclose(y.detach().numpy(), yr.detach().numpy(), atol=2e-4)
+    np.testing.assert_allclose(xt.grad.numpy(), xr.grad.numpy(), atol=2e-4)
+    big = [k for k, v in vars(fn).items() if isinstance(v, np.ndarray) and v.size == x.size]
+    assert all(np.shares_memory(getattr(fn, k), x) for k in big), big
+
+
+def test_batch_norm_kernel_refuses_an_input_changed_after_forward(rng):
+    # backward recomputes x - mean from x, so x changed in place must be refused, not used
+    x, w, b, _, _ = _bn_inputs(rng, (4, 3, 5, 6), np.float32, "channels_last")
+    with kernels(True):
+        xt = ember.Tensor(x, requires_grad=True)
+        h = xt * 1.0
+        y = F.batch_norm(h, None, None, ember.Tensor(w), ember.Tensor(b), training=True)
+        with ember.no_grad():
+            h.add_(1.0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()

@@ -1,0 +1,207 @@
+"""Winograd F(2x2, 3x3): a 3x3, stride-1 convolution with 2.25x fewer multiplies.
+
+``ember.ops.conv.conv2d_reference`` computes every output pixel as a dot product of a 3x3xC
+window with the kernel: 9 C multiplies per output and channel. Winograd's minimal filtering
+computes a 2x2 block of outputs from the 4x4 input tile under it with 16 C multiplies
+instead of 36 C, by moving the tile and the kernel into a basis where convolution is an
+elementwise product (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
+2015):
+
+    U = G w G^T           (4x4 per output/input channel pair; G is 4x3)
+    V = B^T d B           (4x4 per tile and input channel; B^T is 4x4 of 0 and +-1)
+    M = sum over C of U * V   -- 16 GEMMs (tiles, C) @ (C, O), one per position in the 4x4
+    y = A^T M A           (the 2x2 outputs; A^T is 2x4 of 0 and +-1)
+
+Each transform is linear in its tile, so on the tile flattened to 16 values it is one small
+matrix: V = (B^T kron B^T) d, y = (A^T kron A^T) M. Here those are GEMMs too, with K = 16.
+
+The backward is the same algebra transposed. With gM = (A^T kron A^T)^T gy (each 2x2 output
+gradient spread over its 16 positions):
+
+    gU = sum over tiles of gM^T V      -- 16 GEMMs (O, tiles) @ (tiles, C);  gw = G^T gU G
+    gV = gM U^T                        -- 16 GEMMs (tiles, O) @ (O, C);  gd = B gV B^T,
+                                          added back onto the overlapping 4x4 input tiles
+
+Speed comes from doing all of it in blocks of a few hundred tiles, so that the tile
+arrays (16 values per tile and channel, 4x the input or output) never leave the cache: the
+transforms are memory passes and would otherwise cost more than the multiplies saved. The
+blocks run on ember's threads with BLAS single-threaded inside them (``_blas``).
+``Conv2dFunction`` (im2col) takes the shapes this does not pay for; ``ember.kernels.conv``
+chooses per shape. Float64 results equal the reference's to ~1e-15; float32 errors are the
+im2col kernel's size or smaller (measured in ``tests/nn/test_kernels_winograd.py``).
+"""
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..autograd import Function
+from ..ops._parallel import num_threads, parallel_for
+from ..ops.conv import conv2d_reference
+from . import _blas
+
+__all__ = ["WinogradConv2dFunction", "winograd_conv2d"]
+
+# the F(2x2, 3x3) matrices (Lavin and Gray, section 4.1)
+_BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64)
+_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64)
+_AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float64)
+
+TILES_PER_BLOCK = 256  # tiles transformed and multiplied together, in cache
+_transforms = {}
+
+
+def _kron(dtype):
+    """(B^T kron B^T, A^T kron A^T) in ``dtype``: 16x16 and 4x16 (entries 0 and +-1: exact)."""
+    dtype = np.dtype(dtype)
+    if dtype not in _transforms:
+        _transforms[dtype] = np.kron(_BT, _BT).astype(dtype), np.kron(_AT, _AT).astype(dtype)
+    return _transforms[dtype]
+
+
+def weight_transform(w):
+    """U = G w G^T for every (O, C) pair: (O, C, 3, 3) -> (16, C, O), the GEMMs' right side."""
+    g = _G.astype(w.dtype)
+    t = np.tensordot(g, w, axes=(1, 2))  # (4, O, C, 3): G along the kernel's rows
+    u = np.tensordot(t, g, axes=(3, 1))  # (4, O, C, 4): and along its columns
+    o, c = w.shape[:2]
+    return np.ascontiguousarray(u.transpose(0, 3, 2, 1)).reshape(16, c, o)
+
+
+def weight_transform_adjoint(gu):
+    """gw = G^T gU G: (16, O, C) -> (O, C, 3, 3), the gradient of ``weight_transform``."""
+    g = _G.astype(gu.dtype)
+    _, o, c = gu.shape
+    t = np.tensordot(g, gu.reshape(4, 4, o, c), axes=(0, 0))  # (3, 4, O, C)
+    gw = np.tensordot(t, g, axes=(1, 0))  # (3, O, C, 3)
+    return np.ascontiguousarray(gw.transpose(1, 2, 0, 3))
+
+
+class _Geometry:
+    """Tile counts and padded sizes of one convolution: outputs in 2x2 tiles (the last row or
+    column of tiles may reach past the output; those values are computed and dropped)."""
+
+    def __init__(self, xshape, o, pads):
+        self.n, self.c, self.h, self.w = xshape
+        self.o = o
+        (self.pt, pb), (self.pl, pr) = pads
+        self.oh, self.ow = self.h + self.pt + pb - 2, self.w + self.pl + pr - 2
+        self.th, self.tw = -(-self.oh // 2), -(-self.ow // 2)
+        self.hp, self.wp = 2 * self.th + 2, 2 * self.tw + 2  # the input the tiles read
+        self.per_block = max(1, TILES_PER_BLOCK // (self.th * self.tw))  # samples per block
+
+    def blocks(self, s, e):
+        for s0 in range(s, e, self.per_block):
+            yield s0, min(e, s0 + self.per_block)
+
+    def input_tiles(self, xl, s0, e0, bk):
+        """V for samples [s0, e0) of xl (N, H, W, C): (16, tiles, C)."""
+        k, c = e0 - s0, self.c
+        xp = np.zeros((k, self.hp, self.wp, c), xl.dtype)
+        xp[:, self.pt:self.pt + self.h, self.pl:self.pl + self.w] = xl[s0:e0]
+        s = xp.strides
+        win = as_strided(xp, (4, 4, k, self.th, self.tw, c), (s[1], s[2], s[0], 2 * s[1], 2 * s[2], s[3]),
+                         writeable=False)
+        d = np.empty(win.shape, xl.dtype)
+        np.copyto(d, win)
+        return (bk @ d.reshape(16, -1)).reshape(16, -1, c)
+
+    def output_slots(self, y, s0, e0):
+        """The four (k, rows, cols, O) strided views of y (N, OH, OW, O) that tile position
+        (a, b) of every 2x2 output tile fills."""
+        return [[y[s0:e0, a::2, b::2] for b in (0, 1)] for a in (0, 1)]
+
+
+def _run(part, n, work):
+    """``part(s, e)`` over the samples: on ember's threads with BLAS single-threaded, or, where
+    BLAS's threads cannot be set, on this thread alone with BLAS's threads."""
+    if num_threads() > 1 and _blas.available():
+        with _blas.single_threaded():
+            parallel_for(part, n, work=work)
+    else:
+        part(0, n)
+
+
+class WinogradConv2dFunction(Function):
+    """y = conv(x, w) + b for 3x3 kernels, stride 1, dilation 1, one group; ``pads`` is
+    ((top, bottom), (left, right)). x may be in either memory layout; y and the input
+    gradient come back as (N, C, H, W) views of channels-last memory, as ``Conv2dFunction``'s.
+
+    The backward works on arrays (``dual = False``); ``reference`` recomputes y with
+    ``conv2d_reference``, which higher-order gradients differentiate."""
+
+    def forward(self, x, w, b=None, *, pads):
+        geo = _Geometry(x.shape, w.shape[0], pads)
+        self.geo, self.pads = geo, pads
+        self.u = u = weight_transform(w)
+        bk, ak = _kron(x.dtype)
+        xl = x.transpose(0, 2, 3, 1)
+        y = np.empty((geo.n, geo.oh, geo.ow, geo.o), x.dtype)
+        tiles = geo.th * geo.tw
+
+        def part(s, e):
+            for s0, e0 in geo.blocks(s, e):
+                m = np.matmul(geo.input_tiles(xl, s0, e0, bk), u)  # (16, tiles, O)
+                yt = (ak @ m.reshape(16, -1)).reshape(2, 2, e0 - s0, geo.th, geo.tw, geo.o)
+                for a, row in enumerate(geo.output_slots(y, s0, e0)):
+                    for bb, dst in enumerate(row):
+                        src = yt[a, bb, :, :dst.shape[1], :dst.shape[2]]
+                        if b is None:
+                            np.copyto(dst, src)
+                        else:
+                            np.add(src, b, out=dst)
+
+        _run(part, geo.n, geo.n * tiles * 16 * (geo.c + geo.o))
+        return y.transpose(0, 3, 1, 2)
+
+    def backward(self, gy):
+        geo, u = self.geo, self.u
+        x = self.inputs[0]._data
+        has_bias = len(self.inputs) > 2
+        need_x, need_w = self.needs_grad(0), self.needs_grad(1)
+        bk, ak = _kron(gy.dtype)
+        xl = x.transpose(0, 2, 3, 1)
+        gyl = gy.transpose(0, 2, 3, 1)  # (N, OH, OW, O)
+        gx = np.empty((geo.n, geo.h, geo.w, geo.c), gy.dtype) if need_x else None
+        gus = []
+
+        def part(s, e):
+            gu = np.zeros((16, geo.o, geo.c), gy.dtype) if need_w else None
+            for s0, e0 in geo.blocks(s, e):
+                k = e0 - s0
+                gyt = np.zeros((2, 2, k, geo.th, geo.tw, geo.o), gy.dtype)
+                for a, row in enumerate(geo.output_slots(gyl, s0, e0)):
+                    for bb, src in enumerate(row):
+                        gyt[a, bb, :, :src.shape[1], :src.shape[2]] = src
+                gm = (ak.T @ gyt.reshape(4, -1)).reshape(16, -1, geo.o)  # (16, tiles, O)
+                if need_w:
+                    gu += np.matmul(gm.transpose(0, 2, 1), geo.input_tiles(xl, s0, e0, bk))
+                if need_x:
+                    gv = np.matmul(gm, u.transpose(0, 2, 1))  # (16, tiles, C)
+                    gd = (bk.T @ gv.reshape(16, -1)).reshape(4, 4, k, geo.th, geo.tw, geo.c)
+                    gxp = np.zeros((k, geo.hp, geo.wp, geo.c), gy.dtype)
+                    for i in range(4):  # each tile's 16 values back onto the (overlapping) tiles
+                        for j in range(4):
+                            dst = gxp[:, i:i + 2 * geo.th:2, j:j + 2 * geo.tw:2]
+                            dst += gd[i, j]
+                    gx[s0:e0] = gxp[:, geo.pt:geo.pt + geo.h, geo.pl:geo.pl + geo.w]
+            if need_w:
+                gus.append(gu)
+
+        if need_x or need_w:
+            _run(part, geo.n, geo.n * geo.th * geo.tw * 16 * (geo.c + geo.o))
+        gw = weight_transform_adjoint(sum(gus[1:], gus[0])) if need_w else None
+        gx = gx.transpose(0, 3, 1, 2) if need_x else None
+        if not has_bias:
+            return gx, gw
+        gb = gyl.sum(axis=(0, 1, 2)) if self.needs_grad(2) else None
+        return gx, gw, gb
+
+    def reference(self, x, w, b=None):
+        """The output recomputed with the reference ops (for create_graph=True)."""
+        return conv2d_reference(x, w, b, (1, 1), self.pads, (1, 1), 1)
+
+
+def winograd_conv2d(x, weight, bias, pads):
+    """The kernel on checked Tensors: x (N, C, H, W), weight (O, C, 3, 3), pads ((top,
+    bottom), (left, right))."""
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return WinogradConv2dFunction.apply(*inputs, pads=pads)
