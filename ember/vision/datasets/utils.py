@@ -2,8 +2,10 @@
 
 Downloads go to a temp file in the destination folder, are checked (MD5 as torchvision
 publishes it, and SHA-256 where we know one) and only then renamed into place, so an
-interrupted or corrupt download never leaves a file behind. Archives are extracted without
-trusting their member names: tar with ``filter='data'``, zip and gzip member by member.
+interrupted or corrupt download never leaves a file behind (nor, once its process is gone, a
+killed one). The transfer is ``ember.data.download``'s: a wall-clock deadline, a size limit,
+one-line redirect loops. Archives are extracted without trusting their member names: tar
+with ``filter='data'``, zip and gzip member by member.
 """
 import hashlib
 import http.client
@@ -11,11 +13,12 @@ import os
 import shutil
 import sys
 import tarfile
-import tempfile
-import urllib.request
 import zipfile
 
-from ...data.download import _fsync_dir
+from ...atomic import _remove_stale_temps, atomic_write
+from ...data import download as _download
+from ...data.download import (IntegrityError, _create_temp, _deadline_setting, _fsync_dir, _RedirectHandler,
+                              _transfer)
 from ...data.idx import GzipStream
 
 __all__ = ["calculate_md5", "check_md5", "check_integrity", "download_url", "extract_archive",
@@ -43,17 +46,37 @@ def check_integrity(fpath, md5=None):
     return check_md5(fpath, md5)
 
 
-def download_url(url, root, filename=None, md5=None, sha256=None, timeout=60, quiet=False, accept=None,
-                 max_bytes=None):
+def download_url(url, root, filename=None, md5=None, max_redirect_hops=3, *, sha256=None, timeout=60,
+                 quiet=False, accept=None, max_bytes=None, deadline=None):
     """Download ``url`` to ``root/filename`` unless a file with the right MD5 is already there.
 
-    The bytes are checked against ``md5`` (and ``sha256`` if given) before the file is renamed
-    into place. Raises RuntimeError("File not found or corrupted.") on a checksum mismatch,
-    as torchvision does, and ``urllib.error.URLError``/OSError when the server fails.
-    ``accept(path)``, if given, is asked about a file whose checksum differs (e.g. a mirror's
-    recompressed ``.gz`` whose content is known): True keeps it. ``max_bytes``: give up on a
-    server that announces or sends more than this (the guard against filling the disk).
+    torchvision's function, on ``ember.data.download``'s transfer: the bytes go to a temp file
+    ``.<filename>.<pid>-<random>.part`` (those of dead processes are removed by the next
+    download), are checked against ``md5`` (and ``sha256`` if given), and only then renamed into
+    place. Raises RuntimeError("File not found or corrupted.") on a checksum mismatch, as
+    torchvision does, and ``urllib.error.URLError``/OSError when the server fails.
+
+    Args:
+        url, root, filename, md5: as in torchvision.
+        max_redirect_hops: more redirects than this raise RecursionError (torchvision's); a
+            redirect back to a URL already visited raises a one-line OSError naming the loop.
+        sha256: hex digest also checked, where one is known.
+        timeout: seconds to wait on the network per operation.
+        quiet: do not print what is downloaded to stderr.
+        accept: ``accept(path)``, if given, is asked about a file whose checksum differs (e.g. a
+            mirror's recompressed ``.gz`` whose content is known): True keeps it.
+        max_bytes: give up on a server that announces or sends more than this. Default:
+            ``ember.data.download.MAX_BYTES_DEFAULT`` (1 GiB); ``math.inf``: no limit.
+        deadline: seconds the whole file may take (TimeoutError past it). Default:
+            ``$EMBER_DOWNLOAD_DEADLINE`` if set, else ``max(60, size / 50 kB/s)`` for the size
+            the server announces (or ``max_bytes``); ``math.inf``: none.
+
+    Returns:
+        the path of the file.
     """
+    deadline = _deadline_setting(deadline)
+    if max_bytes is None:
+        max_bytes = _download.MAX_BYTES_DEFAULT
     root = os.path.expanduser(os.fspath(root))
     filename = filename or os.path.basename(url)
     fpath = os.path.join(root, filename)
@@ -64,24 +87,21 @@ def download_url(url, root, filename=None, md5=None, sha256=None, timeout=60, qu
         return fpath
     if not quiet:
         print(f"Downloading {url} to {fpath}", file=sys.stderr)
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{filename}.", suffix=".part")
+    folder, name = os.path.split(fpath)  # filename may hold a subfolder
+    prefix = f".{name[:120]}."  # stay under the 255-byte name limit
+    _remove_stale_temps(folder, prefix)
+    fd, tmp = _create_temp(folder, prefix)
     try:
         h_md5, h_sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
-        received = 0
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as r:
-            length = r.headers.get("Content-Length")
-            if length is not None and max_bytes is not None and int(length) > max_bytes:
-                raise RuntimeError(f"{url}: the server announces {int(length):,} bytes, more than the "
-                                   f"{max_bytes:,} expected")
-            while chunk := r.read(1 << 20):
-                received += len(chunk)
-                if max_bytes is not None and received > max_bytes:
-                    raise RuntimeError(f"{url}: the server sent more than the {max_bytes:,} bytes expected")
-                h_md5.update(chunk)
-                h_sha.update(chunk)
-                out.write(chunk)
-            if length is not None and received != int(length):
-                raise RuntimeError(f"{url}: connection ended after {received:,} of {int(length):,} bytes")
+        with os.fdopen(fd, "wb") as out:
+            try:
+                _transfer(url, out, (h_md5, h_sha), max_bytes, timeout, deadline, _HopLimit(max_redirect_hops))
+            except IntegrityError as e:  # too large, or cut short
+                raise RuntimeError(f"{url}: {e}") from None
+            except http.client.HTTPException as e:  # IncompleteRead on a dropped connection
+                raise RuntimeError(f"{url}: {type(e).__name__}: {e}") from None
+            except TimeoutError as e:
+                raise TimeoutError(f"{url}: {e}") from None
             out.flush()
             os.fsync(out.fileno())
         if (md5 is not None and h_md5.hexdigest() != md5) or \
@@ -89,27 +109,34 @@ def download_url(url, root, filename=None, md5=None, sha256=None, timeout=60, qu
             if accept is None or not accept(tmp):
                 raise RuntimeError("File not found or corrupted.")
         os.replace(tmp, fpath)
-        _fsync_dir(root)
-    except http.client.HTTPException as e:  # IncompleteRead on a dropped connection
-        raise RuntimeError(f"{url}: {type(e).__name__}: {e}") from None
+        _fsync_dir(folder)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return fpath
 
 
+class _HopLimit(_RedirectHandler):
+    """ember's redirect handler (a loop fails naming it) with torchvision's ``max_redirect_hops``."""
+
+    def __init__(self, max_hops):
+        super().__init__()
+        self.max_redirections = max_hops
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        chain = getattr(req, "_ember_chain", [req.full_url])
+        if newurl not in chain and len(chain) > self.max_redirections:
+            fp.close()
+            raise RecursionError(f"Request to {chain[0]} exceeded {self.max_redirections} redirects. "
+                                 f"The last redirect points to {newurl}.")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def _atomic_write_from(stream_parts, dest):
-    """Write the byte chunks yielded by ``stream_parts`` to ``dest`` through a temp file."""
-    folder = os.path.dirname(os.path.abspath(dest))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(dest) + ".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in stream_parts:
-                out.write(chunk)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Write the byte chunks yielded by ``stream_parts`` to ``dest`` through ``atomic_write``."""
+    with atomic_write(dest, "wb") as out:
+        for chunk in stream_parts:
+            out.write(chunk)
 
 
 def _gunzip_chunks(f, name):
@@ -165,11 +192,14 @@ def extract_archive(from_path, to_path=None, remove_finished=False):
 
 
 def download_and_extract_archive(url, download_root, extract_root=None, filename=None, md5=None,
-                                 sha256=None, remove_finished=False, quiet=False, max_bytes=None):
+                                 remove_finished=False, *, sha256=None, quiet=False, max_bytes=None,
+                                 deadline=None):
+    """``download_url`` then ``extract_archive`` (torchvision's signature; the keywords are ember's)."""
     download_root = os.path.expanduser(os.fspath(download_root))
     extract_root = download_root if extract_root is None else extract_root
     filename = filename or os.path.basename(url)
-    download_url(url, download_root, filename, md5, sha256=sha256, quiet=quiet, max_bytes=max_bytes)
+    download_url(url, download_root, filename, md5, sha256=sha256, quiet=quiet, max_bytes=max_bytes,
+                 deadline=deadline)
     archive = os.path.join(download_root, filename)
     if not quiet:
         print(f"Extracting {archive} to {extract_root}", file=sys.stderr)
