@@ -441,12 +441,12 @@ def _pads(pads):
     return [int(t), int(l), int(b), int(r)]
 
 
-@converts("Conv2dFunction")
+@converts("Conv2dFunction", "WinogradConv2dFunction")
 def _conv(g, rec, ins):
-    p = rec.params
+    p = rec.params  # the Winograd kernel's are pads alone: 3x3, stride 1, dilation 1, one group
     kh, kw = rec.inputs[1].shape[-2:]
-    return g.node("Conv", ins, kernel_shape=[kh, kw], strides=list(p["stride"]), pads=_pads(p["pads"]),
-                  dilations=list(p["dilation"]), group=int(p["groups"]))
+    return g.node("Conv", ins, kernel_shape=[kh, kw], strides=list(p.get("stride", (1, 1))), pads=_pads(p["pads"]),
+                  dilations=list(p.get("dilation", (1, 1))), group=int(p.get("groups", 1)))
 
 
 def _ceil_mode(rec, kernel, stride, pads, dilation):
