@@ -19,7 +19,7 @@ setup: $(STAMP)
 
 # The main job: train the MLP on MNIST (shipped in data/), evaluate on the test set.
 train: $(STAMP)
-	OPENBLAS_THREAD_TIMEOUT=4 $(VENV)/bin/ember train --dataset mnist --model mlp --epochs 5 --out runs/mnist-mlp
+	OPENBLAS_THREAD_TIMEOUT=4 $(VENV)/bin/ember train --dataset mnist --model mlp --epochs 5 --out runs/mnist-mlp --overwrite
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests

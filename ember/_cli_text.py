@@ -11,12 +11,11 @@ cross-entropy (nats per character) over ``--eval-batches`` batches drawn from th
 split by a generator seeded from ``--seed``, the same batches at every evaluation.
 ``ember.cli`` parses the arguments and calls these functions.
 """
-import json
 import math
 import os
 import time
 
-from .cli import RUN_FORMAT, CLIError, _optimizer, _read_config, _weights_name
+from .cli import RUN_FORMAT, CLIError, _optimizer, _read_config, _save_run, _weights_name
 
 __all__ = ["cmd_train_text", "cmd_evaluate_text", "cmd_generate"]
 
@@ -105,18 +104,27 @@ def _eval_seed(seed):
 
 
 def cmd_train_text(args):
-    import ember
-    from ember import optim
-    from ember.models import build_model, model_config
-    from ember.nn import functional as F
-    from ember.train import History
+    from ember.models import model_config
 
     _check(args)
     if args.model not in SIZE_OPTIONS:
         raise CLIError(f"{args.dataset} is text: train a language model on it (--model {' or '.join(SIZE_OPTIONS)}), "
                        f"not {args.model!r}")
     model_config(args.model)  # an unknown name fails before the data is read
-    os.makedirs(args.out, exist_ok=True)
+    from ._run_folder import RunWriter
+
+    # an existing run or an unwritable --out fails now, not after training
+    with RunWriter(args.out, args.overwrite) as writer:
+        _train_text(args, writer)
+
+
+def _train_text(args, writer):
+    import ember
+    from ember import optim
+    from ember.models import build_model, model_config
+    from ember.nn import functional as F
+    from ember.train import History
+
     train_set = _load_text(args.dataset, args.data_dir, True, args.block_size, args.download)
     val_set = _load_text(args.dataset, args.data_dir, False, args.block_size, False)
 
@@ -175,27 +183,8 @@ def cmd_train_text(args):
                   "grad_clip": GRAD_CLIP, "seed": args.seed, "eval_batches": args.eval_batches},
         "val": {"loss": val},
     }
-    _save_run(args.out, model, config, history)
+    _save_run(writer, model, config, history, plot=_plot)  # curves.png: loss against step
     print(f"val loss: {val:.4f}")
-
-
-def _save_run(out, model, config, history):
-    """The weights, config.json, history.json and curves.png (loss against step) into ``out``."""
-    import ember
-    from ember.io import atomic_write
-
-    ember.save(dict(model.state_dict()), os.path.join(out, config["weights"]))
-    with atomic_write(os.path.join(out, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
-        f.write("\n")
-    history.save(os.path.join(out, "history.json"))
-    saved = f"{config['weights']}, config.json, history.json"
-    try:
-        _plot(history, os.path.join(out, "curves.png"))
-        saved += " and curves.png"
-    except ImportError:
-        print("curves.png skipped: matplotlib is not installed (pip install 'ember[plot]')")
-    print(f"saved {saved} in {out}")
 
 
 def _plot(history, path):
@@ -221,15 +210,19 @@ def _plot(history, path):
 
 
 def _text_run(run_dir):
+    from ._run_folder import check_text_run
+
     config = _read_config(run_dir)
     if "vocab" not in config:
         raise CLIError(f"run {run_dir!r} is not a language model run (trained on {config.get('dataset')!r})")
-    return config
+    return check_text_run(config, str(run_dir))
 
 
 def cmd_evaluate_text(args, config):
+    from ._run_folder import check_text_run
     from .cli import _load_model
 
+    check_text_run(config, str(args.run_dir))
     model = _load_model(args.run_dir, config)
     dataset = args.dataset or config["dataset"]
     train = config["train"]

@@ -99,26 +99,23 @@ def _loader(x, y, batch_size, shuffle=False, generator=None, sampler=None):
                       sampler=sampler)
 
 
-# ----- run directory -----
+# ----- run directory (ember/_run_folder.py: atomic writes, checked reads) -----
 def _read_config(run_dir):
-    path = os.path.join(run_dir, "config.json")
-    if not os.path.isfile(path):
-        what = "does not exist" if not os.path.exists(run_dir) else "has no config.json"
-        raise CLIError(f"run directory {run_dir!r} {what}; make one with `ember train ... --out {run_dir}`")
-    with open(path) as f:
-        config = json.load(f)
-    if config.get("format") != RUN_FORMAT:
-        raise CLIError(f"{path} is not an ember run config (format {config.get('format')!r})")
-    return config
+    """config.json of ``run_dir``: its form, version, model and weights path checked."""
+    from ._run_folder import read_config
+
+    return read_config(str(run_dir))
 
 
 def _load_model(run_dir, config):
-    import ember
+    """The run's model: the weights' shapes are checked against the config before it is built."""
     from ember.models import build_model
 
+    from ._run_folder import load_weights
+
+    state = load_weights(str(run_dir), config)
     model = build_model(config["model"])
-    weights = os.path.join(run_dir, config["weights"])
-    model.load_state_dict(ember.load(weights))
+    model.load_state_dict(state)
     return model.eval()
 
 
@@ -170,6 +167,9 @@ def _train_data(args):
         perm = np.random.default_rng(args.seed).permutation(len(x))
         val, x, y = (x[perm[:n_val]], y[perm[:n_val]]), x[perm[n_val:]], y[perm[n_val:]]
     mean, std = float(x.mean()), float(x.std())  # the training images' statistics, applied to all
+    if not (np.isfinite(mean) and std > 0):
+        raise CLIError(f"{args.dataset}: the training images have mean {mean} and standard deviation {std}; "
+                       "normalizing needs a finite mean and a positive deviation")
     x = _normalize(x, mean, std)
     if val is not None:
         val = (_normalize(val[0], mean, std), val[1])
@@ -178,30 +178,39 @@ def _train_data(args):
     return (x, y), val, test, list(test_set.classes), stats
 
 
-def _save_run(args, model, config, history):
-    """Write the weights, config.json, history.json and curves.png into ``args.out``."""
+def _save_run(writer, model, config, history, plot=None):
+    """Write the weights, config.json, history.json and curves.png (by ``plot(history, path)``,
+    default ``history.plot``), then put them at the run folder in one atomic step."""
     import ember
-    from ember.io import atomic_write
 
-    ember.save(dict(model.state_dict()), os.path.join(args.out, config["weights"]))
-    with atomic_write(os.path.join(args.out, "config.json"), "w") as f:
+    ember.save(dict(model.state_dict()), writer.path(config["weights"]))
+    with open(writer.path("config.json"), "w", encoding="utf-8") as f:
         json.dump(config, f, indent=2)
         f.write("\n")
-    history.save(os.path.join(args.out, "history.json"))
+    history.save(writer.path("history.json"))
     saved = f"{config['weights']}, config.json, history.json"
     try:
-        history.plot(os.path.join(args.out, "curves.png"))
+        (plot or type(history).plot)(history, writer.path("curves.png"))
         saved += " and curves.png"
     except ImportError:
         print("curves.png skipped: matplotlib is not installed (pip install 'ember[plot]')")
-    print(f"saved {saved} in {args.out}")
+    writer.commit()
+    print(f"saved {saved} in {writer.out}")
+
+
+def _run_writer(args):
+    """The run folder's writer on the process that writes it (rank 0), None on the others; every
+    process refuses an existing run without --overwrite before training starts."""
+    from ._run_folder import RunWriter, check_out
+
+    if not _is_main_process():
+        check_out(args.out, args.overwrite, clean=False)
+        return None
+    return RunWriter(args.out, args.overwrite)
 
 
 def cmd_train(args):
-    import ember
-    from ember import nn
-    from ember.models import build_model, model_config
-    from ember.train import Trainer
+    from ember.models import model_config
 
     # ----- gpt-cli -----
     text = args.dataset in TEXT_DATASETS
@@ -230,8 +239,24 @@ def cmd_train(args):
         rank, world = dist.init()
         if args.batch_size % world:
             raise ValueError(f"--batch-size {args.batch_size} must divide evenly among {world} ranks")
-    if _is_main_process():
-        os.makedirs(args.out, exist_ok=True)  # an unwritable --out fails now, not after training
+    writer = _run_writer(args)  # an existing run or an unwritable --out fails now, not after training
+    try:
+        _train_images(args, model_cfg, distributed, writer)
+    finally:
+        if writer is not None:
+            writer.discard()  # a no-op once committed
+
+
+def _train_images(args, model_cfg, distributed, writer):
+    import ember
+    from ember import nn
+    from ember.models import build_model
+    from ember.train import Trainer
+
+    if distributed:
+        from ember import distributed as dist
+
+        world = dist.get_world_size()
     ember.manual_seed(args.seed)  # the weights and dropout
     shuffle_gen = ember.Generator(args.seed + 1)  # the data order: a stream of its own
 
@@ -265,7 +290,7 @@ def cmd_train(args):
                                                       "momentum", "seed", "val_split", "subset")},
             "test": test,
         }
-        _save_run(args, model, config, history)
+        _save_run(writer, model, config, history)
         print(f"test accuracy: {test['accuracy']:.4f}")
 
 
@@ -273,34 +298,66 @@ def cmd_evaluate(args):
     from ember import nn
     from ember.train import Trainer
 
+    from ._run_folder import check_image_run
+
     config = _read_config(args.run_dir)
     if "vocab" in config:  # ----- gpt-cli: a language model run -----
         from ._cli_text import cmd_evaluate_text
 
         return cmd_evaluate_text(args, config)
+    check_image_run(config, str(args.run_dir))
     dataset = args.dataset or config["dataset"]
     model = _load_model(args.run_dir, config)
     test_set = _load_split(dataset, args.data_dir, False, args.download)
+    if list(test_set.data.shape[1:]) != config["input"]["shape"]:
+        raise CLIError(f"{dataset} has images of shape {list(test_set.data.shape[1:])}; the run "
+                       f"{args.run_dir} takes {config['input']['shape']} (its config.json input.shape)")
     xt = _normalize(test_set.data, config["input"]["mean"], config["input"]["std"])
     trainer = Trainer(model, None, nn.CrossEntropyLoss(), metrics=["accuracy"], progress=False)
     test = trainer.evaluate(_loader(xt, test_set.targets, 1000))
+    if not np.isfinite(test["loss"]):
+        raise CLIError(f"the test loss of run {args.run_dir} on {dataset} is {test['loss']}; check the run's "
+                       "weights and its config.json input.mean and input.std")
     print(f"test loss: {test['loss']:.4f}")
     print(f"test accuracy: {test['accuracy']:.4f}")
+
+
+def _read_npy(path, image_shape):
+    """A .npy file's array of C*H*W values, its header checked against the file before reading."""
+    c, h, w = image_shape
+    fmt = np.lib.format
+    try:
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:
+                raise ValueError("the file is empty")
+            version = fmt.read_magic(f)
+            read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, _, dtype = read_header(f)
+            data = os.fstat(f.fileno()).st_size - f.tell()
+    except (OSError, ValueError, EOFError) as e:
+        raise CLIError(f"cannot read {path} as a .npy array: {e}") from None
+    if dtype.kind not in "uif" or dtype.fields is not None:
+        raise CLIError(f"{path}: expected a numeric image array, got dtype {dtype}")
+    n = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if n != c * h * w:
+        raise CLIError(f"{path}: expected an image of {c}x{h}x{w} = {c * h * w} values, got shape {tuple(shape)}")
+    if data < n * dtype.itemsize:
+        raise CLIError(f"{path}: its header says shape {tuple(shape)} ({n * dtype.itemsize} bytes), but the file "
+                       f"holds {data} bytes after it (truncated)")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise CLIError(f"cannot read {path} as a .npy array: {e}") from None
 
 
 def _read_image(path, shape, invert):
     """A (C, H, W) float32 image in [0, 1] from a PNG/JPEG (through Pillow) or a .npy file."""
     c, h, w = shape
+    if not os.path.isfile(path):
+        raise CLIError(f"cannot read image {path}: " + ("it is not a regular file" if os.path.exists(path) else
+                                                       "no such file"))
     if path.lower().endswith(".npy"):
-        try:
-            a = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise CLIError(f"cannot read {path}: {e}") from None
-        if a.dtype.kind not in "uif":
-            raise CLIError(f"{path}: expected a numeric image array, got dtype {a.dtype}")
-        if a.size != c * h * w:
-            raise CLIError(f"{path}: expected an image of {c}x{h}x{w} = {c * h * w} values, got shape {tuple(a.shape)}")
-        a = a.reshape(c, h, w)
+        a = _read_npy(path, shape).reshape(c, h, w)
         a = a / np.float32(255) if a.dtype.kind in "ui" else a.astype(np.float32)
     else:
         try:
@@ -311,7 +368,7 @@ def _read_image(path, shape, invert):
         try:
             img = Image.open(path)
             img = img.convert("L" if c == 1 else "RGB")
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, Image.DecompressionBombError) as e:
             raise CLIError(f"cannot read image {path}: {e}") from None
         if img.size != (w, h):
             img = img.resize((w, h), Image.BILINEAR)
@@ -319,18 +376,21 @@ def _read_image(path, shape, invert):
         a = a.reshape(h, w, c).transpose(2, 0, 1)
     if invert:
         a = 1 - a
+    if not np.isfinite(a).all():
+        raise CLIError(f"{path}: the image holds {int(np.isnan(a).sum())} NaN and {int(np.isinf(a).sum())} "
+                       "infinite values; expected finite pixel values")
     return a.astype(np.float32, copy=False)
 
 
 def _image_run(run_dir, command):
     """The run's config, refusing a language model run (no images to classify or export)."""
+    from ._run_folder import check_image_run
+
     config = _read_config(run_dir)
     if "vocab" in config:
-        model = config.get("model")
-        name = model.get("name") if isinstance(model, dict) else model
-        raise CLIError(f"{command}: run {str(run_dir)!r} is a language model ({name} on "
+        raise CLIError(f"{command}: run {str(run_dir)!r} is a language model ({config['model']['name']} on "
                        f"{config.get('dataset')}); it takes text: use 'ember generate {run_dir} --prompt TEXT'")
-    return config
+    return check_image_run(config, str(run_dir))
 
 
 def cmd_predict(args):
@@ -340,9 +400,19 @@ def cmd_predict(args):
     model = _load_model(args.run_dir, config)
     inp = config["input"]
     x = np.stack([_read_image(p, inp["shape"], args.invert) for p in args.images])
-    x = _normalize(x, inp["mean"], inp["std"])
-    with ember.no_grad():
-        logits = ember.nn.utils.fuse(model)(x)._data
+    config_path = os.path.join(args.run_dir, "config.json")
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, by image
+        x = _normalize(x, inp["mean"], inp["std"])
+        for path, image in zip(args.images, x):
+            if not np.isfinite(image).all():
+                raise CLIError(f"{path}: normalized by {config_path}'s input.mean {inp['mean']} and input.std "
+                               f"{inp['std']}, the image is not finite (overflow)")
+        with ember.no_grad():
+            logits = ember.nn.utils.fuse(model)(x)._data
+    for path, row in zip(args.images, logits):
+        if not np.isfinite(row).all():
+            raise CLIError(f"{path}: the model's output is not finite ({', '.join(map(str, row[:3]))}, ...); "
+                           f"check the run's weights and {config_path}'s input.mean and input.std")
     z = logits - logits.max(axis=1, keepdims=True)
     probs = np.exp(z)
     probs /= probs.sum(axis=1, keepdims=True)
@@ -357,6 +427,9 @@ def cmd_export(args):
     import ember.onnx
 
     config = _image_run(args.run_dir, "export")
+    folder = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(folder):
+        raise CLIError(f"cannot write {args.output}: the folder {folder} does not exist")
     model = _load_model(args.run_dir, config)
     shape = [1] + list(config["input"]["shape"])
     ember.onnx.export(model, args.output, np.zeros(shape, np.float32), opset=args.opset)
@@ -394,6 +467,8 @@ def _parser():
                    help="train on the first N training images only (a quick check)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
     t.add_argument("--out", required=True, metavar="RUN_DIR", help="folder for the weights, config and curves")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (as a whole, in one atomic step)")
     t.set_defaults(func=cmd_train)
     # ----- gpt-cli: language models on text datasets -----
     lm = t.add_argument_group("language models (--dataset tinyshakespeare --model gpt or lstm)")

@@ -10,10 +10,11 @@ PyTorch's layer defaults, the CNN from Keras' (Glorot-uniform kernels, zero bias
 its recipe was tuned with.
 """
 import inspect
+import math
 
 from . import nn
 
-__all__ = ["mlp", "cnn", "MODELS", "model_config", "build_model", "INITS"]
+__all__ = ["mlp", "cnn", "MODELS", "model_config", "build_model", "INITS", "check_config", "parameter_shapes"]
 
 
 def _keras_init(m):
@@ -91,6 +92,123 @@ def build_model(config):
     options = {k: v for k, v in config.items() if k != "name"}
     config = model_config(config["name"], **options)  # checks the options
     return _builder(config["name"])(**{k: v for k, v in config.items() if k != "name"})
+
+
+# ----- a config from a file, checked without building the model -----
+# what an option must be (check, in words): by name, else by the type of its default
+_RULES = {"init": (lambda v: isinstance(v, str) and v in INITS, f"one of {', '.join(map(repr, INITS))}"),
+          "dropout": (lambda v: _is_real(v) and 0 <= v < 1, "a number in [0, 1)")}
+_BY_DEFAULT = [(bool, (lambda v: isinstance(v, bool), "true or false")),
+               (int, (lambda v: _is_int(v) and v >= 1, "an int >= 1")),
+               (float, (lambda v: _is_real(v), "a finite number")),
+               (str, (lambda v: isinstance(v, str), "a string")),
+               ((list, tuple), (lambda v: isinstance(v, (list, tuple)) and all(_is_int(h) and h >= 1 for h in v),
+                                "a list of ints >= 1"))]
+
+
+def _rule(name, default):
+    if name in _RULES:
+        return _RULES[name]
+    for kind, rule in _BY_DEFAULT:
+        if isinstance(default, kind):
+            return rule
+    return (lambda v: True, "")
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_real(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def check_config(config, where="model"):
+    """Check a model config's name, options, types and ranges without building anything.
+
+    ``where`` names the config in the errors (``"config.json: model"``); returns the full
+    config (defaults filled in). Raises ``ValueError`` naming the option, what it must be
+    and what it is.
+    """
+    if not isinstance(config, dict):
+        raise ValueError(f"{where} must be a JSON object with a 'name' key, got {type(config).__name__} "
+                         f"{str(config)[:60]}")
+    name = config.get("name")
+    if not isinstance(name, str) or name not in MODELS:
+        raise ValueError(f"{where}.name must be one of {', '.join(MODELS)}, got {repr(name)[:60]}")
+    options = inspect.signature(MODELS[name]).parameters
+    unknown = [k for k in config if k != "name" and k not in options]
+    if unknown:
+        raise ValueError(f"{where}: {name} has no option {', '.join(map(repr, unknown))}; "
+                         f"its options: {', '.join(options)}")
+    full = model_config(name, **{k: v for k, v in config.items() if k != "name"})
+    for k, v in full.items():
+        if k == "name":
+            continue
+        check, what = _rule(k, options[k].default)
+        if not check(v):
+            raise ValueError(f"{where}.{k} must be {what}, got {repr(v)[:60]}")
+    if name == "cnn" and ((full["image_size"] - 2) // 2 - 2) // 2 < 1:
+        raise ValueError(f"{where}.image_size must be at least 10 for the cnn, got {full['image_size']}")
+    if name == "gpt" and full["n_embd"] % full["n_head"]:
+        raise ValueError(f"{where}.n_embd ({full['n_embd']}) must be divisible by n_head ({full['n_head']})")
+    return full
+
+
+def parameter_shapes(config):
+    """The shapes of the state dict that ``build_model(config)`` would have, without building it.
+
+    ``config`` is a full, checked config (``check_config``). Returns ``{name: ((size, option),
+    ...)}``: each dimension with the option it comes from (None for a fixed size), so that a
+    mismatch against a weights file can name the option at fault.
+    """
+    c, shapes = config, {}
+    if c["name"] == "mlp":
+        width, i = (c["in_features"], "in_features"), 1
+        for j, h in enumerate(c["hidden"]):
+            out = (h, f"hidden[{j}]")
+            shapes[f"{i}.weight"], shapes[f"{i}.bias"] = (out, width), (out,)
+            width, i = out, i + 2
+        out = (c["num_classes"], "num_classes")
+        shapes[f"{i}.weight"], shapes[f"{i}.bias"] = (out, width), (out,)
+    elif c["name"] == "cnn":
+        side = ((c["image_size"] - 2) // 2 - 2) // 2
+        k = ((3, None), (3, None))
+        shapes["0.weight"], shapes["0.bias"] = ((32, None), (c["in_channels"], "in_channels")) + k, ((32, None),)
+        shapes["3.weight"], shapes["3.bias"] = ((64, None), (32, None)) + k, ((64, None),)
+        out = (c["num_classes"], "num_classes")
+        shapes["8.weight"], shapes["8.bias"] = (out, (64 * side * side, "image_size")), (out,)
+    elif c["name"] == "gpt":
+        n, vocab = c["n_embd"], (c["vocab_size"], "vocab_size")
+        e = (n, "n_embd")
+        shapes["tok_emb.weight"], shapes["pos_emb.weight"] = (vocab, e), ((c["block_size"], "block_size"), e)
+        for b in range(c["n_layer"]):
+            for name, shape in (("ln_1", (e,)), ("attn.qkv", ((3 * n, "n_embd"), e)), ("attn.proj", (e, e)),
+                                ("ln_2", (e,)), ("mlp.fc", ((4 * n, "n_embd"), e)),
+                                ("mlp.proj", (e, (4 * n, "n_embd")))):
+                shapes[f"blocks.{b}.{name}.weight"] = shape
+                if c["bias"]:
+                    shapes[f"blocks.{b}.{name}.bias"] = shape[:1]
+        shapes["ln_f.weight"] = (e,)
+        if c["bias"]:
+            shapes["ln_f.bias"] = (e,)
+        shapes["head.weight"] = (vocab, e)  # tied to tok_emb.weight, saved under both names
+    elif c["name"] == "lstm":
+        vocab, h = (c["vocab_size"], "vocab_size"), (c["hidden_size"], "hidden_size")
+        gates, width = (4 * c["hidden_size"], "hidden_size"), (c["embedding_dim"], "embedding_dim")
+        shapes["embedding.weight"] = (vocab, width)
+        for layer in range(c["num_layers"]):
+            shapes[f"lstm.weight_ih_l{layer}"], shapes[f"lstm.weight_hh_l{layer}"] = (gates, width), (gates, h)
+            shapes[f"lstm.bias_ih_l{layer}"], shapes[f"lstm.bias_hh_l{layer}"] = (gates,), (gates,)
+            width = h
+        shapes["head.weight"], shapes["head.bias"] = (vocab, h), (vocab,)
+    else:
+        raise ValueError(f"parameter_shapes: no shapes known for model {c['name']!r}")
+    return shapes
+
+
+# the options that decide which parameters a model has (not only their sizes)
+STRUCTURE = {"mlp": ("hidden",), "cnn": (), "gpt": ("n_layer", "bias"), "lstm": ("num_layers",)}
 
 
 # ----- gpt-cli -----
