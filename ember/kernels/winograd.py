@@ -110,12 +110,17 @@ class _Geometry:
         return [[y[s0:e0, a::2, b::2] for b in (0, 1)] for a in (0, 1)]
 
 
-def _run(part, n, work):
+def _run(part, n, work, parts=None):
     """``part(s, e)`` over the samples: on ember's threads with BLAS single-threaded, or, where
-    BLAS's threads cannot be set, on this thread alone with BLAS's threads."""
+    BLAS's threads cannot be set, on this thread alone with BLAS's threads. ``parts``: split
+    the samples into that many ranges (default: ``parallel_for``'s several per thread)."""
     if num_threads() > 1 and _blas.available():
         with _blas.single_threaded():
-            parallel_for(part, n, work=work)
+            if parts is None:
+                parallel_for(part, n, work=work)
+            else:
+                bounds = [n * i // parts for i in range(parts + 1)]
+                parallel_for(lambda s, e: part(bounds[s], bounds[e]), parts, work=work)
     else:
         part(0, n)
 
@@ -193,9 +198,13 @@ class WinogradConv2dFunction(Function):
                 gus.append((s, gu))
 
         if need_x or need_w:
-            _run(part, geo.n, geo.n * geo.th * geo.tw * 16 * (geo.c + geo.o))
+            # each part sums its own (16, O, C) weight gradient: where that is large against the
+            # part's tiles, one part per thread
+            work = geo.n * geo.th * geo.tw * 16 * (geo.c + geo.o)
+            few = need_w and 16 * geo.o * geo.c * 4 * num_threads() > work // 4
+            _run(part, geo.n, work, min(geo.n, num_threads()) if few else None)
         gw = None
-        if need_w:  # the parts' sums added in sample order: the same bits on any number of threads
+        if need_w:  # the parts' sums added in sample order: the same bits run after run
             gus = [g for _, g in sorted(gus, key=lambda p: p[0])]
             gw = weight_transform_adjoint(sum(gus[1:], gus[0]))
         gx = gx.transpose(0, 3, 1, 2) if need_x else None

@@ -15,8 +15,9 @@ differentiable ops.
 
 This is the reference. When ``ember.kernels.enabled()`` (the default), ``conv2d`` and
 ``conv1d`` run the channels-last GEMM kernel ``ember.kernels.conv.Conv2dFunction`` instead,
-which computes the same numbers faster and is tested against ``conv2d_reference``. ``conv3d``
-and the transposed convolutions run the reference.
+which computes the same numbers faster and is tested against ``conv2d_reference``; 3x3
+stride-1 convolutions with enough channels go to ``ember.kernels.winograd`` (2.25x fewer
+multiplies). ``conv3d`` and the transposed convolutions run the reference.
 """
 import math
 
