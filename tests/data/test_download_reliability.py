@@ -3,97 +3,30 @@ never ends, a redirect loop, and the partial files a killed download leaves behi
 
 Every server here gives up on its own after a few seconds, so a regression fails instead of
 hanging the suite."""
-import gzip
 import hashlib
-import http.server
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from hostile_http import BODY, GZ, dead_pid, serve
 
 import ember.cli
 from ember.data import DownloadError, download, download_url
 from ember.datasets import MNIST
 
 NAME = "data.bin"
-BODY = b"ember " * 2000
 SHA = hashlib.sha256(BODY).hexdigest()
-GZ = gzip.compress(BODY, mtime=0)
 REPO = Path(__file__).resolve().parents[2]
-GIVE_UP_S = 8  # how long any hostile server keeps going before it hangs up
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    """/good/F: the body; /trickle/F: announces 100 kB, sends a byte every 20 ms;
-    /slowheaders/F: trickles its header lines; /endless/F: no length, 64 KiB chunks without end;
-    /loop/F: redirects to itself; /ping/F -> /pong/F -> /ping/F."""
-
-    protocol_version = "HTTP/1.0"
-
-    def do_GET(self):
-        _, kind, name = self.path.split("/", 2)
-        stop = time.monotonic() + GIVE_UP_S
-        try:
-            if kind == "good":
-                body = GZ if name.endswith(".gz") else BODY
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            elif kind == "trickle":
-                self.send_response(200)
-                self.send_header("Content-Length", "100000")
-                self.end_headers()
-                while time.monotonic() < stop:
-                    self.wfile.write(b"x")
-                    self.wfile.flush()
-                    time.sleep(0.02)
-            elif kind == "slowheaders":
-                self.wfile.write(b"HTTP/1.0 200 OK\r\nX-Slow: ")
-                while time.monotonic() < stop:
-                    self.wfile.write(b"a")
-                    self.wfile.flush()
-                    time.sleep(0.02)
-            elif kind == "endless":
-                self.send_response(200)
-                self.end_headers()
-                chunk = b"\0" * (1 << 16)
-                for _ in range(128):  # 8 MiB, then it hangs up
-                    self.wfile.write(chunk)
-            elif kind in ("loop", "ping", "pong"):
-                to = {"loop": "loop", "ping": "pong", "pong": "ping"}[kind]
-                self.send_response(302)
-                self.send_header("Location", f"/{to}/{name}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-            else:
-                self.send_error(404)
-        except OSError:  # the client gave up: what these tests want
-            pass
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
 def server():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
-
-
-def _dead_pid():
-    p = subprocess.Popen([sys.executable, "-c", ""])
-    p.wait()
-    return p.pid
+    with serve() as url:
+        yield url
 
 
 # ----- a wall-clock deadline per file -----
@@ -157,7 +90,7 @@ def test_endless_body_stops_at_the_stated_cap(server, tmp_path, monkeypatch):
 
 # ----- partial files of killed downloads -----
 def test_stale_partial_files_of_dead_processes_are_removed(server, tmp_path):
-    stale = tmp_path / f".{NAME}.{_dead_pid()}-0a1b2c3d.part"
+    stale = tmp_path / f".{NAME}.{dead_pid()}-0a1b2c3d.part"
     live = tmp_path / f".{NAME}.{os.getpid()}-0a1b2c3d.part"
     stale.write_bytes(b"half")
     live.write_bytes(b"half")

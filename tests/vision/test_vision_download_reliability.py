@@ -6,93 +6,31 @@ Every server here gives up on its own after a few seconds, so a regression fails
 hanging the suite."""
 import gzip
 import hashlib
-import http.server
 import inspect
 import math
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from hostile_http import BODY, dead_pid, serve
 
 import ember.vision.datasets as D
 from ember.data import download
 from ember.vision.datasets.utils import download_url, extract_archive
 
 NAME = "data.bin"
-BODY = b"ember " * 2000
 MD5 = hashlib.md5(BODY).hexdigest()
 REPO = Path(__file__).resolve().parents[2]
-GIVE_UP_S = 8  # how long any hostile server keeps going before it hangs up
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    """/good/F: the body; /trickle/F: announces 100 kB, sends a byte every 20 ms;
-    /endless/F: no length, 64 KiB chunks without end; /loop/F: redirects to itself;
-    /ping/F -> /pong/F -> /ping/F; /hop<n>/F -> /hop<n-1>/F -> ... -> /good/F (n redirects)."""
-
-    protocol_version = "HTTP/1.0"
-
-    def do_GET(self):
-        _, kind, name = self.path.split("/", 2)
-        stop = time.monotonic() + GIVE_UP_S
-        try:
-            if kind == "good":
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(BODY)))
-                self.end_headers()
-                self.wfile.write(BODY)
-            elif kind == "trickle":
-                self.send_response(200)
-                self.send_header("Content-Length", "100000")
-                self.end_headers()
-                while time.monotonic() < stop:
-                    self.wfile.write(b"x")
-                    self.wfile.flush()
-                    time.sleep(0.02)
-            elif kind == "endless":
-                self.send_response(200)
-                self.end_headers()
-                chunk = b"\0" * (1 << 16)
-                for _ in range(128):  # 8 MiB, then it hangs up
-                    self.wfile.write(chunk)
-            elif kind in ("loop", "ping", "pong") or kind.startswith("hop"):
-                if kind.startswith("hop"):
-                    n = int(kind[3:])
-                    to = f"hop{n - 1}" if n > 1 else "good"
-                else:
-                    to = {"loop": "loop", "ping": "pong", "pong": "ping"}[kind]
-                self.send_response(302)
-                self.send_header("Location", f"/{to}/{name}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-            else:
-                self.send_error(404)
-        except OSError:  # the client gave up: what these tests want
-            pass
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
 def server():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
-
-
-def _dead_pid():
-    p = subprocess.Popen([sys.executable, "-c", ""])
-    p.wait()
-    return p.pid
+    with serve() as url:
+        yield url
 
 
 def test_signature_is_torchvisions():
@@ -145,9 +83,9 @@ def test_endless_body_stops_at_the_stated_cap(server, tmp_path, monkeypatch):
 
 # ----- partial files of killed downloads -----
 def test_stale_partial_files_of_dead_processes_are_removed(server, tmp_path):
-    stale = tmp_path / f".{NAME}.{_dead_pid()}-0a1b2c3d.part"
+    stale = tmp_path / f".{NAME}.{dead_pid()}-0a1b2c3d.part"
     live = tmp_path / f".{NAME}.{os.getpid()}-0a1b2c3d.part"
-    other = tmp_path / f".other.bin.{_dead_pid()}-0a1b2c3d.part"  # another file's: not ours to judge
+    other = tmp_path / f".other.bin.{dead_pid()}-0a1b2c3d.part"  # another file's: not ours to judge
     for p in (stale, live, other):
         p.write_bytes(b"half")
     path = download_url(f"{server}/good/{NAME}", tmp_path, md5=MD5, quiet=True)
@@ -179,7 +117,7 @@ def test_extracting_a_gz_cleans_its_dead_writers_temporaries(tmp_path):
     gz.write_bytes(gzip.compress(BODY, mtime=0))
     out = tmp_path / "out"
     out.mkdir()
-    stale = out / f".{NAME}.tmp-{_dead_pid()}-0a1b2c3d"
+    stale = out / f".{NAME}.tmp-{dead_pid()}-0a1b2c3d"
     stale.write_bytes(b"half")
     extract_archive(str(gz), str(out))
     assert [p.name for p in out.iterdir()] == [NAME]
