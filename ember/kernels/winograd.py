@@ -46,15 +46,76 @@ _G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.floa
 _AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float64)
 
 TILES_PER_BLOCK = 256  # tiles transformed and multiplied together, in cache
-_transforms = {}
 
 
-def _kron(dtype):
-    """(B^T kron B^T, A^T kron A^T) in ``dtype``: 16x16 and 4x16 (entries 0 and +-1: exact)."""
-    dtype = np.dtype(dtype)
-    if dtype not in _transforms:
-        _transforms[dtype] = np.kron(_BT, _BT).astype(dtype), np.kron(_AT, _AT).astype(dtype)
-    return _transforms[dtype]
+# The tile transforms, each applied along one axis of a (4 or 2, 4 or 2, ...) stack of
+# contiguous slabs, then along the other: B^T d B is _bt along the tile's rows, then along its
+# columns. Their entries are 0 and +-1, so each output slab is one or two adds of input slabs
+# (single-threaded, 2.5-3x faster than the same map as a GEMM with the 16x16 Kronecker
+# product). ``src`` and ``dst`` are sequences of slabs (arrays or views along the axis).
+
+
+def _bt(src, dst):
+    """dst[a] = sum_i B^T[a, i] src[i]: 4 slabs to 4."""
+    np.subtract(src[0], src[2], out=dst[0])
+    np.add(src[1], src[2], out=dst[1])
+    np.subtract(src[2], src[1], out=dst[2])
+    np.subtract(src[1], src[3], out=dst[3])
+
+
+def _b(src, dst):
+    """dst[i] = sum_a B^T[a, i] src[a], the adjoint of ``_bt``: 4 slabs to 4."""
+    np.copyto(dst[0], src[0])
+    np.subtract(src[1], src[2], out=dst[1])
+    dst[1] += src[3]
+    np.add(src[1], src[2], out=dst[2])
+    dst[2] -= src[0]
+    np.negative(src[3], out=dst[3])
+
+
+def _at(src, dst):
+    """dst[p] = sum_a A^T[p, a] src[a]: 4 slabs to 2."""
+    np.add(src[0], src[1], out=dst[0])
+    dst[0] += src[2]
+    np.subtract(src[1], src[2], out=dst[1])
+    dst[1] -= src[3]
+
+
+def _a(src, dst):
+    """dst[a] = sum_p A^T[p, a] src[p], the adjoint of ``_at``: 2 slabs to 4."""
+    np.copyto(dst[0], src[0])
+    np.add(src[0], src[1], out=dst[1])
+    np.subtract(src[0], src[1], out=dst[2])
+    np.negative(src[1], out=dst[3])
+
+
+def _both_axes(step, src, rows, cols):
+    """``step`` along axis 0 of src (r, c, ...), then along axis 1: a (rows, cols, ...) array."""
+    t = np.empty((rows,) + src.shape[1:], src.dtype)
+    step(src, t)
+    out = np.empty((rows, cols) + src.shape[2:], src.dtype)
+    step(t.swapaxes(0, 1), out.swapaxes(0, 1))
+    return out
+
+
+def input_transform(d):
+    """V = B^T d B of every tile: (4, 4, ...) -> (4, 4, ...)."""
+    return _both_axes(_bt, d, 4, 4)
+
+
+def input_transform_adjoint(gv):
+    """gd = B gV B^T: (4, 4, ...) -> (4, 4, ...), the gradient of ``input_transform``."""
+    return _both_axes(_b, gv, 4, 4)
+
+
+def output_transform(m):
+    """y = A^T M A of every tile: (4, 4, ...) -> (2, 2, ...)."""
+    return _both_axes(_at, m, 2, 2)
+
+
+def output_transform_adjoint(gy):
+    """gM = A gy A^T: (2, 2, ...) -> (4, 4, ...), the gradient of ``output_transform``."""
+    return _both_axes(_a, gy, 4, 4)
 
 
 def weight_transform(w):
@@ -92,7 +153,7 @@ class _Geometry:
         for s0 in range(s, e, self.per_block):
             yield s0, min(e, s0 + self.per_block)
 
-    def input_tiles(self, xl, s0, e0, bk):
+    def input_tiles(self, xl, s0, e0):
         """V for samples [s0, e0) of xl (N, H, W, C): (16, tiles, C)."""
         k, c = e0 - s0, self.c
         xp = np.zeros((k, self.hp, self.wp, c), xl.dtype)
@@ -102,7 +163,7 @@ class _Geometry:
                          writeable=False)
         d = np.empty(win.shape, xl.dtype)
         np.copyto(d, win)
-        return (bk @ d.reshape(16, -1)).reshape(16, -1, c)
+        return input_transform(d).reshape(16, -1, c)
 
     def output_slots(self, y, s0, e0):
         """The four (k, rows, cols, O) strided views of y (N, OH, OW, O) that tile position
@@ -137,15 +198,14 @@ class WinogradConv2dFunction(Function):
         geo = _Geometry(x.shape, w.shape[0], pads)
         self.geo, self.pads = geo, pads
         self.u = u = weight_transform(w)
-        bk, ak = _kron(x.dtype)
         xl = x.transpose(0, 2, 3, 1)
         y = np.empty((geo.n, geo.oh, geo.ow, geo.o), x.dtype)
         tiles = geo.th * geo.tw
 
         def part(s, e):
             for s0, e0 in geo.blocks(s, e):
-                m = np.matmul(geo.input_tiles(xl, s0, e0, bk), u)  # (16, tiles, O)
-                yt = (ak @ m.reshape(16, -1)).reshape(2, 2, e0 - s0, geo.th, geo.tw, geo.o)
+                m = np.matmul(geo.input_tiles(xl, s0, e0), u)  # (16, tiles, O)
+                yt = output_transform(m.reshape(4, 4, e0 - s0, geo.th, geo.tw, geo.o))
                 for a, row in enumerate(geo.output_slots(y, s0, e0)):
                     for bb, dst in enumerate(row):
                         src = yt[a, bb, :, :dst.shape[1], :dst.shape[2]]
@@ -162,7 +222,6 @@ class WinogradConv2dFunction(Function):
         x = self.inputs[0]._data
         has_bias = len(self.inputs) > 2
         need_x, need_w = self.needs_grad(0), self.needs_grad(1)
-        bk, ak = _kron(gy.dtype)
         xl = x.transpose(0, 2, 3, 1)
         gyl = gy.transpose(0, 2, 3, 1)  # (N, OH, OW, O)
         gx = np.empty((geo.n, geo.h, geo.w, geo.c), gy.dtype) if need_x else None
@@ -178,16 +237,16 @@ class WinogradConv2dFunction(Function):
                 for a, row in enumerate(geo.output_slots(gyl, s0, e0)):
                     for bb, src in enumerate(row):
                         gyt[a, bb, :, :src.shape[1], :src.shape[2]] = src
-                gm = (ak.T @ gyt.reshape(4, -1)).reshape(16, -1, geo.o)  # (16, tiles, O)
+                gm = output_transform_adjoint(gyt).reshape(16, -1, geo.o)  # (16, tiles, O)
                 if need_w:
-                    part_gu = np.matmul(gm.transpose(0, 2, 1), geo.input_tiles(xl, s0, e0, bk))  # (16, O, C)
+                    part_gu = np.matmul(gm.transpose(0, 2, 1), geo.input_tiles(xl, s0, e0))  # (16, O, C)
                     if gu is None:
                         gu = part_gu
                     else:
                         gu += part_gu
                 if need_x:
                     gv = np.matmul(gm, ut)  # (16, tiles, C)
-                    gd = (bk.T @ gv.reshape(16, -1)).reshape(4, 4, k, geo.th, geo.tw, geo.c)
+                    gd = input_transform_adjoint(gv.reshape(4, 4, k, geo.th, geo.tw, geo.c))
                     gxp = np.zeros((k, geo.hp, geo.wp, geo.c), gy.dtype)
                     for i in range(4):  # each tile's 16 values back onto the (overlapping) tiles
                         for j in range(4):
