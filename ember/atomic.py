@@ -5,7 +5,9 @@ Every file ember writes (models, checkpoints, logs, downloads, ONNX) goes throug
 """
 import codecs
 import contextlib
+import errno
 import os
+import stat
 
 __all__ = ["atomic_write"]
 
@@ -42,6 +44,22 @@ def _remove_stale_temps(folder, prefix):
                 pass  # alive, owned by another user
 
 
+def _refuse_read_only(path):
+    """Raise PermissionError if ``path`` is a file that may not be written, as ``open(path, "w")``
+    (and so torch.save and np.savez) would.
+
+    The rename over it needs only the folder to be writable, so it has to be asked first.
+    Root passes every permission check, so the owner's write bit is looked at too: a file
+    made read-only with ``chmod 444`` is kept whoever saves over it.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return  # a new file, or one that open() will fail on with its own error
+    if stat.S_ISREG(st.st_mode) and (not st.st_mode & stat.S_IWUSR or not os.access(path, os.W_OK)):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+
+
 @contextlib.contextmanager
 def atomic_write(path, mode="wb", encoding=None, newline=None):
     """Open a file for writing that replaces ``path`` atomically when the block ends.
@@ -50,7 +68,7 @@ def atomic_write(path, mode="wb", encoding=None, newline=None):
     which is flushed, fsynced and renamed over ``path``; the folder is then fsynced. A crash
     at any moment leaves either the old file or the complete new one. If the block raises,
     ``path`` is untouched and the temporary file is removed. An existing file's permission
-    bits are kept.
+    bits are kept; a read-only one is refused with ``PermissionError``, as ``open`` would.
 
     Args:
         path: the file to write (str or os.PathLike).
@@ -68,6 +86,7 @@ def atomic_write(path, mode="wb", encoding=None, newline=None):
     if mode == "wb" and (encoding is not None or newline is not None):
         raise ValueError("atomic_write: encoding and newline apply to text mode ('w') only")
     encoding = None if mode == "wb" else codecs.lookup(encoding or "utf-8").name
+    _refuse_read_only(os.fspath(path))  # as open() would: the rename needs only the folder
     path = os.path.realpath(path)  # through a symlink to its target, as open() would write
     folder, name = os.path.split(path)
     prefix = f".{name[:120]}.tmp-"  # stay under the 255-byte name limit

@@ -20,11 +20,18 @@ new one. A writer killed mid-save leaves its temporary file behind, named
 ``.<name>.tmp-<pid>-<random>``; these are safe to delete, and the next save to the same path
 removes those whose process is gone.
 """
+import contextlib
+import errno
+import gc
 import io
 import json
+import math
+import operator
 import os
+import stat
 import struct
 import zlib
+from itertools import chain
 
 import numpy as np
 
@@ -38,11 +45,18 @@ _META_KEY = "ember.structure"  # the same JSON in the safetensors header's __met
 _KINDS = "biufc"  # bool, signed, unsigned, floating, complex: nothing that can hold objects
 _MAX_DEFLATE_RATIO = 1032  # deflate cannot expand data more than this; a larger claim is a lie
 _CHUNK = 1 << 22
+# a deflated member is inflated into its array this much at a time: the only second copy held
+_INFLATE_CHUNK = 1 << 18
+# a deflated member claiming at most this ratio is allocated at once; one claiming more (up to
+# _MAX_DEFLATE_RATIO, e.g. zeros) is first inflated without keeping anything, to prove it
+_TRUSTED_RATIO = 16
+_MAX_ST_HEADER = 100_000_000  # the safetensors library's own limit on the header's length
 # safetensors dtype names; BF16 has no NumPy type and loads widened to float32
 _ST_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "BF16": "<u2", "I64": "<i8", "I32": "<i4",
               "I16": "<i2", "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1",
               "BOOL": "?", "C64": "<c8"}
 _ST_SAVABLE = {np.dtype(v) for k, v in _ST_DTYPES.items() if k != "BF16"}
+_ST_NUMPY = {k: np.dtype(v) for k, v in _ST_DTYPES.items()}
 _MAX_NPY_HEADER = 10000  # NumPy's own limit on a .npy header's length
 _STORED, _DEFLATED = 0, 8  # zip compression methods (zipfile is imported when needed)
 
@@ -225,7 +239,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
     Raises:
         SerializationError: the file is truncated, corrupt, not in one of these formats, or its
             pickle asks for anything but tensors, containers, numbers and strings (the error
-            names the global or opcode).
+            names the global or opcode); or the path is a FIFO or a device, which could block
+            the read forever (only regular files are opened).
     """
     from .serialization import _args
 
@@ -247,8 +262,38 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
         src.seek(0)
         return _load_from(src, size, label, None, map_location, encoding)
     path = _path(f, "load")
-    with open(path, "rb") as fh:
+    with open_regular(path, "load") as fh:
         return _load_from(fh, os.fstat(fh.fileno()).st_size, path, _format_of(path), map_location, encoding)
+
+
+_NOT_REGULAR = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                (stat.S_ISBLK, "a block device"))
+
+
+def open_regular(path, verb="load"):
+    """Open ``path`` for binary reading, refusing anything but a regular file.
+
+    Reading a FIFO (or a terminal) would block until some other process writes to it, so the
+    file is opened without blocking and checked before a byte is read.
+
+    Raises:
+        IsADirectoryError: ``path`` is a folder.
+        SerializationError: ``path`` is a FIFO, socket or device.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if not stat.S_ISREG(mode):
+            kind = next((k for test, k in _NOT_REGULAR if test(mode)), "a special file")
+            raise SerializationError(f"cannot {verb} {path!r}: it is {kind}, not a regular file")
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _load_from(f, size, label, fmt, map_location, encoding):
@@ -371,20 +416,32 @@ def _read_npy_member(zf, f, info):
             if zlib.crc32(a.view(np.uint8), zlib.crc32(head)) != info.CRC:
                 raise _Bad(f"member {name!r} fails its CRC check (corrupt)")
         else:
-            # a deflated member's size is a claim until the data inflates to it: grow as it does
-            parts, got = [], 0
-            while got < nbytes:
-                parts.append(m.read(min(_CHUNK, nbytes - got)))
-                if not parts[-1]:
-                    raise _Bad(f"member {name!r} ends after {got} of its {nbytes} data bytes (truncated)")
-                got += len(parts[-1])
-            a, pos = np.empty(count, dtype), 0
-            for p in parts:
-                a.view(np.uint8)[pos:pos + len(p)] = np.frombuffer(p, np.uint8)
-                pos += len(p)
-            if m.read(1):  # reading to the end also makes zipfile check the CRC
-                raise _Bad(f"member {name!r} holds more data than its header says")
+            # a deflated member's size is a claim until the data inflates to it; a claim that
+            # only a high ratio can meet (up to deflate's ~1032:1, checked before) is proven by
+            # inflating it once, keeping nothing, before its array is allocated
+            if nbytes > _TRUSTED_RATIO * info.compress_size + (1 << 20):
+                with zf.open(info) as probe:
+                    probe.read(len(head))
+                    _inflate_into(probe, None, nbytes, name)
+            a = np.empty(count, dtype)
+            _inflate_into(m, a.view(np.uint8), nbytes, name)
     return a.reshape(shape[::-1]).T if fortran else a.reshape(shape)
+
+
+def _inflate_into(m, buf, nbytes, name):
+    """Read exactly ``nbytes`` from the zip member ``m`` into the uint8 array ``buf`` (None: count
+    them only), a chunk at a time, and check that the member ends there (and its CRC)."""
+    view = None if buf is None else memoryview(buf)
+    got = 0
+    while got < nbytes:
+        chunk = m.read(min(_INFLATE_CHUNK, nbytes - got))
+        if not chunk:
+            raise _Bad(f"member {name!r} ends after {got} of its {nbytes} data bytes (truncated)")
+        if view is not None:
+            view[got:got + len(chunk)] = chunk
+        got += len(chunk)
+    if m.read(1):  # reading to the end also makes zipfile check the CRC
+        raise _Bad(f"member {name!r} holds more data than its header says")
 
 
 def _npy_header(m, name):
@@ -459,6 +516,27 @@ def _load_safetensors(f, size):
                        "give it a .pt or .npz name to load it as one")
         raise _Bad(f"its header claims {n} bytes but the file has only {size - 8} after the "
                    "length field (truncated or corrupt)")
+    if n > _MAX_ST_HEADER:
+        raise _Bad(f"its header claims {n} bytes; the safetensors format allows at most {_MAX_ST_HEADER}")
+    with _gc_paused():
+        return _read_safetensors(f, n, size)
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector within the block: a header of many tensors parses
+    into millions of containers, none of them garbage, and the collections that their
+    allocation triggers would take more time than the parse itself."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _read_safetensors(f, n, size):
     raw = f.read(n)
     if len(raw) != n:
         raise _Bad("it ended while reading the header (truncated)")
@@ -466,26 +544,26 @@ def _load_safetensors(f, size):
         header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
     except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise _Bad(f"its header is not valid JSON ({e})") from None
+    del raw
     if not isinstance(header, dict):
         raise _Bad("its header is not a JSON object")
     meta = header.pop("__metadata__", None) or {}
     if not isinstance(meta, dict):
         raise _Bad("its __metadata__ is not a JSON object")
-    start, data_len = 8 + n, size - 8 - n
-    specs = []
-    for key, spec in header.items():
-        specs.append((_check_spec(key, spec, data_len), key))
-    arrays = {}
-    for (begin, dtype, shape, bf16), key in sorted(specs, key=lambda s: s[0][0]):
-        count = 1
-        for d in shape:
-            count *= d
-        a = np.empty(count, dtype)
-        f.seek(start + begin)
-        _read_into(f, a.view(np.uint8), key)
-        if bf16:  # bfloat16 is the top half of a float32
+    specs = _tensor_specs(header, size - 8 - n)
+    del header
+    # the ranges tile the data section, so it is read front to back, and what is allocated
+    # is the file's size (twice a bfloat16 tensor's, widened to float32)
+    f.seek(8 + n)
+    readinto, arrays = f.readinto, {}
+    for _, _, key, name, shape in specs:
+        a = np.empty(shape, _ST_NUMPY[name])
+        got = readinto(a)  # a C-contiguous array is a writable buffer of a.nbytes bytes
+        if got != a.nbytes:
+            _read_into(f, a.reshape(-1).view(np.uint8)[got or 0:], key)
+        if name == "BF16":  # bfloat16 is the top half of a float32
             a = (a.astype(np.uint32) << 16).view(np.float32)
-        arrays[key] = a.reshape(shape)
+        arrays[key] = a
     text = meta.get(_META_KEY)
     if text is None:
         return arrays
@@ -495,30 +573,85 @@ def _load_safetensors(f, size):
 
 
 def _no_duplicates(pairs):
-    keys = [k for k, _ in pairs]
-    if len(set(keys)) != len(keys):
+    d = dict(pairs)
+    if len(d) != len(pairs):
         raise _Bad("its header repeats a key")
-    return dict(pairs)
+    return d
+
+
+def _tensor_specs(header, data_len):
+    """Check the header's tensor entries: their dtypes and shapes, that each byte range is as
+    long as its shape needs, and that the ranges tile the data section (``_check_tiling``).
+
+    Returns ``[(begin, end, key, dtype name, shape)]`` sorted by offset. A header may hold
+    hundreds of thousands of tensors, so the checks run over whole columns with builtins;
+    only when one fails are the entries checked one by one, for a message naming the tensor.
+    """
+    try:
+        entries = list(header.values())
+        names = [e["dtype"] for e in entries]
+        shapes = [e["shape"] for e in entries]
+        offsets = [e["data_offsets"] for e in entries]
+        sizes = [_ST_NUMPY[name].itemsize for name in names]
+        dims, flat = list(chain.from_iterable(shapes)), list(chain.from_iterable(offsets))
+        begins, ends = flat[0::2], flat[1::2]
+        # type(...) is int, not isinstance: JSON's true and false are bools, which are ints
+        ok = (set(map(type, entries)) <= {dict} and set(map(type, shapes)) <= {list}
+              and set(map(type, offsets)) <= {list} and set(map(len, offsets)) <= {2}
+              and set(map(type, dims)) <= {int} and set(map(type, flat)) <= {int}
+              and min(dims, default=0) >= 0 and min(begins, default=0) >= 0
+              and max(ends, default=0) <= data_len and all(map(operator.le, begins, ends))
+              and list(map(operator.mul, map(math.prod, shapes), sizes)) == list(map(operator.sub, ends, begins)))
+    except (KeyError, TypeError):  # a missing field, an unknown or unhashable dtype, a non-list
+        ok = False
+    if not ok:
+        for key, spec in header.items():
+            _check_spec(key, spec, data_len)  # raises, naming the first bad tensor
+        raise AssertionError("unreachable: a column check failed but no entry did")
+    specs = sorted(zip(begins, ends, header, names, map(tuple, shapes)))  # keys are unique: no ties
+    _check_tiling(specs, data_len)
+    return specs
 
 
 def _check_spec(key, spec, data_len):
-    """Validate one header entry against the data's size; return (begin, dtype, shape, is_bf16)."""
-    if not (isinstance(spec, dict) and {"dtype", "shape", "data_offsets"} <= spec.keys()):
+    """Check one header entry against the data's size; raise naming the tensor if it is wrong."""
+    if not (type(spec) is dict and "dtype" in spec and "shape" in spec and "data_offsets" in spec):
         raise _Bad(f"tensor {key!r} needs dtype, shape and data_offsets in the header")
     name, shape, offsets = spec["dtype"], spec["shape"], spec["data_offsets"]
-    if not (isinstance(name, str) and name in _ST_DTYPES):
+    dtype = _ST_NUMPY.get(name) if type(name) is str else None
+    if dtype is None:
         raise _Bad(f"tensor {key!r} has dtype {str(name)[:20]!r}; ember reads {', '.join(_ST_DTYPES)}")
-    ints = lambda v: isinstance(v, list) and all(type(i) is int and i >= 0 for i in v)  # noqa: E731
-    if not ints(shape):
+    # type(...) is int: JSON's true and false are bools, which Python counts as ints
+    if not (type(shape) is list and all(type(d) is int and d >= 0 for d in shape)):
         raise _Bad(f"tensor {key!r} has an invalid shape {str(shape)[:80]}")
-    if not (ints(offsets) and len(offsets) == 2 and offsets[0] <= offsets[1] <= data_len):
+    if not (type(offsets) is list and len(offsets) == 2 and type(offsets[0]) is int
+            and type(offsets[1]) is int and 0 <= offsets[0] <= offsets[1] <= data_len):
         raise _Bad(f"tensor {key!r} has data_offsets {str(offsets)[:80]} outside the "
                    f"{data_len} data bytes of the file (truncated or corrupt)")
-    dtype = np.dtype(_ST_DTYPES[name])
-    count = 1
-    for d in shape:
-        count *= d
-    if count * dtype.itemsize != offsets[1] - offsets[0]:
-        raise _Bad(f"tensor {key!r} of shape {shape} and dtype {name} needs {count * dtype.itemsize} "
-                   f"bytes but its data_offsets span {offsets[1] - offsets[0]}")
-    return offsets[0], dtype, tuple(shape), name == "BF16"
+    begin, end = offsets
+    need = math.prod(shape) * dtype.itemsize
+    if need != end - begin:
+        raise _Bad(f"tensor {key!r} of shape {shape} and dtype {name} needs {need} "
+                   f"bytes but its data_offsets span {end - begin}")
+
+
+def _check_tiling(specs, data_len):
+    """The format's rule, as the safetensors library applies it: sorted by offset, the tensors'
+    byte ranges cover the data section exactly, with no overlap, no hole and nothing after."""
+    begins, ends = list(map(operator.itemgetter(0), specs)), list(map(operator.itemgetter(1), specs))
+    if not specs and data_len == 0 or specs and [0] + ends[:-1] == begins and ends[-1] == data_len:
+        return
+    pos, prev = 0, None
+    for begin, end, key, *_ in specs:
+        if begin != pos:
+            if begin < pos:
+                raise _Bad(f"tensor {key!r} has data_offsets [{begin}, {end}], which overlap tensor "
+                           f"{prev[2]!r} at [{prev[0]}, {prev[1]}]; each byte belongs to one tensor")
+            where = f"tensor {prev[2]!r} ends at {pos}" if prev else "the data section starts at 0"
+            raise _Bad(f"tensor {key!r} starts at data offset {begin} but {where}: a hole of "
+                       f"{begin - pos} unused bytes (corrupt)")
+        pos, prev = end, (begin, end, key)
+    if pos != data_len:
+        last = f"after the last tensor {prev[2]!r} (which ends at {pos})" if prev else "but no tensors"
+        raise _Bad(f"its data section has {data_len - pos} bytes {last}; "
+                   "the tensors must account for all of it")

@@ -15,16 +15,19 @@ import zlib
 
 import numpy as np
 
-from ..io import SerializationError
+from ..io import SerializationError, open_regular
 
 __all__ = ["read_idx", "write_idx"]
 
 _CODES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _CODE_OF = {np.dtype(v).newbyteorder("="): k for k, v in _CODES.items()}
-_CHUNK = 1 << 20
+_CHUNK = 1 << 18  # compressed bytes read, and decompressed bytes held, at a time
 # deflate cannot expand data by more than about 1032:1, so a gzip file of n bytes holds at most
 # this many times n: a header that claims more is lying, and we can say so before inflating
 _MAX_RATIO = 1100
+# a header claiming at most this ratio gets its array at once; one claiming more is inflated
+# first without keeping anything, so that a lie costs time, not memory
+_TRUSTED_RATIO = 16
 
 
 class GzipStream:
@@ -43,12 +46,42 @@ class GzipStream:
         """Up to ``n`` decompressed bytes as a list of bytes objects; fewer only at the end."""
         parts, want = [], n
         while want > 0:
+            out = self._piece(want)
+            if not out:
+                break
+            parts.append(out)
+            want -= len(out)
+        return parts
+
+    def readinto(self, view):
+        """Fill the writable byte buffer ``view`` a piece at a time (no second copy of it);
+        return how many bytes it got, fewer than ``len(view)`` only at the end."""
+        return self._fill(view, len(view))
+
+    def skip(self, n):
+        """Inflate and discard up to ``n`` bytes, a piece at a time; return how many there were."""
+        return self._fill(None, n)
+
+    def _fill(self, view, n):
+        got = 0
+        while got < n:
+            out = self._piece(min(n - got, _CHUNK))
+            if not out:
+                break
+            if view is not None:
+                view[got : got + len(out)] = out
+            got += len(out)
+        return got
+
+    def _piece(self, want):
+        """The next at most ``want`` decompressed bytes; b"" at the end of the stream."""
+        while True:
             if not self._in:
                 self._in = self._f.read(_CHUNK)
                 if not self._in:
                     if self._d is not None:
                         raise SerializationError(f"{self._name}: truncated gzip stream")
-                    break
+                    return b""
             if self._d is None:
                 if self._in[0] == 0x1F:  # a gzip member (zlib checks the rest of its header)
                     self._d = zlib.decompressobj(31)
@@ -67,9 +100,7 @@ class GzipStream:
             else:
                 self._in = self._d.unconsumed_tail
             if out:
-                parts.append(out)
-                want -= len(out)
-        return parts
+                return out
 
 
 def _read_exact(stream, n, gz):
@@ -77,6 +108,13 @@ def _read_exact(stream, n, gz):
     if gz:
         return b"".join(stream.read(n))
     return stream.read(n)
+
+
+def _check_length(stream, got, nbytes, name, claim, header):
+    if got < nbytes:
+        raise SerializationError(f"{name}: {claim} decompressed), but it holds {header + got:,}")
+    if stream.read(1):
+        raise SerializationError(f"{name}: {claim} decompressed), but it holds more")
 
 
 def read_idx(path):
@@ -96,7 +134,7 @@ def read_idx(path):
         ember.SerializationError: naming the file and what is wrong with it.
     """
     name = os.fspath(path)
-    with open(name, "rb") as f:
+    with open_regular(name, "read") as f:
         gz = f.read(2) == b"\x1f\x8b"
         f.seek(0)
         size = os.fstat(f.fileno()).st_size
@@ -135,18 +173,15 @@ def read_idx(path):
                 raise SerializationError(
                     f"{name}: {claim} decompressed), but a gzip file of {size:,} bytes cannot hold that much"
                 )
-            parts = stream.read(nbytes)
-            got = sum(len(p) for p in parts)
-            if got < nbytes:
-                raise SerializationError(f"{name}: {claim} decompressed), but it holds {header + got:,}")
-            if stream.read(1):
-                raise SerializationError(f"{name}: {claim} decompressed), but it holds more")
+            if nbytes > _TRUSTED_RATIO * size + (1 << 20):
+                # a claim that only a high ratio can meet (zeros) is proven by inflating it
+                # once, keeping nothing, before its array is allocated
+                _check_length(stream, stream.skip(nbytes), nbytes, name, claim, header)
+                f.seek(0)
+                stream = GzipStream(f, name)
+                _read_exact(stream, header, gz)
             buf = np.empty(nbytes, np.uint8)
-            pos = 0
-            for p in parts:
-                buf[pos : pos + len(p)] = np.frombuffer(p, np.uint8)
-                pos += len(p)
-            del parts
+            _check_length(stream, stream.readinto(memoryview(buf)), nbytes, name, claim, header)
     arr = buf.view(dtype).reshape(dims)
     return arr if dtype.itemsize == 1 else arr.astype(dtype.newbyteorder("="))
 

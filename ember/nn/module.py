@@ -21,6 +21,7 @@ A module without hooks (and no global hooks) goes straight to ``forward``.
 import itertools
 import warnings
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -712,7 +713,12 @@ class Module:
         With ``strict``, one error lists every missing key, unexpected key and shape
         mismatch. Values may be ndarrays, Tensors or anything with ``.numpy()`` (a torch
         tensor on the CPU). Returns ``(missing_keys, unexpected_keys)``.
+
+        Everything is checked before anything is copied: a bad key or value leaves the module
+        as it was.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         targets = {}
         for mname, m in self.named_modules(remove_duplicate=False):
             pre = f"{mname}." if mname else ""
@@ -722,16 +728,23 @@ class Module:
             for k, b in m._buffers.items():
                 if b is not None and k not in m._non_persistent_buffers_set:
                     targets[pre + k] = (m, k, False)
-        given = {k: _to_numpy(v) for k, v in state_dict.items()}
-        missing = [k for k in targets if k not in given]
-        unexpected = [k for k in given if k not in targets]
+        given, bad_values = {}, []
+        for k, v in state_dict.items():
+            if k in targets:  # an unexpected key's value is never looked at, as in PyTorch
+                a, why = _state_value(v)
+                if a is None:
+                    bad_values.append(f'While copying the parameter named "{k}", {why}')
+                else:
+                    given[k] = a
+        missing = [k for k in targets if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in targets]
         mismatched = []
         for k, (m, name, is_param) in targets.items():
             if k in given:
                 cur = (m._parameters if is_param else m._buffers)[name]._data
                 if tuple(given[k].shape) != tuple(cur.shape):
                     mismatched.append(f"{k}: expected shape {tuple(cur.shape)}, got {tuple(given[k].shape)}")
-        problems = []
+        problems = list(bad_values)
         if mismatched:
             problems.append("size mismatch: " + "; ".join(mismatched))
         if strict and missing:
@@ -873,6 +886,22 @@ class Module:
 
     def __dir__(self):
         return list(super().__dir__()) + list(self._parameters) + list(self._buffers) + list(self._modules)
+
+
+def _state_value(v):
+    """A state dict's value as a numeric ndarray, or (None, what is wrong with it)."""
+    if v is None or isinstance(v, (str, bytes, Mapping)):
+        return None, ("expected torch.Tensor or Tensor-like object from checkpoint but received "
+                      f"{type(v)}")
+    try:
+        a = np.asarray(_to_numpy(v))
+    except (TypeError, ValueError) as e:  # a ragged list, an object that is no array
+        return None, (f"expected torch.Tensor or Tensor-like object from checkpoint but received "
+                      f"{type(v)} ({e})")
+    if a.dtype.kind not in "biufc":
+        return None, (f"expected a tensor of numbers from checkpoint but received {type(v)} "
+                      f"of dtype {a.dtype}")
+    return a, None
 
 
 def _to_numpy(v):
