@@ -304,7 +304,7 @@ class Conv2dFunction(Function):
         return conv2d_reference(x, w, b, stride, pads, dilation, groups)
 
 
-def winograd_pays(xshape, wshape, stride, dilation, groups):
+def winograd_pays(xshape, wshape, stride, pads, dilation, groups):
     """Whether ``ember.kernels.winograd`` takes this convolution: 3x3, stride 1, dilation 1, one
     group, and channel counts for which its GEMMs save more than its transforms cost.
     ``EMBER_WINOGRAD=0`` turns it off (im2col for every shape), ``=1`` on for every shape it
@@ -313,8 +313,14 @@ def winograd_pays(xshape, wshape, stride, dilation, groups):
         return False
     if _WINOGRAD != "auto":
         return _WINOGRAD == "1"
+    # measured (tests/nn/test_kernels_winograd.py's shapes and ResNet-18's, forward+backward, one
+    # thread's CPU time): 0.6-0.87x im2col's from 32 channels in and out; 1.0-1.2x at 16; at 1-8
+    # channels (first layers) the transforms cost more than the GEMM they shorten (1.4-4x). An
+    # output that tiles badly (3x3 computed as 4x4) wastes what the tiles save.
     c, o = xshape[1], wshape[0]
-    return c >= 8 and o >= 8
+    oh, ow = xshape[2] + pads[0][0] + pads[0][1] - 2, xshape[3] + pads[1][0] + pads[1][1] - 2
+    waste = (-(-oh // 2) * 2) * (-(-ow // 2) * 2) / max(oh * ow, 1)
+    return c >= 32 and o >= 32 and waste <= 1.35
 
 
 _WINOGRAD = os.environ.get("EMBER_WINOGRAD", "auto").strip().lower()
@@ -325,7 +331,7 @@ def conv2d(x, weight, bias, stride, pads, dilation, groups):
     """The kernel on checked Tensors, arguments as ``conv2d_reference``: x (N, C, H, W), pads
     ((top, bottom), (left, right)). 3x3 stride-1 convolutions go to the Winograd kernel where
     ``winograd_pays``."""
-    if winograd_pays(x.shape, weight.shape, stride, dilation, groups):
+    if winograd_pays(x.shape, weight.shape, stride, pads, dilation, groups):
         return winograd.winograd_conv2d(x, weight, bias, pads)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return Conv2dFunction.apply(*inputs, stride=stride, pads=pads, dilation=dilation, groups=groups)

@@ -166,17 +166,21 @@ def test_dispatch_rule_and_switches(monkeypatch):
     orig = winograd.WinogradConv2dFunction.forward
     monkeypatch.setattr(winograd.WinogradConv2dFunction, "forward",
                         lambda self, *a, **kw: calls.append(1) or orig(self, *a, **kw))
-    x = np.ones((2, 16, 6, 6), np.float32)
-    nn.Conv2d(16, 16, 3, padding=1)(x)
+    x = np.ones((2, 32, 6, 6), np.float32)
+    nn.Conv2d(32, 32, 3, padding=1)(x)
     assert calls == [1]  # channel counts for which it pays
-    for conv in (nn.Conv2d(16, 16, 3, stride=2), nn.Conv2d(16, 16, 3, dilation=2), nn.Conv2d(16, 16, 3, groups=2),
-                 nn.Conv2d(16, 16, 5), nn.Conv2d(16, 16, (3, 1))):
+    for conv in (nn.Conv2d(32, 32, 3, stride=2), nn.Conv2d(32, 32, 3, dilation=2), nn.Conv2d(32, 32, 3, groups=2),
+                 nn.Conv2d(32, 32, 5), nn.Conv2d(32, 32, (3, 1))):
         conv(x)
     assert calls == [1]  # shapes it cannot take
+    nn.Conv2d(32, 16, 3, padding=1)(x)
+    nn.Conv2d(16, 32, 3, padding=1)(x[:, :16])
+    nn.Conv2d(32, 32, 3)(x[:, :, :5, :5])  # a 3x3 output, computed as 4x4
+    assert calls == [1]  # shapes it does not pay for
     with ember.kernels.disabled():
-        nn.Conv2d(16, 16, 3)(x)
+        nn.Conv2d(32, 32, 3)(x)
     monkeypatch.setattr(conv_kernels, "_WINOGRAD", "0")
-    nn.Conv2d(16, 16, 3)(x)
+    nn.Conv2d(32, 32, 3)(x)
     assert calls == [1]  # EMBER_KERNELS=0 and EMBER_WINOGRAD=0 switch it off
     monkeypatch.setattr(conv_kernels, "_WINOGRAD", "1")
     F.conv2d(np.ones((1, 1, 4, 4), np.float32), np.ones((1, 1, 3, 3), np.float32))
