@@ -12,7 +12,7 @@ import operator
 import numpy as np
 
 from . import backend
-from ._tensor_base import TensorBase, from_op, to_array
+from ._tensor_base import TensorBase, check_numeric, from_op, to_array
 
 __all__ = [
     "tensor", "as_tensor", "asarray", "from_numpy", "scalar_tensor", "empty", "zeros", "ones", "full",
@@ -77,7 +77,7 @@ def _new(arr, device=None, requires_grad=False, out=None, keep_numel=False):
         return _into(out, arr, keep_numel)
     _check_grad(arr, requires_grad)
     t = from_op(arr, None)
-    t.requires_grad = bool(requires_grad)
+    t._rg = bool(requires_grad)
     return t
 
 
@@ -133,8 +133,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     del pin_memory
     src = _raw(data)
     arr = _from_data(data, dtype)
-    if arr.dtype.kind not in "biufc" and arr.dtype.name != "bfloat16":
-        raise TypeError(f"new(): invalid data type '{type(data).__name__}' (a tensor holds numbers or bools)")
+    check_numeric(arr, "np.ndarray" if isinstance(src, np.ndarray) else type(src).__name__)
     if arr is src or (isinstance(src, np.ndarray) and np.shares_memory(arr, src)):
         arr = arr.copy()
     return _new(arr, device, requires_grad)
@@ -150,6 +149,7 @@ def as_tensor(data, dtype=None, device=None):
         arr = data._data if dtype is None else data._data.astype(np.dtype(dtype))
         return _new(arr, device)
     if isinstance(data, np.ndarray):
+        check_numeric(data)
         return _new(data if dtype is None else data.astype(np.dtype(dtype), copy=False), device)
     return _new(_from_data(data, dtype), device)
 
@@ -173,6 +173,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
             src = np.frombuffer(view, dt)
             want = None
     if isinstance(src, np.ndarray):
+        check_numeric(src)
         arr = src if want is None else src.astype(want, copy=False)
     else:
         arr = _from_data(src, want)
@@ -191,11 +192,7 @@ def from_numpy(ndarray):
     """A tensor sharing ``ndarray``'s memory and dtype: writes to one show in the other."""
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
-    if ndarray.dtype.kind not in "biufc":
-        raise TypeError(f"can't convert np.ndarray of type {ndarray.dtype}. The only supported types are: "
-                        "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint64, "
-                        "uint32, uint16, uint8, and bool.")
-    return from_op(ndarray, None)
+    return from_op(check_numeric(ndarray), None)
 
 
 def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):

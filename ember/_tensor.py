@@ -135,7 +135,7 @@ class Tensor(TensorBase):
         if self._vc is not None and self._vc.shared and self._fn is not None:
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self._fn = None
-        self.requires_grad = False
+        self._rg = False
         return self
 
     def clone(self):
@@ -143,7 +143,7 @@ class Tensor(TensorBase):
         return ops.clone(self)
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self._data.dtype.kind not in "fc":
+        if requires_grad and not _dtype.differentiable(self._data.dtype):
             raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got {self._data.dtype}")
         if not requires_grad and self._fn is not None:
             raise RuntimeError(
@@ -151,7 +151,7 @@ class Tensor(TensorBase):
                 "computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach()."
             )
-        self.requires_grad = bool(requires_grad)
+        self._rg = bool(requires_grad)
         return self
 
     def retain_grad(self):
@@ -523,7 +523,7 @@ class Tensor(TensorBase):
         _write(self, r._data)
         bump(self)
         self._vc.history(self).append((self._vc.clock, self._fn, self._oi, self.requires_grad))
-        self._fn, self._oi, self.requires_grad = r._fn, r._oi, r.requires_grad
+        self._fn, self._oi, self._rg = r._fn, r._oi, r._rg
         return self
 
     def _arith_(self, ufunc, other, alpha=1):
@@ -828,7 +828,7 @@ class Tensor(TensorBase):
             self._data = r._data
             bump(self)
             self._vc.history(self).append((self._vc.clock, self._fn, self._oi, self.requires_grad))
-            self._fn, self._oi, self.requires_grad = r._fn, r._oi, r.requires_grad
+            self._fn, self._oi, self._rg = r._fn, r._oi, r._rg
             return self
         self._data = view(from_op(self._data, None))._data
         bump(self)
@@ -959,7 +959,7 @@ def _inplace_through_views(t, compute):
     for w in [root] + [w for w in others if w is not None and w is not root]:
         w_new = new_root if w is root else ops.getitem(flat_new, places(w))
         v.history(w).append((tick, w._fn, w._oi, w.requires_grad))
-        w._fn, w._oi, w.requires_grad = w_new._fn, w_new._oi, w_new.requires_grad
+        w._fn, w._oi, w._rg = w_new._fn, w_new._oi, w_new._rg
     return t
 
 
@@ -991,7 +991,7 @@ def _history_handle(t):
     ``t`` takes as its input, so the graph keeps the old value."""
     h = from_op(t._data.copy(), t._fn)
     h._oi = t._oi
-    h.requires_grad = t.requires_grad
+    h._rg = t._rg
     return h
 
 

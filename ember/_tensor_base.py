@@ -12,11 +12,12 @@ from . import backend
 
 
 class TensorBase:
-    """An array (``_data``), its gradient (``_grad``), whether it ``requires_grad``, the op that
-    made it (``_fn``) and which of that op's outputs it is (``_oi``, None for single-output
-    ops), and its version counter (``_vc``, made on the first in-place write or view)."""
+    """An array (``_data``), its gradient (``_grad``), whether it requires grad (``_rg``, read
+    and set as ``requires_grad``), the op that made it (``_fn``) and which of that op's outputs
+    it is (``_oi``, None for single-output ops), and its version counter (``_vc``, made on the
+    first in-place write or view)."""
 
-    __slots__ = ("_data", "_grad", "requires_grad", "_fn", "_oi", "_vc", "__weakref__")
+    __slots__ = ("_data", "_grad", "_rg", "_fn", "_oi", "_vc", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -25,12 +26,22 @@ class TensorBase:
             raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got {arr.dtype}")
         self._data = arr
         self._grad = None
-        self.requires_grad = bool(requires_grad)
+        self._rg = bool(requires_grad)
         self._fn = None
         self._oi = None
         self._vc = None
 
+    def _set_requires_grad(self, value):
+        # The engine and the ops read and write the slot ``_rg`` directly; only this public
+        # setter checks, as PyTorch's does: an integer or bool tensor has no gradient.
+        if value and self._data.dtype.kind not in "fc" and self._data.dtype.name != "bfloat16":
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients, "
+                               f"got {self._data.dtype}")
+        self._rg = bool(value)
 
+
+TensorBase.requires_grad = property(TensorBase._rg.__get__, TensorBase._set_requires_grad,
+                                    doc="Whether ops on this tensor are recorded for backward.")
 Tensor = TensorBase  # the class from_op makes: ember._tensor sets it to ember._tensor.Tensor
 _new, _ndarray = object.__new__, np.ndarray
 
@@ -41,7 +52,7 @@ def from_op(data, fn):
     # NumPy may return a scalar; a CuPy array (a tensor on the GPU) is kept as it is
     t._data = data if type(data) is _ndarray or type(data).__module__[:4] == "cupy" else np.asarray(data)
     t._grad = None
-    t.requires_grad = fn is not None
+    t._rg = fn is not None
     t._fn = fn
     t._oi = None
     t._vc = None
@@ -50,13 +61,16 @@ def from_op(data, fn):
 
 def to_array(data, dtype=None):
     """Python numbers and lists become the default float dtype (ints stay int64, bools bool);
-    arrays keep theirs unless ``dtype`` is given."""
+    arrays keep theirs unless ``dtype`` is given. What a tensor cannot hold (objects, strings,
+    dates) is a TypeError, as PyTorch's."""
     if isinstance(data, TensorBase):
         data = data._data
     if isinstance(data, np.ndarray) or type(data).__module__.startswith("cupy"):
+        if data.dtype.kind not in _KINDS:
+            check_numeric(data)
         return data if dtype is None else data.astype(dtype, copy=False)
     if isinstance(data, np.generic):
-        return np.asarray(data, dtype=dtype)
+        return check_numeric(np.asarray(data, dtype=dtype), type(data).__name__)
     if isinstance(data, (list, tuple)) and any(isinstance(x, TensorBase) for x in data):
         data = [x._data if isinstance(x, TensorBase) else x for x in data]
     arr = np.asarray(data)
@@ -70,4 +84,19 @@ def to_array(data, dtype=None):
         return arr
     if arr.dtype.kind == "O":
         raise TypeError(f"cannot make a tensor from {type(data).__name__} holding mixed or non-numeric items")
-    return arr
+    return check_numeric(arr, type(data).__name__)
+
+
+_KINDS = "biufc"  # bool, signed and unsigned ints, floats, complex: what a tensor holds
+
+
+def check_numeric(arr, source="np.ndarray"):
+    """``arr`` if a tensor can hold its dtype, else PyTorch's TypeError naming the dtype."""
+    dt = arr.dtype
+    if dt.kind in _KINDS or dt.name == "bfloat16":
+        return arr
+    if source != "np.ndarray":  # a Python or NumPy scalar, or nested lists of them
+        raise TypeError(f"new(): invalid data type '{dt.type.__name__.rstrip('_')}' (a tensor holds numbers or bools)")
+    raise TypeError(f"can't convert np.ndarray of type numpy.{dt.type.__name__}. The only supported types are: "
+                    "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint64, "
+                    "uint32, uint16, uint8, and bool.")

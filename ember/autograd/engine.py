@@ -38,7 +38,7 @@ def _edge(t, tick):
     for c, f, oi, rg in (h.get(id(t), ()) if h else ()):
         if c > tick:
             return f, oi, rg
-    return t._fn, t._oi, t.requires_grad
+    return t._fn, t._oi, t._rg
 
 
 def _old_fns(fn):
@@ -271,7 +271,7 @@ class _Walk:
                 self.route(fn, inputs, gxs, stale)
             else:
                 for t, g in zip(inputs, gxs):
-                    if g is None or not t.requires_grad:
+                    if g is None or not t._rg:
                         continue
                     if g.shape != t._data.shape or g.dtype != t._data.dtype:
                         _bad_grad(fn, inputs.index(t), t, g)
@@ -300,7 +300,7 @@ class _Walk:
             if g is None:
                 continue
             if stale is None:
-                f, oi, rg = t._fn, t._oi, t.requires_grad
+                f, oi, rg = t._fn, t._oi, t._rg
             else:
                 f, oi, rg = stale[i]
             if not rg:
@@ -324,7 +324,7 @@ def _stale_edges(fn, inputs, tick):
             _check_saved(fn, i, t, tick)
             edges.append(_edge(t, tick))
         else:
-            edges.append((t._fn, t._oi, t.requires_grad))
+            edges.append((t._fn, t._oi, t._rg))
     return edges
 
 
@@ -362,10 +362,10 @@ def _graph_backward(fn, gys):
             )
         xs = fn.inputs
         y = ref(*xs)
-        want = [t for t in xs if t.requires_grad]
+        want = [t for t in xs if t._rg]
         gs = grad([y], want, [gys[0]], create_graph=True, allow_unused=True)
         it = iter(gs)
-        return tuple(next(it) if t.requires_grad else None for t in xs)
+        return tuple(next(it) if t._rg else None for t in xs)
 
 
 def _root_grad(t, g, graph):
@@ -396,7 +396,7 @@ def _root_grad(t, g, graph):
 def _start(walk, outputs, grad_outputs):
     roots = []
     for t, g in zip(outputs, grad_outputs):
-        if not t.requires_grad:
+        if not t._rg:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         g = _root_grad(t, g, walk.graph)
         if not walk.graph:
@@ -474,7 +474,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for t in inputs:
         if not isinstance(t, TensorBase):
             raise TypeError(f"grad: inputs must be Tensors, got {type(t).__name__}")
-        if not t.requires_grad:
+        if not t._rg:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     if retain_graph is None:
         retain_graph = create_graph

@@ -139,6 +139,18 @@ class inference_mode(_Mode):
         return (self.mode,)
 
 
+# ----- which results carry gradients -----
+
+_FLOATS = frozenset(np.dtype(c) for c in "efdgFDG")  # the common case, one set lookup
+
+
+def differentiable(a):
+    """Whether array ``a`` (or a NumPy scalar) can carry a gradient: floating or complex,
+    bfloat16 included; integer and bool results of ops are constants, as in PyTorch."""
+    d = a.dtype
+    return d.kind in "fc" or d.name == "bfloat16"
+
+
 # ----- versions -----
 
 _now = [0]  # the clock: one tick per in-place change anywhere
@@ -273,7 +285,7 @@ class Function:
         raise NotImplementedError
 
     def needs_grad(self, i):
-        return self.inputs[i].requires_grad
+        return self.inputs[i]._rg
 
     def save_for_backward(self, *values):
         """Keep inputs and the output for backward, where ``self.saved_tensors`` gives them back."""
@@ -325,7 +337,9 @@ class Function:
             y = fn.forward(*[t._data for t in inputs])
         if _GradMode.enabled:
             for t in inputs:
-                if t.requires_grad:
+                if t._rg:
+                    if y.dtype not in _FLOATS and not differentiable(y):
+                        break  # an integer or bool result is not differentiable (PyTorch's rule)
                     fn._clock = _now[0]
                     fn._special = False
                     if _Anomaly.enabled:
@@ -349,7 +363,7 @@ class Function:
         for t in self.inputs:
             if t._fn is not None:
                 out.append((t._fn, t._oi or 0))
-            elif t.requires_grad:
+            elif t._rg:
                 out.append((AccumulateGrad(t), 0))
             else:
                 out.append((None, 0))
@@ -447,7 +461,7 @@ def _apply_ctx(cls, *args, **kwargs):
     then the outputs are linked to this node."""
     node = cls()
     tensor_pos = [i for i, a in enumerate(args) if isinstance(a, TensorBase)]
-    node.needs_input_grad = tuple(isinstance(a, TensorBase) and a.requires_grad for a in args)
+    node.needs_input_grad = tuple(isinstance(a, TensorBase) and a._rg for a in args)
     record = _GradMode.enabled and any(node.needs_input_grad)
     prev = _GradMode.enabled
     _GradMode.enabled = False
@@ -485,19 +499,21 @@ def _apply_ctx(cls, *args, **kwargs):
             new.append(o)
             continue
         if id(o) in dirty:
-            if o._fn is None and o.requires_grad:
+            if o._fn is None and o._rg:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
             # the node's input is the tensor as it was: a handle keeping its old history
             old = _tm._history_handle(o)
             inputs = [old if t is o else t for t in inputs]
-            o._fn, o._oi, o.requires_grad = node, oi(k), True
+            o._fn, o._oi, o._rg = node, oi(k), True
+        elif not differentiable(o._data):  # as PyTorch: an integer or bool output is not differentiable
+            pass
         elif any(o is a for a in args):
             o = from_op(o._data, node)
             o._oi = oi(k)
         elif id(o) in nondiff:
             pass
         else:
-            o._fn, o._oi, o.requires_grad = node, oi(k), True
+            o._fn, o._oi, o._rg = node, oi(k), True
         new.append(o)
     node.inputs = tuple(inputs)
     node._out_meta = [(o._data.shape, o._data.dtype) if isinstance(o, TensorBase) else ((), np.float32) for o in outs]

@@ -39,7 +39,7 @@ from .._tensor import Tensor
 from . import module as _module
 from .activation import ReLU
 from .containers import Flatten, Sequential
-from .linear import Linear
+from .linear import Linear, _real_input
 from .module import Module, _as_float_input
 from .pooling import MaxPool2d
 
@@ -115,9 +115,12 @@ class FusedLinearReLU(Module):
         self.training = linear.training
 
     def forward(self, x):
-        x = _as_float_input(x, self.weight._data.dtype)
+        x = _real_input(x, self.weight._data.dtype, self)  # refuses complex and objects, naming this layer
         _check_features(self, x)
         return _resolve("linear_relu")(x, self.weight, self.bias)
+
+    def _layer_name(self):
+        return f"FusedLinearReLU(in_features={self.in_features}, out_features={self.out_features})"
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -161,7 +164,13 @@ class LinearChain(Sequential):
         if plan is None:
             return super().forward(input)
         flatten, layers, first = plan
-        x = input if isinstance(input, Tensor) else Tensor(input)
+        # what the layers refuse (objects, strings, complex) goes to the loop, which names the layer
+        try:
+            x = input if isinstance(input, Tensor) else Tensor(input)
+        except TypeError:
+            return super().forward(input)
+        if x._data.dtype.kind == "c":
+            return super().forward(input)
         if flatten is not None:
             x = Tensor._from_op(x._data.reshape(flatten._flat_shape(x._data.shape)), None)
         x = _as_float_input(x, first.weight._data.dtype)

@@ -28,6 +28,8 @@ def _unb(g, shape, dtype):
     return g if g.dtype == dtype else g.astype(dtype)
 
 
+# The four arithmetic ops read the ``_rg`` slot behind ``requires_grad`` directly: they run
+# on every step, and the public property (which checks assignments) costs a call per read.
 class Add(Function):
     # Add and Sub save nothing: backward needs only the inputs' shapes and dtypes, which
     # ``self.inputs`` (the input tensors, kept by every recorded op) already carries.
@@ -38,8 +40,8 @@ class Add(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        ga = _unb(gy, a._data.shape, a._data.dtype) if a.requires_grad else None
-        gb = _unb(gy, b._data.shape, b._data.dtype) if b.requires_grad else None
+        ga = _unb(gy, a._data.shape, a._data.dtype) if a._rg else None
+        gb = _unb(gy, b._data.shape, b._data.dtype) if b._rg else None
         return ga, gb
 
 
@@ -51,8 +53,8 @@ class Sub(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        ga = _unb(gy, a._data.shape, a._data.dtype) if a.requires_grad else None
-        gb = _unb(-gy, b._data.shape, b._data.dtype) if b.requires_grad else None
+        ga = _unb(gy, a._data.shape, a._data.dtype) if a._rg else None
+        gb = _unb(-gy, b._data.shape, b._data.dtype) if b._rg else None
         return ga, gb
 
 
@@ -64,14 +66,14 @@ class Mul(Function):
 
     def forward(self, a, b):
         x, w = self.inputs
-        self.save_for_backward(a if w.requires_grad else None, b if x.requires_grad else None)
+        self.save_for_backward(a if w._rg else None, b if x._rg else None)
         return a * b
 
     def backward(self, gy):
         a, b = self.saved_tensors
         x, w = self.inputs
-        ga = _unb(gy * b, x._data.shape, x._data.dtype) if x.requires_grad else None
-        gb = _unb(gy * a, w._data.shape, w._data.dtype) if w.requires_grad else None
+        ga = _unb(gy * b, x._data.shape, x._data.dtype) if x._rg else None
+        gb = _unb(gy * a, w._data.shape, w._data.dtype) if w._rg else None
         return ga, gb
 
 
@@ -81,16 +83,16 @@ class Div(Function):
     dual = True
 
     def forward(self, a, b):
-        self.save_for_backward(a if self.inputs[1].requires_grad else None, b)
+        self.save_for_backward(a if self.inputs[1]._rg else None, b)
         return a / b
 
     def backward(self, gy):
         a, b = self.saved_tensors
         x, w = self.inputs
         gyb = gy / b
-        ga = _unb(gyb, x._data.shape, x._data.dtype) if x.requires_grad else None
+        ga = _unb(gyb, x._data.shape, x._data.dtype) if x._rg else None
         # d(a/b)/db = -a / b**2
-        gb = _unb(-gyb * a / b, w._data.shape, w._data.dtype) if w.requires_grad else None
+        gb = _unb(-gyb * a / b, w._data.shape, w._data.dtype) if w._rg else None
         return ga, gb
 
 

@@ -65,6 +65,13 @@ def batch_norm_reference(x, running_mean, running_var, weight, bias, training, m
     return _affine(y, weight, bias, shape)
 
 
+def _empty_norm(x, weight, bias):
+    """An empty (N, C, *) input normalized: empty, in the graph, the running stats left as they
+    are (PyTorch's rule); the weight's and bias's gradients are sums over no elements, zeros."""
+    y = _affine(x, weight, bias, (x.shape[1],) + (1,) * (x.ndim - 2))
+    return x * 1 if y is x else y  # a new tensor, as every other path returns
+
+
 def _check_float(v, name, who):
     if not isinstance(v, numbers.Real) or isinstance(v, bool):
         raise TypeError(f"{who}: {name} must be a number, got {v!r}")
@@ -99,7 +106,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     _check_float(eps, "eps", "batch_norm")
     if training and rm is not None:
         _check_float(momentum, "momentum", "batch_norm")
-    if training and x._data.size // max(c, 1) <= 1:
+    if training and x._data.shape[0] * math.prod(x._data.shape[2:]) == 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input shape {tuple(x.shape)}")
     w = None if weight is None else as_tensor(weight)
     b = None if bias is None else as_tensor(bias)
@@ -110,6 +117,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if first is not None and x._data.dtype != first._data.dtype:
         x = cast(x, first._data.dtype)
     training = bool(training)
+    if x._data.size == 0:
+        return _empty_norm(x, w, b)
     if kernels.enabled():
         return _kernels.batch_norm(x, rm, rv, w, b, training, momentum, eps)
     return batch_norm_reference(x, rm, rv, w, b, training, momentum, eps)
@@ -175,6 +184,8 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     first = w if w is not None else b
     if first is not None and x._data.dtype != first._data.dtype:
         x = cast(x, first._data.dtype)
+    if x._data.size == 0:
+        return _empty_norm(x, w, b)
     if kernels.enabled():
         return _kernels.group_norm(x, int(num_groups), w, b, eps)
     return group_norm_reference(x, int(num_groups), w, b, eps)
@@ -234,6 +245,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     first = w if w is not None else b
     if first is not None and x._data.dtype != first._data.dtype:
         x = cast(x, first._data.dtype)
+    if x._data.size == 0:
+        return _empty_norm(x, w, b)
     axes = tuple(range(2, x.ndim))
     shape = (c,) + (1,) * (x.ndim - 2)
     if use_input_stats:
