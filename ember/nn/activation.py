@@ -271,7 +271,7 @@ class PReLU(Module):
     def forward(self, input):
         from .module import _as_float_input
 
-        return F.prelu(_as_float_input(input, self.weight._data.dtype), self.weight)
+        return F.prelu(_as_float_input(input, self.weight._data.dtype, self), self.weight)
 
     def extra_repr(self):
         return f"num_parameters={self.num_parameters}"

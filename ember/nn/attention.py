@@ -97,9 +97,9 @@ class MultiheadAttention(Module):
                 average_attn_weights=True, is_causal=False):
         dt = self.out_proj.weight._data.dtype
         same_qk, same_kv = query is key, key is value
-        query = _as_float_input(query, dt)
-        key = query if same_qk else _as_float_input(key, dt)
-        value = key if same_kv else _as_float_input(value, dt)
+        query = _as_float_input(query, dt, self)
+        key = query if same_qk else _as_float_input(key, dt, self)
+        value = key if same_kv else _as_float_input(value, dt, self)
         batched = query.ndim == 3
         kpm = canonical_mask(key_padding_mask, "key_padding_mask",
                              None if attn_mask is None else np.dtype(attn_mask.dtype), "attn_mask", np.dtype(dt))

@@ -80,7 +80,7 @@ class _ConvNd(Module):
         return f"{type(self).__name__}({self.in_channels} -> {self.out_channels})"
 
     def _checked_input(self, x):
-        x = _as_float_input(x, self.weight._data.dtype)
+        x = _as_float_input(x, self.weight._data.dtype, self)
         nd = self._nd
         if x._data.ndim not in (nd + 1, nd + 2) or x.shape[-nd - 1] != self.in_channels:
             raise ConvShapeError(f"{self._layer()} expected input with {self.in_channels} channels, got shape "

@@ -39,7 +39,7 @@ from .._tensor import Tensor
 from . import module as _module
 from .activation import ReLU
 from .containers import Flatten, Sequential
-from .linear import Linear, _real_input
+from .linear import Linear
 from .module import Module, _as_float_input
 from .pooling import MaxPool2d
 
@@ -115,7 +115,7 @@ class FusedLinearReLU(Module):
         self.training = linear.training
 
     def forward(self, x):
-        x = _real_input(x, self.weight._data.dtype, self)  # refuses complex and objects, naming this layer
+        x = _as_float_input(x, self.weight._data.dtype, self)  # refuses complex and objects, naming this layer
         _check_features(self, x)
         return _resolve("linear_relu")(x, self.weight, self.bias)
 
@@ -173,7 +173,7 @@ class LinearChain(Sequential):
             return super().forward(input)
         if flatten is not None:
             x = Tensor._from_op(x._data.reshape(flatten._flat_shape(x._data.shape)), None)
-        x = _as_float_input(x, first.weight._data.dtype)
+        x = _as_float_input(x, first.weight._data.dtype, first)
         if x._data.ndim == 0 or x._data.shape[-1] != first.in_features:
             return super().forward(input)
         chain = _resolve("linear_chain")

@@ -58,7 +58,7 @@ class Linear(Module):
     def _input(self, x):
         """``x`` as a Tensor of the weight's dtype, checked to be real and to have in_features
         features."""
-        x = _real_input(x, self.weight._data.dtype, self)
+        x = _as_float_input(x, self.weight._data.dtype, self)
         if x._data.ndim == 0 or x._data.shape[-1] != self.in_features:
             raise ValueError(
                 f"Linear({self.in_features} -> {self.out_features}) expected input with "
@@ -71,20 +71,6 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
-
-
-def _real_input(x, dtype, layer):
-    """``_as_float_input`` for a layer of real weights: what a tensor cannot hold (objects,
-    strings) and complex input (whose imaginary part the layer would drop) are refused, naming
-    the layer (its ``_layer_name()``)."""
-    try:
-        x = _as_float_input(x, dtype)
-    except TypeError as e:
-        raise TypeError(f"{layer._layer_name()}: {e}") from None
-    d = x._data.dtype
-    if d is not dtype and d.kind == "c":  # (the weight's dtype, the common case, is real)
-        raise RuntimeError(f"{layer._layer_name()}: expected a real floating-point input, got {d}")
-    return x
 
 
 # ----- Bilinear -----
@@ -120,7 +106,7 @@ class Bilinear(Module):
         from ..ops.layers_extra import bilinear
 
         dt = self.weight._data.dtype
-        return bilinear(_real_input(input1, dt, self), _real_input(input2, dt, self), self.weight, self.bias)
+        return bilinear(_as_float_input(input1, dt, self), _as_float_input(input2, dt, self), self.weight, self.bias)
 
     def _layer_name(self):
         return (f"Bilinear(in1_features={self.in1_features}, in2_features={self.in2_features}, "

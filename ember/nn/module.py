@@ -55,13 +55,34 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
-def _as_float_input(x, dtype):
-    """Models accept ndarrays or Tensors; floating input is cast to the parameters' dtype."""
+def _as_float_input(x, dtype, layer=None):
+    """Models accept ndarrays or Tensors; floating input is cast to the parameters' dtype.
+
+    With ``layer`` (the module whose input this is): what a tensor cannot hold (objects,
+    strings) and, for real parameters, complex input (whose imaginary part the layer would
+    drop) are refused, the error naming the layer as its repr's first line does."""
     if not isinstance(x, Tensor):
-        x = Tensor(x)
-    if dtype is not None and x._data.dtype.kind == "f" and x._data.dtype != dtype:
-        x = x.astype(dtype)
+        try:
+            x = Tensor(x)
+        except TypeError as e:
+            if layer is None:
+                raise
+            raise TypeError(f"{_layer_label(layer)}: {e}") from None
+    d = x._data.dtype
+    if dtype is not None and d != dtype:
+        if d.kind == "f":
+            x = x.astype(dtype)
+        elif d.kind == "c" and layer is not None and np.dtype(dtype).kind != "c":
+            raise RuntimeError(f"{_layer_label(layer)}: expected a real floating-point input, got {d}")
     return x
+
+
+def _layer_label(layer):
+    """``Linear(in_features=4, out_features=2)``: how an error names a layer."""
+    named = getattr(layer, "_layer_name", None)
+    if named is not None:
+        return named()
+    return f"{type(layer).__name__}({layer.extra_repr()})"
 
 
 def _typename(v):

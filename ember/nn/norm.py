@@ -80,7 +80,7 @@ class _BatchNorm(Module):
         return None if self.running_mean is None else self.running_mean.dtype
 
     def forward(self, input):
-        input = _as_float_input(input, self._dtype())
+        input = _as_float_input(input, self._dtype(), self)
         s = tuple(input.shape)
         if len(s) not in self._ranks:
             raise ValueError(f"{type(self).__name__}({self.num_features}) expected {self._layout} input, got shape {s}")
@@ -193,7 +193,7 @@ class LayerNorm(Module):
             self.bias._data[...] = 0
 
     def forward(self, input):
-        input = _as_float_input(input, None if self.weight is None else self.weight._data.dtype)
+        input = _as_float_input(input, None if self.weight is None else self.weight._data.dtype, self)
         nd = len(self.normalized_shape)
         if input.ndim < nd or tuple(input.shape[input.ndim - nd :]) != self.normalized_shape:
             raise ValueError(
@@ -247,7 +247,7 @@ class GroupNorm(Module):
             self.bias._data[...] = 0
 
     def forward(self, input):
-        input = _as_float_input(input, None if self.weight is None else self.weight._data.dtype)
+        input = _as_float_input(input, None if self.weight is None else self.weight._data.dtype, self)
         if input.ndim < 2 or input.shape[1] != self.num_channels:
             raise ValueError(
                 f"GroupNorm({self.num_groups}, {self.num_channels}) expected input (N, {self.num_channels}, *), "
@@ -290,7 +290,7 @@ class RMSNorm(Module):
             self.weight._data[...] = 1
 
     def forward(self, input):
-        input = _as_float_input(input, None if self.weight is None else self.weight._data.dtype)
+        input = _as_float_input(input, None if self.weight is None else self.weight._data.dtype, self)
         return rms_norm(input, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self):
@@ -309,7 +309,7 @@ class _InstanceNorm(_BatchNorm):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
     def forward(self, input):
-        input = _as_float_input(input, self._dtype())
+        input = _as_float_input(input, self._dtype(), self)
         nb = self._no_batch_dim
         if input.ndim not in (nb, nb + 1):
             raise ValueError(f"expected {nb}D or {nb + 1}D input (got {input.ndim}D input)")

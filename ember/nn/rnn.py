@@ -230,9 +230,9 @@ class RNNBase(Module):
         """(rows, batch_sizes, batched, shape): the input as time-major packed rows (N, F)."""
         name, dt = type(self).__name__, self.weight_ih_l0._data.dtype
         if isinstance(input, PackedSequence):
-            x = _as_float_input(input.data, dt)
+            x = _as_float_input(input.data, dt, self)
             return self._features(x), _ints(input.batch_sizes).tolist(), True, None
-        x = _as_float_input(input, dt)
+        x = _as_float_input(input, dt, self)
         if x.ndim not in (2, 3):
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {x.ndim}D instead (input of shape "
                              f"{tuple(x.shape)})")
@@ -256,7 +256,7 @@ class RNNBase(Module):
             zeros = tuple(Tensor._from_op(np.zeros((B, n), dt), None) for n in sizes)
             return [zeros] * L
         hs = (hx,) if len(sizes) == 1 else tuple(hx)
-        hs = tuple(_as_float_input(h, dt) for h in hs)
+        hs = tuple(_as_float_input(h, dt, self) for h in hs)
         want = 3 if batched else 2
         if any(h.ndim != want for h in hs):
             kind = "batched 3-D" if batched else "unbatched 2-D"
@@ -421,7 +421,7 @@ class RNNCellBase(Module):
     def _inputs(self, input, hx, n_states):
         """(x (B, F), states (each (B, hidden)), batched), checked as PyTorch checks them."""
         name, dt = type(self).__name__, self.weight_ih._data.dtype
-        x = _as_float_input(input, dt)
+        x = _as_float_input(input, dt, self)
         if x.ndim not in (1, 2):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {x.ndim}D instead")
         batched = x.ndim == 2
@@ -432,7 +432,7 @@ class RNNCellBase(Module):
         if hx is None:
             return x, (Tensor._from_op(np.zeros((x.shape[0], self.hidden_size), dt), None),) * n_states, batched
         hs = (hx,) if n_states == 1 else tuple(hx)
-        hs = tuple(_as_float_input(h, dt) for h in hs)
+        hs = tuple(_as_float_input(h, dt, self) for h in hs)
         for k, h in enumerate(hs):
             if h.ndim not in (1, 2):
                 what = "hidden" if n_states == 1 else f"hx[{k}]"

@@ -83,6 +83,26 @@ def test_bilinear_refuses_complex():
         nn.Bilinear(4, 3, 2)(np.ones((2, 4), np.complex64), np.ones((2, 3), np.float32))
 
 
+@pytest.mark.parametrize("make,shape,name", [
+    (lambda: nn.Conv2d(2, 3, 3), (1, 2, 5, 5), "Conv2d(2, 3, kernel_size=(3, 3)"),
+    (lambda: nn.BatchNorm1d(4), (3, 4), "BatchNorm1d(4"),
+    (lambda: nn.LayerNorm(4), (3, 4), "LayerNorm((4,)"),
+    (lambda: nn.LSTM(4, 5), (2, 3, 4), "LSTM(4, 5"),
+    (lambda: nn.MultiheadAttention(4, 2), (2, 3, 4), "MultiheadAttention("),
+    (lambda: nn.PReLU(), (3, 4), "PReLU("),
+])
+def test_layers_with_real_weights_refuse_complex_naming_themselves(make, shape, name):
+    layer = make()
+    x = (np.ones(shape) + 1j).astype(np.complex64)
+    with pytest.raises(RuntimeError, match="expected a real floating-point input, got complex64") as e:
+        layer(x, x, x) if isinstance(layer, nn.MultiheadAttention) else layer(x)
+    assert str(e.value).startswith(name), str(e.value)
+    with pytest.raises(TypeError, match="can't convert np.ndarray of type numpy.object_") as e:
+        bad = np.ones(shape).astype(object)
+        layer(bad, bad, bad) if isinstance(layer, nn.MultiheadAttention) else layer(bad)
+    assert str(e.value).startswith(name), str(e.value)
+
+
 def test_linear_real_inputs_still_work():
     lin = nn.Linear(4, 2)
     for a in (np.ones((3, 4), np.float32), np.ones((3, 4), np.float64), [[1.0] * 4] * 3):
