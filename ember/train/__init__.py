@@ -18,10 +18,10 @@
 from .callbacks import Callback, CSVLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint
 from .history import History
 from .metrics import METRICS, Accuracy, MeanMetric, Metric, TopKAccuracy, get_metric
-from .trainer import NonFiniteLossError, Trainer
+from .trainer import NonFiniteGradientError, NonFiniteLossError, Trainer
 
 __all__ = [
-    "Trainer", "NonFiniteLossError", "History",
+    "Trainer", "NonFiniteLossError", "NonFiniteGradientError", "History",
     "Callback", "EarlyStopping", "ModelCheckpoint", "CSVLogger", "LearningRateScheduler",
     "Metric", "Accuracy", "TopKAccuracy", "MeanMetric", "get_metric", "METRICS",
 ]

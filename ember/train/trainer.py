@@ -1,10 +1,12 @@
 """``Trainer``: fit, evaluate, predict and checkpoint a model, with Keras-style callbacks.
 
 The loop is the one you would write by hand (forward, loss, zero_grad, backward, step) plus
-cheap bookkeeping: one ``loss.item()`` per batch and each metric's running counts on the
-output array. Everything a resumed run needs (model, optimizer, scheduler, epoch count,
-history, callback state, random generators) goes into one checkpoint file, so a run stopped
-after epoch k and resumed in a new process ends with bit-identical weights.
+cheap bookkeeping: one ``loss.item()`` per batch, one dot product per gradient to stop before
+a non-finite step, and each metric's running counts on the output array. Everything a resumed
+run needs (model, optimizer, scheduler, epoch count, history, callback state, random
+generators) goes into one checkpoint file, so a run stopped after epoch k and resumed in a new
+process ends with bit-identical weights; the file also records the optimizer's and
+scheduler's classes and the loader's batching, and a trainer that differs is refused.
 """
 import math
 
@@ -18,14 +20,19 @@ from .history import History
 from .metrics import get_metric
 from .progress import Progress
 
-__all__ = ["Trainer", "NonFiniteLossError"]
+__all__ = ["Trainer", "NonFiniteLossError", "NonFiniteGradientError"]
 
 _FORMAT = "ember.Trainer"
-_VERSION = 1
+# 2: the checkpoint records the optimizer's and scheduler's classes and the loader's batching
+_VERSION = 2
 
 
 class NonFiniteLossError(FloatingPointError):
     """The loss became NaN or infinite during ``fit``; the weights are those before that batch."""
+
+
+class NonFiniteGradientError(FloatingPointError):
+    """A finite loss had a NaN or infinite gradient during ``fit``; the weights are those before that batch."""
 
 
 class Trainer:
@@ -44,7 +51,8 @@ class Trainer:
         callbacks: ``Callback`` objects, called in order after the scheduler.
         progress: show a bar per epoch on a terminal, a line per epoch otherwise; False: silent.
         stop_on_nonfinite: raise ``NonFiniteLossError`` naming the epoch and batch when the
-            loss is NaN or infinite, before that batch changes the weights.
+            loss is NaN or infinite, and ``NonFiniteGradientError`` naming the parameters too
+            when a gradient is, before that batch changes the weights.
         fuse: run the steps on ``ember.nn.utils.fuse(model)``, which shares the model's
             Parameters and buffers and computes the same values faster (``self.forward_model``);
             False runs ``model`` itself (its hooks and overridden forwards always are).
@@ -107,6 +115,7 @@ class Trainer:
         self.stop_training = False
         self._train_loader = None
         self._pending_loader_state = None
+        self._resumed = None  # (path, the checkpoint's loader batching, allow_batch_size_change) until fit
         self._where, self._batch = (0, 0, None), 0  # (epoch, epochs, batches) and batch: for errors
 
     @property
@@ -140,6 +149,8 @@ class Trainer:
         """
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"fit expects epochs as an int >= 0, got {epochs!r}")
+        if self._resumed is not None:
+            self._check_resumed_loader(train_loader)
         self._train_loader = train_loader
         if self._pending_loader_state is not None:
             gen = getattr(train_loader, "generator", None)
@@ -216,6 +227,8 @@ class Trainer:
         self.optimizer.zero_grad()
         loss.backward()
         self._reduce_gradients()
+        if self.stop_on_nonfinite:
+            self._check_gradients(lv)
         self.optimizer.step()
         return lv, out
 
@@ -225,12 +238,66 @@ class Trainer:
             self._averager()
 
     def _nonfinite(self, lv):
-        epoch, epochs, batches = self._where
-        of = f"/{batches}" if batches is not None else ""
         raise NonFiniteLossError(
-            f"the loss is {lv} at epoch {epoch + 1}/{epochs}, batch {self._batch + 1}{of}; training stopped before that "
+            f"the loss is {lv} at {self._at()}; training stopped before that "
             "batch changed the weights. Try a lower learning rate, check the inputs for NaN or infinity, "
             "or pass stop_on_nonfinite=False to the Trainer to carry on."
+        )
+
+    def _at(self):
+        epoch, epochs, batches = self._where
+        of = f"/{batches}" if batches is not None else ""
+        return f"epoch {epoch + 1}/{epochs}, batch {self._batch + 1}{of}"
+
+    def _check_gradients(self, lv):
+        """Raise ``NonFiniteGradientError`` if a gradient the optimizer would apply has NaN or inf.
+
+        One BLAS dot product per gradient, ``g . g``, and one test on their sum: NaN and inf
+        propagate into it, so a finite sum proves every entry finite. A sum that overflowed
+        from large finite entries is told apart by the exact per-entry check, run only then.
+        The dots are one pass over memory the backward has just written (no flat gradient
+        buffer exists to reduce in one call); they are most of the check's cost. float16
+        squares overflow early, so a float16 model runs the exact check more often.
+        """
+        groups = self._param_groups()
+        total = 0.0
+        try:
+            for group in groups:
+                for p in group["params"]:
+                    g = p._grad
+                    if g is not None:
+                        g = g._data
+                        total += float(np.vdot(g, g))  # flattens without a reshape; BLAS in float32/64
+        except (FloatingPointError, RuntimeWarning):  # an overflow, should NumPy ever report it for vdot
+            total = math.inf
+        if math.isfinite(total):
+            return
+        params = [p for group in groups for p in group["params"]]
+        bad = [p for p in params if p._grad is not None and not np.isfinite(p._grad._data).all()]
+        if bad:
+            self._nonfinite_gradients(lv, bad, params)
+
+    def _param_groups(self):
+        """The optimizer's parameter groups (the model's parameters for an optimizer without them)."""
+        groups = getattr(self.optimizer, "param_groups", None)
+        return groups if groups else [{"params": list(self.model.parameters())}]
+
+    def _nonfinite_gradients(self, lv, bad, params):
+        names = {id(p): n for n, p in self.model.named_parameters()}
+        index = {id(p): i for i, p in enumerate(params)}
+        parts = []
+        for p in bad[:5]:
+            g = p._grad._data
+            nan, inf = int(np.isnan(g).sum()), int(np.isinf(g).sum())
+            what = " and ".join(w for w in (f"{nan} NaN" if nan else "", f"{inf} inf" if inf else "") if w)
+            name = repr(names[id(p)]) if id(p) in names else f"optimizer parameter {index[id(p)]}"
+            parts.append(f"{name} {tuple(g.shape)}: {what} of {g.size} entries")
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise NonFiniteGradientError(
+            f"the gradient is not finite at {self._at()} (the loss, {lv:.6g}, is finite): {'; '.join(parts)}{more}; "
+            "training stopped before that batch changed the weights. Look for an operation whose derivative is "
+            "infinite where it was taken (sqrt or log at 0, x ** p with p < 1 at 0), clip the gradients "
+            "in a loss or a hook, or pass stop_on_nonfinite=False to the Trainer to carry on."
         )
 
     # ----- evaluation and prediction -----
@@ -296,7 +363,9 @@ class Trainer:
         """Write everything a resumed run needs to ``path`` (``.npz`` or ``.safetensors``), atomically.
 
         Model and optimizer state, the scheduler's, the epoch count, the history, each
-        callback's state, ember's global random generator and the training loader's generator.
+        callback's state, ember's global random generator and the training loader's generator;
+        and what ``load_checkpoint`` checks the resuming trainer against: the optimizer's and
+        the scheduler's classes and the training loader's batch size and length.
         """
         if not self.is_main_process:
             return
@@ -316,20 +385,42 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "rng": rng,
             "history": self.history.to_dict(),
+            "classes": {"optimizer": _qualname(self.optimizer)},
         }
         if self.scheduler is not None:
             state["scheduler"] = self.scheduler.state_dict()
+            state["classes"]["scheduler"] = _qualname(self.scheduler)
+        if self._resumed is not None:  # restored and not trained since: the saved run's batching
+            batching = self._resumed[1]
+        else:
+            batching = _batching(self._train_loader) if self._train_loader is not None else None
+        if batching:
+            state["loader"] = batching
         cb_states = {_cb_key(i, cb): cb.state_dict() for i, cb in enumerate(self.callbacks)}
         cb_states = {k: v for k, v in cb_states.items() if v}
         if cb_states:
             state["callbacks"] = cb_states
         save(state, path)
 
-    def load_checkpoint(self, path):
+    def load_checkpoint(self, path, allow_batch_size_change=False):
         """Restore a checkpoint written by ``save_checkpoint`` into this trainer.
 
         Build the model, optimizer, scheduler and callbacks as for the saved run first; the
         next ``fit(train_loader, epochs=N)`` then continues from the saved epoch. Returns self.
+
+        A checkpoint whose optimizer or scheduler is of another class than this trainer's, or
+        that has no scheduler state while this trainer has a scheduler (or the reverse), is
+        refused with one ``ValueError`` listing every difference, before anything is loaded.
+        The next ``fit`` likewise refuses a training loader whose batch size or number of
+        batches differs from the saved run's, before it trains.
+
+        Args:
+            path: the checkpoint file.
+            allow_batch_size_change: accept another batching in the next ``fit``. The
+                checkpoint lies between two epochs, so the run goes on from the first sample
+                of the next epoch in the new batches (the shuffle order does not depend on
+                the batch size); a scheduler stepped per batch goes on counting from its saved
+                step count.
         """
         from ..io import load
 
@@ -339,11 +430,10 @@ class Trainer:
         if int(state["version"]) > _VERSION:
             raise ValueError(f"{path}: Trainer checkpoint version {state['version']} is newer than this ember "
                              f"reads ({_VERSION})")
+        self._check_checkpoint(path, state)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if "scheduler" in state:
-            if self.scheduler is None:
-                raise ValueError(f"{path}: the checkpoint has a scheduler's state but this Trainer has no scheduler")
             self.scheduler.load_state_dict(state["scheduler"])
         self.epoch = int(state["epoch"])
         self.history = History.from_dict(state["history"])
@@ -355,7 +445,65 @@ class Trainer:
             key = _cb_key(i, cb)
             if key in cb_states:
                 cb.load_state_dict(cb_states[key])
+        batching = {k: int(v) for k, v in state.get("loader", {}).items()}
+        self._resumed = (path, batching, bool(allow_batch_size_change))
         return self
+
+    def _check_checkpoint(self, path, state):
+        """Raise one ValueError naming every way the checkpoint at ``path`` does not fit this trainer.
+
+        Checkpoints of version 1 do not record classes: their optimizer is compared by the
+        names of its hyper-parameters, which tell the algorithms apart (SGD's momentum,
+        Adam's betas) but not Adam from AdamW.
+        """
+        classes = state.get("classes", {})
+        problems = []
+        saved_opt = classes.get("optimizer")
+        if saved_opt is not None:
+            if not _same_class(str(saved_opt), self.optimizer):
+                problems.append(f"the checkpoint's optimizer is {saved_opt}, this Trainer's is "
+                                f"{_qualname(self.optimizer)}")
+        else:
+            saved_groups = state["optimizer"].get("param_groups", [])
+            saved_keys = set().union(*(set(g) for g in saved_groups)) - {"params", "param_names"}
+            ours = set(getattr(self.optimizer, "defaults", None) or saved_keys)
+            theirs, missing = sorted(saved_keys - ours), sorted(ours - saved_keys)
+            if saved_groups and theirs and missing:
+                problems.append(f"the checkpoint's optimizer has hyper-parameters {', '.join(theirs)} that this "
+                                f"Trainer's {_qualname(self.optimizer)} does not, and lacks its {', '.join(missing)}")
+        saved_sched = classes.get("scheduler")
+        if "scheduler" in state and self.scheduler is None:
+            what = f" ({saved_sched})" if saved_sched is not None else ""
+            problems.append(f"the checkpoint has a scheduler's state{what} but this Trainer has no scheduler")
+        elif "scheduler" not in state and self.scheduler is not None:
+            problems.append(f"the checkpoint has no scheduler state but this Trainer has a scheduler, "
+                            f"{_qualname(self.scheduler)}")
+        elif saved_sched is not None and not _same_class(str(saved_sched), self.scheduler):
+            problems.append(f"the checkpoint's scheduler is {saved_sched}, this Trainer's is "
+                            f"{_qualname(self.scheduler)}")
+        if problems:
+            raise ValueError(f"{path}: this checkpoint does not match the Trainer: " + "; ".join(problems)
+                             + ". Build the Trainer with the optimizer and scheduler of the saved run, or load "
+                             "only the weights: model.load_state_dict(ember.load(path)['model'])")
+
+    def _check_resumed_loader(self, loader):
+        """The first ``fit`` after ``load_checkpoint``: refuse another batching than the saved run's."""
+        path, saved, allow = self._resumed
+        self._resumed = None
+        ours = _batching(loader)
+        common = [k for k in saved if k in ours]
+        if allow or all(saved[k] == ours[k] for k in common):
+            return
+        self._resumed = (path, saved, allow)  # still to check on the next fit
+
+        def describe(b):  # "6 batches of 16", or what of it is known
+            n = f"{b['batches']} " if "batches" in common else ""
+            return n + "batches" + (f" of {b['batch_size']}" if "batch_size" in common else "")
+
+        raise ValueError(f"{path}: the checkpoint was trained on {describe(saved)} per epoch, this fit's "
+                         f"training loader gives {describe(ours)}; the epochs would not line up with the saved run's. "
+                         "Use the saved run's batch size, or pass allow_batch_size_change=True to "
+                         "load_checkpoint to change it deliberately (the run goes on from the next epoch)")
 
     # ----- helpers -----
     def _call(self, hook, *args):
@@ -368,6 +516,33 @@ class Trainer:
             lr = groups[0].get("lr")
             return None if lr is None else float(lr)
         return None
+
+
+def _batching(loader):
+    """``{"batch_size": ..., "batches": ...}`` of a training loader, each where it is known."""
+    out = {}
+    bs = getattr(loader, "batch_size", None)
+    if isinstance(bs, (int, np.integer)) and not isinstance(bs, bool):
+        out["batch_size"] = int(bs)
+    try:
+        out["batches"] = len(loader)
+    except TypeError:  # an iterable without a length
+        pass
+    return out
+
+
+def _qualname(obj):
+    cls = type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _same_class(saved, obj):
+    """Whether the class recorded as ``saved`` is ``obj``'s: the same qualified name, or the same
+    name within ember (a class that moved between ember's modules is still the same class)."""
+    ours = _qualname(obj)
+    if saved == ours:
+        return True
+    return saved.startswith("ember.") and ours.startswith("ember.") and saved.endswith("." + type(obj).__qualname__)
 
 
 def _cb_key(i, cb):
