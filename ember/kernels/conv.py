@@ -25,7 +25,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import Function
-from ..ops._parallel import parallel_for
+from ..ops._parallel import num_threads, parallel_for
 from ..ops.conv import conv2d_reference, conv_output_size
 from . import winograd
 
@@ -313,14 +313,14 @@ def winograd_pays(xshape, wshape, stride, pads, dilation, groups):
         return False
     if _WINOGRAD != "auto":
         return _WINOGRAD == "1"
-    # measured (tests/nn/test_kernels_winograd.py's shapes and ResNet-18's, forward+backward, one
-    # thread's CPU time): 0.6-0.87x im2col's from 32 channels in and out; 1.0-1.2x at 16; at 1-8
-    # channels (first layers) the transforms cost more than the GEMM they shorten (1.4-4x). An
-    # output that tiles badly (3x3 computed as 4x4) wastes what the tiles save.
-    c, o = xshape[1], wshape[0]
+    # measured on 2 cores (forward+backward, Winograd / im2col): 0.65x at 64 channels and
+    # 56x56 outputs, 0.77x at 128 and 28x28, 0.78-0.86x at 32-256 and 14x14-32x32; ~1.0-1.1x
+    # at 11x11 and 8x8 (too few tiles to share out), 1.3x at 16 channels, 1.4x at 512 and 7x7
+    # (computed as 8x8). Each thread takes whole samples, so a batch must give every thread some.
+    c, o, n = xshape[1], wshape[0], xshape[0]
     oh, ow = xshape[2] + pads[0][0] + pads[0][1] - 2, xshape[3] + pads[1][0] + pads[1][1] - 2
     waste = (-(-oh // 2) * 2) * (-(-ow // 2) * 2) / max(oh * ow, 1)
-    return c >= 32 and o >= 32 and waste <= 1.35
+    return c >= 32 and o >= 32 and oh * ow >= 196 and waste <= 1.2 and n >= 2 * num_threads()
 
 
 _WINOGRAD = os.environ.get("EMBER_WINOGRAD", "auto").strip().lower()

@@ -45,7 +45,7 @@ _BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.f
 _G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64)
 _AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float64)
 
-TILES_PER_BLOCK = 256  # tiles transformed and multiplied together, in cache
+TILES_PER_BLOCK = 512  # tiles transformed and multiplied together (fewer: more Python per tile)
 
 
 # The tile transforms, each applied along one axis of a (4 or 2, 4 or 2, ...) stack of

@@ -166,16 +166,19 @@ def test_dispatch_rule_and_switches(monkeypatch):
     orig = winograd.WinogradConv2dFunction.forward
     monkeypatch.setattr(winograd.WinogradConv2dFunction, "forward",
                         lambda self, *a, **kw: calls.append(1) or orig(self, *a, **kw))
-    x = np.ones((2, 32, 6, 6), np.float32)
+    monkeypatch.setattr(conv_kernels, "num_threads", lambda: 2)  # the rule as on 2 cores
+    x = np.ones((4, 32, 16, 16), np.float32)
     nn.Conv2d(32, 32, 3, padding=1)(x)
-    assert calls == [1]  # channel counts for which it pays
+    assert calls == [1]  # channel counts and sizes for which it pays
     for conv in (nn.Conv2d(32, 32, 3, stride=2), nn.Conv2d(32, 32, 3, dilation=2), nn.Conv2d(32, 32, 3, groups=2),
                  nn.Conv2d(32, 32, 5), nn.Conv2d(32, 32, (3, 1))):
         conv(x)
     assert calls == [1]  # shapes it cannot take
     nn.Conv2d(32, 16, 3, padding=1)(x)
     nn.Conv2d(16, 32, 3, padding=1)(x[:, :16])
-    nn.Conv2d(32, 32, 3)(x[:, :, :5, :5])  # a 3x3 output, computed as 4x4
+    nn.Conv2d(32, 32, 3)(x[:, :, :9, :9])  # a 7x7 output, computed as 8x8
+    nn.Conv2d(32, 32, 3, padding=1)(x[:, :, :8, :8])  # too few tiles
+    nn.Conv2d(32, 32, 3, padding=1)(x[:1])  # a sample for one thread only
     assert calls == [1]  # shapes it does not pay for
     with ember.kernels.disabled():
         nn.Conv2d(32, 32, 3)(x)
