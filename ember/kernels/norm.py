@@ -131,18 +131,12 @@ class _Channels:
         n, c, h, w = self.shape
         return y.reshape(n, h, w, c).transpose(0, 3, 1, 2)
 
-    def fold(self, v):
-        """A per-channel vector from a block: a wide block's k * C sums folded to C."""
-        return v if len(v) == self.shape[1] else v.reshape(-1, self.shape[1]).sum(axis=0)
-
-    def blocks(self, fn, partial_dtype=None, width=None, each=False):
+    def blocks(self, fn, partial_dtype=None):
         """Call ``fn(part, wide)`` for each block, on several threads: ``part(a)`` is the block
         of the view ``a``, and ``wide`` says whether it is the wide view (use ``col(v)[1]``).
-        With ``partial_dtype``, ``fn`` returns a vector (per channel, or ``width`` long);
-        returns their sum, or with ``each`` the (blocks, width) array of them."""
+        With ``partial_dtype``, ``fn`` returns a per-channel vector; returns their sum."""
         step, n0, k = self.step, self.n0, self.k
-        width = self.shape[1] if width is None else width
-        parts = None if partial_dtype is None else np.empty((self.nblocks, width), partial_dtype)
+        parts = None if partial_dtype is None else np.empty((self.nblocks, self.shape[1]), partial_dtype)
 
         def run(s, e):
             for i in range(s, e):
@@ -153,9 +147,7 @@ class _Channels:
                     parts[i] = r
 
         parallel_for(run, self.nblocks, work=math.prod(self.shape))
-        if parts is None or each:
-            return parts
-        return parts.sum(axis=0)
+        return None if parts is None else parts.sum(axis=0)
 
 
 class BatchNorm(Function):
@@ -193,51 +185,41 @@ class BatchNorm(Function):
 
             ch.blocks(affine)
             return ch.out(y)
-        c = x.shape[1]
+        mean = ch.sum(x3) / m
+        mc = ch.col(mean)
+        xhat = np.empty(x3.shape, x.dtype)
 
-        def moments(part, wide):
-            # each block's count, mean and sum of squared deviations, while it is in cache;
-            # summed as deviations from one of its own pixels, so the sums stay near the
-            # spread of the data, not its offset (a float32 sum of values near 1e3 is not)
-            xb = part(x3)
-            count = xb.size // c
-            shift = (xb[0, :c] if ch.rows else xb[0, :, 0]).astype(np.float64)
-            d = xb - ch.col(shift.astype(x.dtype))[wide]
-            s = ch.fold(ch.sum(d)).astype(np.float64)
-            return np.concatenate(([count], shift + s / count, ch.fold(ch.dot(d, d)) - s * s / count))
+        def center(part, wide):  # x - mean, and its sum of squares: two passes, stable where E[x^2] - E[x]^2 is not
+            d = part(xhat)
+            np.subtract(part(x3), mc[wide], out=d)
+            return ch.dot(d, d)
 
-        parts = ch.blocks(moments, np.float64, 2 * c + 1, each=True)  # combined in float64: a few values
-        counts, means, m2 = parts[:, :1], parts[:, 1:c + 1], parts[:, c + 1:]
-        # Chan et al.'s pairwise combination: the blocks' deviations about their own means,
-        # plus each block mean's deviation from the whole mean (as stable as two passes)
-        mean = ((counts * means).sum(axis=0) / m).astype(x.dtype, copy=False)
-        var = ((m2.sum(axis=0) + (counts * (means - mean) ** 2).sum(axis=0)) / m).astype(x.dtype, copy=False)
+        var = ch.blocks(center, x.dtype) / m
         invstd = 1 / np.sqrt(var + eps)
         if running_mean is not None:
             update_running_stats(running_mean, running_var, mean, var, m, momentum)
-        # x is kept (it is the input: no copy), not xhat: backward recomputes x - mean block by
-        # block, so the forward reads x twice and writes y once, the minimum
-        self.x3, self.mean, self.invstd = x3, mean, invstd
-        scale = invstd if w is None else w * invstd
-        y = np.empty(x3.shape, x.dtype)
-        mc, sc, bc = ch.col(mean), ch.col(scale), None if b is None else ch.col(b)
+        self.xhat, self.invstd = xhat, invstd
+        y = np.empty(x3.shape, x.dtype) if w is not None else None  # xhat stays private to backward
+        inv, wc, bc = ch.col(invstd), None if w is None else ch.col(w), None if b is None else ch.col(b)
 
         def normalize(part, wide):
-            ys = part(y)
-            np.subtract(part(x3), mc[wide], out=ys)
-            ys *= sc[wide]
-            if bc is not None:
-                ys += bc[wide]
+            d = part(xhat)
+            d *= inv[wide]
+            if y is not None:
+                ys = part(y)
+                np.multiply(d, wc[wide], out=ys)
+                if bc is not None:
+                    ys += bc[wide]
 
         ch.blocks(normalize)
-        return ch.out(y)
+        return ch.out(xhat.copy() if y is None else y)
 
     def backward(self, gy):
         ch = self.ch
         gy3 = ch.view(gy)
+        gb = ch.sum(gy3)
         nw = len(self.inputs) - 1
         if not self.training:
-            gb = ch.sum(gy3)
             gx = None
             if self.needs_grad(0):
                 gx, g3 = ch.empty(gy.dtype)
@@ -248,33 +230,22 @@ class BatchNorm(Function):
             # xhat = (x - mean) * invstd, so sum(gy * xhat) needs no xhat array
             gw = self.invstd * (ch.dot(gy3, self.x3) - self.mean * gb) if self.needs_grad(1) else None
             return gx, gw, gb
-        x3, mean, invstd, m = self.x3, self.mean, self.invstd, self.m
-        c = gy.shape[1]
-        mc = ch.col(mean)
-
-        def sums(part, wide):
-            # sum(gy) and sum(gy (x - mean)) per channel: one read of gy and of x
-            gb_, xb = part(gy3), part(x3)
-            d = xb - mc[wide]
-            return np.concatenate((ch.fold(ch.sum(gb_)), ch.fold(ch.dot(gb_, d))))
-
-        both = ch.blocks(sums, gy.dtype, 2 * c)
-        gb, gw = both[:c], both[c:] * invstd  # d(loss)/d(weight) = sum(gy * xhat)
+        xhat, invstd, m = self.xhat, self.invstd, self.m
+        # d(loss)/d(weight) = sum(gy * xhat)
+        gw = ch.blocks(lambda part, wide: ch.dot(part(gy3), part(xhat)), gy.dtype)
         gx = None
         if self.needs_grad(0):
             scale = ch.col(invstd if self.w is None else self.w * invstd)
-            a, cm = ch.col(-gw * invstd / m), ch.col(gb / m)
-            # gx = scale * (gy - mean(gy) - xhat * mean(gy * xhat)), with xhat = (x - mean) invstd
-            # recomputed in cache, in place on one buffer that has the input's shape, so the
-            # engine can hand it to a leaf without a copy
-            gx, g3 = ch.empty(gy.dtype)
+            a, c = ch.col(-gw / m), ch.col(gb / m)
+            # gx = scale * (gy - mean(gy) - xhat * mean(gy * xhat)), in place on one buffer that
+            # has the input's shape, so the engine can hand it to a leaf without a copy
+            gx, g3 = ch.empty(xhat.dtype)
 
             def grad_in(part, wide):
                 g = part(g3)
-                np.subtract(part(x3), mc[wide], out=g)
-                g *= a[wide]
+                np.multiply(part(xhat), a[wide], out=g)
                 g += part(gy3)
-                g -= cm[wide]
+                g -= c[wide]
                 g *= scale[wide]
 
             ch.blocks(grad_in)
