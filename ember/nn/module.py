@@ -740,6 +740,13 @@ class Module:
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        hook_errors = []
+        pre = [(m, f"{name}." if name else "", h) for name, m in self.named_modules()
+               for h in m.__dict__.get("_load_state_dict_pre_hooks", {}).values()]
+        if pre:  # hooks may rename keys (old layouts): on a shallow copy, as PyTorch
+            state_dict = OrderedDict(state_dict)
+            for m, prefix, hook in pre:
+                hook(m, state_dict, prefix, {}, strict, [], [], hook_errors)
         targets = {}
         for mname, m in self.named_modules(remove_duplicate=False):
             pre = f"{mname}." if mname else ""
@@ -765,7 +772,7 @@ class Module:
                 cur = (m._parameters if is_param else m._buffers)[name]._data
                 if tuple(given[k].shape) != tuple(cur.shape):
                     mismatched.append(f"{k}: expected shape {tuple(cur.shape)}, got {tuple(given[k].shape)}")
-        problems = list(bad_values)
+        problems = hook_errors + bad_values
         if mismatched:
             problems.append("size mismatch: " + "; ".join(mismatched))
         if strict and missing:
@@ -787,7 +794,25 @@ class Module:
                 else:
                     cur._data[...] = given[k].astype(cur._data.dtype, copy=False)
                     bump(cur)
-        return _IncompatibleKeys(missing, unexpected)
+        result = _IncompatibleKeys(missing, unexpected)
+        for _, m in self.named_modules():
+            for hook in m.__dict__.get("_load_state_dict_post_hooks", {}).values():
+                hook(m, result)
+        return result
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """Call ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before ``load_state_dict`` checks the keys, for this
+        module's part of the dict (its keys start with ``prefix``): the hook may rename or
+        convert entries (an old layout), or append messages to ``error_msgs`` to refuse the
+        load. It sees a shallow copy of the caller's dict. Returns a removable handle."""
+        return _add_hook(self._hook_dict("_load_state_dict_pre_hooks"), hook)
+
+    def register_load_state_dict_post_hook(self, hook):
+        """Call ``hook(module, incompatible_keys)`` after a successful ``load_state_dict``.
+        (Unlike PyTorch's, it runs after the strict check: ember checks everything before it
+        copies anything.) Returns a removable handle."""
+        return _add_hook(self._hook_dict("_load_state_dict_post_hooks"), hook)
 
     # ----- hooks -----
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):

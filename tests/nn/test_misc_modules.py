@@ -463,3 +463,52 @@ def test_register_parametrization():
         P.register_parametrization(nn.Linear(3, 3), "weight", Shrink())
     with pytest.raises(ValueError, match="does not have a parametrization on bias"):
         P.remove_parametrizations(r, "bias")
+
+
+def test_weight_norm_loads_the_old_weight_g_weight_v_layout(torch):
+    # a state_dict of torch.nn.utils.weight_norm (weight_g, weight_v) loads into the
+    # parametrization, through its load_state_dict pre-hook, as in PyTorch
+    import warnings
+
+    from ember.nn.utils.parametrizations import weight_norm
+
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        old = torch.nn.utils.weight_norm(torch.nn.Linear(4, 3))
+    sd = {k: v.detach().numpy() for k, v in old.state_dict().items()}
+    assert {"weight_g", "weight_v"} <= set(sd)
+    lin = weight_norm(nn.Linear(4, 3))
+    before = {k: v.numpy().copy() for k, v in lin.state_dict().items()}
+    result = lin.load_state_dict(sd)
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    assert set(sd) == {"weight_g", "weight_v", "bias"}  # the caller's dict is left as it was
+    x = np.random.default_rng(0).standard_normal((2, 4)).astype(np.float32)
+    np.testing.assert_allclose(lin(x).detach().numpy(), old(torch.tensor(x)).detach().numpy(), rtol=1e-6, atol=1e-6)
+    assert not np.allclose(before["parametrizations.weight.original1"], sd["weight_v"])
+
+
+def test_load_state_dict_hooks():
+    lin = nn.Linear(2, 2)
+    seen = []
+
+    def rename(module, state_dict, prefix, local_metadata, strict, missing, unexpected, errors):
+        if prefix + "w" in state_dict:
+            state_dict[prefix + "weight"] = state_dict.pop(prefix + "w")
+
+    def refuse(module, state_dict, prefix, *rest):
+        if prefix + "bad" in state_dict:
+            rest[-1].append("the hook refuses 'bad'")
+
+    model = nn.Sequential(lin)
+    h1 = lin.register_load_state_dict_pre_hook(rename)
+    lin.register_load_state_dict_pre_hook(refuse)
+    model.register_load_state_dict_post_hook(lambda m, keys: seen.append(keys))
+    model.load_state_dict({"0.w": np.ones((2, 2)), "0.bias": np.zeros(2)})
+    assert np.all(lin.weight.detach().numpy() == 1) and len(seen) == 1 and seen[0].missing_keys == []
+    with pytest.raises(RuntimeError, match="the hook refuses 'bad'"):
+        model.load_state_dict({"0.weight": np.zeros((2, 2)), "0.bias": np.zeros(2), "0.bad": 1})
+    assert np.all(lin.weight.detach().numpy() == 1)  # nothing was copied
+    h1.remove()
+    with pytest.raises(RuntimeError, match="missing keys: 0.weight"):
+        model.load_state_dict({"0.w": np.ones((2, 2)), "0.bias": np.zeros(2)})

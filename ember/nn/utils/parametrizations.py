@@ -8,6 +8,8 @@ and ``_v`` (one step per read in training, none in eval); W is
 ``m.parametrizations.weight.original``. The values are compositions of ember ops, so
 gradients flow to the originals; the power iteration runs outside the graph, as PyTorch's.
 """
+import functools
+
 import numpy as np
 
 from ... import backend
@@ -48,7 +50,18 @@ def weight_norm(module, name="weight", dim=0):
     over every dim but ``dim`` (over all with ``dim=None``). g starts as the current norm and
     v as the current weight, so the layer's output is unchanged. Returns ``module``."""
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+    module.register_load_state_dict_pre_hook(functools.partial(_weight_norm_compat, name=name))
     return module
+
+
+def _weight_norm_compat(module, state_dict, prefix, local_metadata, strict, missing, unexpected, errors, *, name):
+    """Load a state_dict saved with the old ``nn.utils.weight_norm`` (``<name>_g`` and
+    ``<name>_v``) into the parametrization's ``parametrizations.<name>.original0`` and
+    ``original1``, as PyTorch's own hook does."""
+    g, v = f"{prefix}{name}_g", f"{prefix}{name}_v"
+    if g in state_dict and v in state_dict:
+        state_dict[f"{prefix}parametrizations.{name}.original0"] = state_dict.pop(g)
+        state_dict[f"{prefix}parametrizations.{name}.original1"] = state_dict.pop(v)
 
 
 def _normalize(a, eps):
