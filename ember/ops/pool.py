@@ -42,6 +42,11 @@ __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", 
            "max_pool3d_with_indices", "max_unpool1d", "max_unpool2d", "max_unpool3d"]
 
 
+class PoolArgumentError(RuntimeError, ValueError):
+    """A pooling window, padding or input that does not fit: PyTorch raises RuntimeError
+    there; ember raised ValueError before, so both catch it."""
+
+
 def window_pads(sizes, kernel, stride, pads, dilation, out):
     """``pads`` with the bottom/right widened where ceil_mode's last window overhangs it."""
     new = []
@@ -213,7 +218,7 @@ def check_window(kernel_size, stride, padding, dilation, fn, nd):
     padding = _tuple(padding, nd, "padding", fn, minimum=0)
     for p, k, d in zip(padding, kernel, dilation):
         if p > (d * (k - 1) + 1) // 2:
-            raise ValueError(f"{fn}: padding should be at most half of the (dilated) kernel size, got "
+            raise PoolArgumentError(f"{fn}: padding should be at most half of the (dilated) kernel size, got "
                              f"padding={padding} for kernel_size={kernel}")
     return kernel, stride, padding, dilation
 
@@ -223,7 +228,7 @@ _AXES = {1: "(N, C, L) or (C, L)", 2: "(N, C, H, W) or (C, H, W)", 3: "(N, C, D,
 
 def _check_rank(x, fn, nd):
     if x._data.ndim not in (nd + 1, nd + 2):
-        raise ValueError(f"{fn}: expected input of shape {_AXES[nd]}, got shape {tuple(x.shape)}")
+        raise PoolArgumentError(f"{fn}: expected input of shape {_AXES[nd]}, got shape {tuple(x.shape)}")
 
 
 def _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode, fn, nd):
@@ -238,7 +243,7 @@ def _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode, fn, nd):
     out = tuple(conv_output_size(s, k, st, p, d, ceil_mode)
                 for s, k, st, p, d in zip(sizes, kernel, stride, padding, dilation))
     if min(out) < 1:
-        raise ValueError(f"{fn}: input of spatial size {tuple(sizes)} is too small for kernel_size={kernel}, "
+        raise PoolArgumentError(f"{fn}: input of spatial size {tuple(sizes)} is too small for kernel_size={kernel}, "
                          f"stride={stride}, padding={padding}, dilation={dilation}")
     if nd == 1:  # run as 2-D with a window of height 1
         kernel, stride, dilation, padding, out = (1,) + kernel, (1,) + stride, (1,) + dilation, (0,) + padding, (1,) + out
@@ -376,7 +381,7 @@ def avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divi
     if divisor_override is not None:
         if isinstance(divisor_override, bool) or not isinstance(divisor_override, (int, np.integer)) \
                 or divisor_override == 0:
-            raise ValueError(f"{fn}: divisor_override must be a non-zero int, got {divisor_override!r}")
+            raise PoolArgumentError(f"{fn}: divisor_override must be a non-zero int, got {divisor_override!r}")
         divisor = float(divisor_override)
     else:
         sizes = x.shape[-nd:] if nd > 1 else (1, x.shape[-1])
@@ -417,7 +422,7 @@ def _adaptive_size(x, output_size, fn, nd):
     sizes = x.shape[-nd:]
     req = (output_size,) * nd if output_size is None or isinstance(output_size, (int, np.integer)) else tuple(output_size)
     if len(req) != nd or any(o is not None and (not isinstance(o, (int, np.integer)) or o < 1) for o in req):
-        raise ValueError(f"{fn}: output_size must be a positive int or {nd} of them (None keeps a size), "
+        raise PoolArgumentError(f"{fn}: output_size must be a positive int or {nd} of them (None keeps a size), "
                          f"got {output_size!r}")
     return tuple(s if o is None else int(o) for s, o in zip(sizes, req))
 

@@ -423,3 +423,20 @@ def test_gradgradcheck(fn, shapes, kw, on):
     inputs = [ember.tensor(r.permutation(int(np.prod(s))).reshape(s) * 0.1, requires_grad=True) for s in shapes]
     with kernels_on(on):
         assert gradgradcheck(lambda *a: fn(*a, **kw), inputs)
+
+
+@pytest.mark.parametrize("call", [
+    lambda F, t: F.max_pool2d(t((1, 1, 4, 4)), 3, padding=2),    # padding over half the window
+    lambda F, t: F.max_pool2d(t((1, 4, 4, 4, 4)), 2),             # a 5-D input
+    lambda F, t: F.max_pool2d(t((1, 1, 2, 2)), 3),                # input smaller than the window
+    lambda F, t: F.avg_pool2d(t((1, 1, 4, 4)), 2, divisor_override=0),
+    lambda F, t: F.adaptive_avg_pool2d(t((1, 1, 4, 4)), (0, -1)),
+])
+def test_pool_argument_errors_are_runtime_errors_as_torch(torch, call):
+    import ember.nn.functional as EF
+
+    with pytest.raises(RuntimeError):
+        call(torch.nn.functional, lambda s: torch.ones(s))
+    with pytest.raises(RuntimeError) as e:
+        call(EF, lambda s: ember.ones(s))
+    assert isinstance(e.value, ValueError)  # what ember raised before still catches it
