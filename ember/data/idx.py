@@ -10,11 +10,11 @@ import gzip
 import math
 import os
 import struct
-import tempfile
 import zlib
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..io import SerializationError, open_regular
 
 __all__ = ["read_idx", "write_idx"]
@@ -187,7 +187,7 @@ def read_idx(path):
 
 
 def write_idx(path, array, compress=None):
-    """Write ``array`` as an IDX file, atomically (a temp file, then a rename).
+    """Write ``array`` as an IDX file, atomically (``ember.atomic.atomic_write``).
 
     Args:
         path: destination.
@@ -209,15 +209,5 @@ def write_idx(path, array, compress=None):
         compress = name.endswith(".gz")
     if compress:
         data = gzip.compress(data, mtime=0)
-    folder = os.path.dirname(os.path.abspath(name))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(name) + ".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, name)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(name) as out:  # a killed writer's temporary is cleaned by the next
+        out.write(data)

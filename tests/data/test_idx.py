@@ -118,3 +118,18 @@ def test_multi_member_gzip_and_zero_padding(tmp_path):
 def test_write_idx_rejects_unsupported_dtype(tmp_path):
     with pytest.raises(ValueError, match="int64 with shape \\(2,\\)"):
         write_idx(tmp_path / "x", np.zeros(2, np.int64))
+
+
+def test_write_idx_cleans_a_dead_writers_temporary(tmp_path):
+    # write_idx goes through atomic_write: what a killed writer left is removed by the next
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", ""])
+    p.wait()
+    stale = tmp_path / f".x.idx.tmp-{p.pid}-0a1b2c3d"
+    stale.write_bytes(b"half")
+    write_idx(tmp_path / "x.idx", np.arange(6, dtype=np.uint8).reshape(2, 3))
+    assert not stale.exists()
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["x.idx"]
+    np.testing.assert_array_equal(read_idx(tmp_path / "x.idx"), np.arange(6, dtype=np.uint8).reshape(2, 3))
