@@ -161,3 +161,26 @@ def test_max_redirect_hops(server, tmp_path):
     with pytest.raises(RecursionError, match="exceeded 0 redirects"):
         download_url(f"{server}/hop1/{NAME}", tmp_path, None, MD5, 0, quiet=True)  # torchvision's order
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_zip_member_that_fails_midway_leaves_no_torn_file(tmp_path):
+    # each member goes through atomic_write: a CRC failure halfway leaves no partial file
+    import zipfile
+
+    from ember.vision.datasets.utils import extract_archive
+
+    good = tmp_path / "a.zip"
+    with zipfile.ZipFile(good, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("ok.txt", b"fine")
+        z.writestr("data.bin", BODY)
+    raw = bytearray(good.read_bytes())
+    at = raw.index(BODY) + len(BODY) // 2
+    raw[at] ^= 0xFF  # the stored bytes no longer match the member's CRC
+    bad = tmp_path / "b.zip"
+    bad.write_bytes(bytes(raw))
+    out = tmp_path / "out"
+    with pytest.raises(zipfile.BadZipFile):
+        extract_archive(bad, out)
+    assert sorted(f.name for f in out.iterdir()) == ["ok.txt"]
+    assert extract_archive(good, out) == str(out)
+    assert (out / "data.bin").read_bytes() == BODY

@@ -159,8 +159,8 @@ def extract_archive(from_path, to_path=None, remove_finished=False):
     """Extract a ``.tar[.gz|.bz2|.xz]``/``.tgz``, ``.zip`` or ``.gz`` file into ``to_path``.
 
     Tar members go through ``filter='data'`` (no absolute paths, no ``..``, no links out,
-    no device files); zip members are checked by name; a ``.gz`` becomes the file without
-    ``.gz`` next to it (in ``to_path``). Returns ``to_path``.
+    no device files); zip members are checked by name and each written atomically; a ``.gz``
+    becomes the file without ``.gz`` next to it (in ``to_path``). Returns ``to_path``.
     """
     from_path = os.fspath(from_path)
     to_path = os.path.dirname(from_path) if to_path is None else os.fspath(to_path)
@@ -178,7 +178,7 @@ def extract_archive(from_path, to_path=None, remove_finished=False):
                     os.makedirs(dest, exist_ok=True)
                     continue
                 os.makedirs(os.path.dirname(dest) or to_path, exist_ok=True)
-                with z.open(info) as src, open(dest, "wb") as out:
+                with z.open(info) as src, atomic_write(dest, "wb") as out:  # a torn member never shows
                     shutil.copyfileobj(src, out, 1 << 20)
     elif lower.endswith(".gz"):
         dest = os.path.join(to_path, os.path.basename(from_path)[:-3])
