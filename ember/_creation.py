@@ -12,7 +12,7 @@ import operator
 import numpy as np
 
 from . import backend
-from ._tensor_base import TensorBase, check_numeric, from_op, to_array
+from ._tensor_base import TensorBase, check_numeric, check_requires_grad, from_op, to_array
 
 __all__ = [
     "tensor", "as_tensor", "asarray", "from_numpy", "scalar_tensor", "empty", "zeros", "ones", "full",
@@ -58,11 +58,6 @@ def _dtype(dtype):
     return np.dtype(backend.get_default_dtype() if dtype is None else dtype)
 
 
-def _check_grad(arr, requires_grad):
-    if requires_grad and arr.dtype.kind not in "fc":
-        raise RuntimeError(f"Only Tensors of floating point and complex dtype can require gradients, got {arr.dtype}")
-
-
 def _place(arr, device):
     """``arr`` on ``device`` (None: where it is)."""
     if device is None:
@@ -75,7 +70,7 @@ def _new(arr, device=None, requires_grad=False, out=None, keep_numel=False):
     arr = _place(arr, device)
     if out is not None:
         return _into(out, arr, keep_numel)
-    _check_grad(arr, requires_grad)
+    check_requires_grad(arr.dtype, requires_grad)
     t = from_op(arr, None)
     t._rg = bool(requires_grad)
     return t

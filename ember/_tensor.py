@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 
 from . import _tensor_base, backend, ops
-from ._tensor_base import TensorBase, from_op, to_array as _to_array
+from ._tensor_base import TensorBase, check_requires_grad, from_op, to_array as _to_array
 from .autograd import engine as _engine
 from .autograd.function import _GradMode, bump, no_grad, share_version
 from .ops import activation as _act, elementwise as _ew
@@ -143,8 +143,7 @@ class Tensor(TensorBase):
         return ops.clone(self)
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and not _dtype.differentiable(self._data.dtype):
-            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got {self._data.dtype}")
+        check_requires_grad(self._data.dtype, requires_grad)
         if not requires_grad and self._fn is not None:
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to use a "

@@ -9,6 +9,7 @@ Nothing here calls an op.
 import numpy as np
 
 from . import backend
+from ._dtype import differentiable
 
 
 class TensorBase:
@@ -22,8 +23,7 @@ class TensorBase:
 
     def __init__(self, data, requires_grad=False, dtype=None):
         arr = to_array(data, dtype)
-        if requires_grad and arr.dtype.kind not in "fc":
-            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got {arr.dtype}")
+        check_requires_grad(arr.dtype, requires_grad)
         self._data = arr
         self._grad = None
         self._rg = bool(requires_grad)
@@ -34,14 +34,19 @@ class TensorBase:
     def _set_requires_grad(self, value):
         # The engine and the ops read and write the slot ``_rg`` directly; only this public
         # setter checks, as PyTorch's does: an integer or bool tensor has no gradient.
-        if value and self._data.dtype.kind not in "fc" and self._data.dtype.name != "bfloat16":
-            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients, "
-                               f"got {self._data.dtype}")
+        check_requires_grad(self._data.dtype, value)
         self._rg = bool(value)
 
 
 TensorBase.requires_grad = property(TensorBase._rg.__get__, TensorBase._set_requires_grad,
                                     doc="Whether ops on this tensor are recorded for backward.")
+def check_requires_grad(dtype, requires_grad=True):
+    """PyTorch's rule, wherever a tensor is asked to require grad: floating and complex
+    dtypes only."""
+    if requires_grad and not differentiable(dtype):
+        raise RuntimeError(f"only Tensors of floating point and complex dtype can require gradients, got {dtype}")
+
+
 Tensor = TensorBase  # the class from_op makes: ember._tensor sets it to ember._tensor.Tensor
 _new, _ndarray = object.__new__, np.ndarray
 

@@ -18,6 +18,7 @@ import functools
 
 import numpy as np
 
+from .._dtype import differentiable
 from .._tensor_base import TensorBase, from_op
 from .anomaly import _Anomaly, record_stack
 
@@ -141,14 +142,8 @@ class inference_mode(_Mode):
 
 # ----- which results carry gradients -----
 
-_FLOATS = frozenset(np.dtype(c) for c in "efdgFDG")  # the common case, one set lookup
-
-
-def differentiable(a):
-    """Whether array ``a`` (or a NumPy scalar) can carry a gradient: floating or complex,
-    bfloat16 included; integer and bool results of ops are constants, as in PyTorch."""
-    d = a.dtype
-    return d.kind in "fc" or d.name == "bfloat16"
+_FLOATS = frozenset(np.dtype(c) for c in "efdgFDG")  # the common case, one set lookup; integer and
+# bool results of ops are constants, as in PyTorch (``_dtype.differentiable`` is the rule)
 
 
 # ----- versions -----
@@ -338,7 +333,7 @@ class Function:
         if _GradMode.enabled:
             for t in inputs:
                 if t._rg:
-                    if y.dtype not in _FLOATS and not differentiable(y):
+                    if y.dtype not in _FLOATS and not differentiable(y.dtype):
                         break  # an integer or bool result is not differentiable (PyTorch's rule)
                     fn._clock = _now[0]
                     fn._special = False
@@ -505,7 +500,7 @@ def _apply_ctx(cls, *args, **kwargs):
             old = _tm._history_handle(o)
             inputs = [old if t is o else t for t in inputs]
             o._fn, o._oi, o._rg = node, oi(k), True
-        elif not differentiable(o._data):  # as PyTorch: an integer or bool output is not differentiable
+        elif not differentiable(o._data.dtype):  # as PyTorch: an integer or bool output is not differentiable
             pass
         elif any(o is a for a in args):
             o = from_op(o._data, node)
