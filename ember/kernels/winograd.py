@@ -12,8 +12,10 @@ elementwise product (Lavin and Gray, "Fast Algorithms for Convolutional Neural N
     M = sum over C of U * V   -- 16 GEMMs (tiles, C) @ (C, O), one per position in the 4x4
     y = A^T M A           (the 2x2 outputs; A^T is 2x4 of 0 and +-1)
 
-Each transform is linear in its tile, so on the tile flattened to 16 values it is one small
-matrix: V = (B^T kron B^T) d, y = (A^T kron A^T) M. Here those are GEMMs too, with K = 16.
+Each transform is linear in its tile: on the tile flattened to 16 values it is one small
+matrix, V = (B^T kron B^T) d and y = (A^T kron A^T) M. As the matrices' entries are 0 and
++-1, they run here as a few adds of whole slabs of tiles (``_bt``, ``_at`` and their
+adjoints), tested against ``_BT`` and ``_AT`` below.
 
 The backward is the same algebra transposed. With gM = (A^T kron A^T)^T gy (each 2x2 output
 gradient spread over its 16 positions):
@@ -22,12 +24,13 @@ gradient spread over its 16 positions):
     gV = gM U^T                        -- 16 GEMMs (tiles, O) @ (O, C);  gd = B gV B^T,
                                           added back onto the overlapping 4x4 input tiles
 
-Speed comes from doing all of it in blocks of a few hundred tiles, so that the tile
-arrays (16 values per tile and channel, 4x the input or output) never leave the cache: the
-transforms are memory passes and would otherwise cost more than the multiplies saved. The
+Speed comes from doing all of it in blocks of up to ``TILES_PER_BLOCK`` tiles, so that the
+tile arrays (16 values per tile and channel, 4x the input or output) are small enough to stay
+in the caches: the transforms are memory passes and would otherwise cost more than the
+multiplies saved. The
 blocks run on ember's threads with BLAS single-threaded inside them (``_blas``).
 ``Conv2dFunction`` (im2col) takes the shapes this does not pay for; ``ember.kernels.conv``
-chooses per shape. Float64 results equal the reference's to ~1e-15; float32 errors are the
+chooses per shape. Float64 results equal the reference's to ~1e-14; float32 errors are the
 im2col kernel's size or smaller (measured in ``tests/nn/test_kernels_winograd.py``).
 """
 import numpy as np
@@ -40,7 +43,8 @@ from . import _blas
 
 __all__ = ["WinogradConv2dFunction", "winograd_conv2d"]
 
-# the F(2x2, 3x3) matrices (Lavin and Gray, section 4.1)
+# the F(2x2, 3x3) matrices (Lavin and Gray, section 4.1); G is applied as it is, B^T and A^T as
+# the slab adds below
 _BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64)
 _G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64)
 _AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float64)

@@ -188,3 +188,15 @@ def test_dispatch_rule_and_switches(monkeypatch):
     monkeypatch.setattr(conv_kernels, "_WINOGRAD", "1")
     F.conv2d(np.ones((1, 1, 4, 4), np.float32), np.ones((1, 1, 3, 3), np.float32))
     assert calls == [1, 1]  # and EMBER_WINOGRAD=1 on wherever it can run
+
+
+def test_slab_transforms_are_the_kronecker_matrices():
+    # the adds of _bt/_at and their adjoints are B^T d B, A^T M A, and their transposes
+    rng = np.random.default_rng(6)
+    bk, ak = np.kron(winograd._BT, winograd._BT), np.kron(winograd._AT, winograd._AT)
+    d, m, g = rng.standard_normal((4, 4, 5)), rng.standard_normal((4, 4, 5)), rng.standard_normal((2, 2, 5))
+    for got, want in ((winograd.input_transform(d), bk @ d.reshape(16, -1)),
+                      (winograd.input_transform_adjoint(d), bk.T @ d.reshape(16, -1)),
+                      (winograd.output_transform(m), ak @ m.reshape(16, -1)),
+                      (winograd.output_transform_adjoint(g), ak.T @ g.reshape(4, -1))):
+        np.testing.assert_allclose(got.reshape(want.shape), want, atol=1e-14)
