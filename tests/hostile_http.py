@@ -15,6 +15,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 BODY = b"ember " * 2000
 GZ = gzip.compress(BODY, mtime=0)
 GIVE_UP_S = 8  # how long any hostile route keeps going before it hangs up
@@ -83,6 +85,13 @@ def serve():
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The hostile server's base URL, for a test module (import this fixture by name)."""
+    with serve() as url:
+        yield url
 
 
 def dead_pid():

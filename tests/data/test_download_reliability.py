@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hostile_http import BODY, GZ, dead_pid, serve
+from hostile_http import BODY, GZ, dead_pid, server  # noqa: F401  (server: the fixture)
 
 import ember.cli
 from ember.data import DownloadError, download, download_url
@@ -21,12 +21,6 @@ from ember.datasets import MNIST
 NAME = "data.bin"
 SHA = hashlib.sha256(BODY).hexdigest()
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serve() as url:
-        yield url
 
 
 # ----- a wall-clock deadline per file -----

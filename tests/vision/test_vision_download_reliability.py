@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hostile_http import BODY, dead_pid, serve
+from hostile_http import BODY, dead_pid, server  # noqa: F401  (server: the fixture)
 
 import ember.vision.datasets as D
 from ember.data import download
@@ -25,12 +25,6 @@ from ember.vision.datasets.utils import download_url, extract_archive
 NAME = "data.bin"
 MD5 = hashlib.md5(BODY).hexdigest()
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serve() as url:
-        yield url
 
 
 def test_signature_is_torchvisions():
