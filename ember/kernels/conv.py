@@ -317,10 +317,10 @@ def winograd_pays(xshape, wshape, stride, pads, dilation, groups):
     # 56x56 outputs, 0.77x at 128 and 28x28, 0.78-0.86x at 32-256 and 14x14-32x32; ~1.0-1.1x
     # at 11x11 and 8x8 (too few tiles to share out), 1.3x at 16 channels, 1.4x at 512 and 7x7
     # (computed as 8x8). Each thread takes whole samples, so a batch must give every thread some.
-    c, o, n = xshape[1], wshape[0], xshape[0]
-    oh, ow = xshape[2] + pads[0][0] + pads[0][1] - 2, xshape[3] + pads[1][0] + pads[1][1] - 2
-    waste = (-(-oh // 2) * 2) * (-(-ow // 2) * 2) / max(oh * ow, 1)
-    return c >= 32 and o >= 32 and oh * ow >= 196 and waste <= 1.2 and n >= 2 * num_threads()
+    geo = winograd._Geometry(xshape, wshape[0], pads)
+    pixels = geo.oh * geo.ow
+    waste = 4 * geo.th * geo.tw / max(pixels, 1)  # pixels computed (whole 2x2 tiles) per pixel kept
+    return geo.c >= 32 and geo.o >= 32 and pixels >= 196 and waste <= 1.2 and geo.n >= 2 * num_threads()
 
 
 _WINOGRAD = os.environ.get("EMBER_WINOGRAD", "auto").strip().lower()

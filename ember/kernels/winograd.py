@@ -151,7 +151,7 @@ class _Geometry:
         self.oh, self.ow = self.h + self.pt + pb - 2, self.w + self.pl + pr - 2
         self.th, self.tw = -(-self.oh // 2), -(-self.ow // 2)
         self.hp, self.wp = 2 * self.th + 2, 2 * self.tw + 2  # the input the tiles read
-        self.per_block = max(1, TILES_PER_BLOCK // (self.th * self.tw))  # samples per block
+        self.per_block = max(1, TILES_PER_BLOCK // max(1, self.th * self.tw))  # samples per block
 
     def blocks(self, s, e):
         """Samples [s, e) in blocks of at most ``per_block``, as even as they can be (16
