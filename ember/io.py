@@ -35,6 +35,7 @@ from itertools import chain
 
 import numpy as np
 
+from ._tensor_base import _KINDS  # what a tensor holds: nothing that can hold objects
 from .atomic import atomic_write  # noqa: E402  (public here too: ember.io.atomic_write)
 
 __all__ = ["SerializationError", "atomic_write", "load", "save"]
@@ -42,7 +43,6 @@ __all__ = ["SerializationError", "atomic_write", "load", "save"]
 FORMATS = (".npz", ".safetensors")
 _STRUCTURE = "__ember_structure__.json"  # npz member holding the nesting, as uint8 JSON bytes
 _META_KEY = "ember.structure"  # the same JSON in the safetensors header's __metadata__
-_KINDS = "biufc"  # bool, signed, unsigned, floating, complex: nothing that can hold objects
 _MAX_DEFLATE_RATIO = 1032  # deflate cannot expand data more than this; a larger claim is a lie
 _CHUNK = 1 << 22
 # a deflated member is inflated into its array this much at a time: the only second copy held
