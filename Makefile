@@ -1,33 +1,44 @@
 # Two commands do everything on a fresh machine:  make train  and  make test
-VENV   ?= .venv
-PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+VENV       ?= .venv
+PY         := $(VENV)/bin/python
+RUN_STAMP  := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: setup train test bench clean
+.PHONY: setup train test bench dist clean
 
-$(STAMP): pyproject.toml Makefile
+# What the main job needs: ember and its runtime extras (progress bars, safetensors, the curves plot).
+$(RUN_STAMP): pyproject.toml Makefile
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	# The PyTorch CPU oracle first, pinned: this version is a local file; others pull GBs of CUDA.
+	$(PY) -m pip install -q -e '.[run]'
+	touch $(RUN_STAMP)
+
+# What the tests add: the PyTorch CPU oracle, pinned (this version is a local file; others pull GBs of CUDA),
+# torchvision beside it (its pure-Python parts only: see tests/conftest.py), onnxruntime, mpi4py, pytest.
+$(TEST_STAMP): $(RUN_STAMP)
 	$(PY) -m pip install -q torch==2.13.0
-	# torchvision, the oracle of ember.vision, pinned beside it (its pure-Python parts only: see tests/conftest.py)
 	$(PY) -m pip install -q torchvision==0.28.0
 	$(PY) -m pip install -q -e '.[test]'
-	touch $(STAMP)
+	touch $(TEST_STAMP)
 
-setup: $(STAMP)
+setup: $(TEST_STAMP)
 
 # The main job: train the MLP on MNIST (shipped in data/), evaluate on the test set.
-train: $(STAMP)
+train: $(RUN_STAMP)
 	OPENBLAS_THREAD_TIMEOUT=4 $(VENV)/bin/ember train --dataset mnist --model mlp --epochs 5 --out runs/mnist-mlp --overwrite
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(PY) -m pytest -q -n 2 tests
 	# the same core and layer tests on the reference ops alone (every fast kernel off)
 	EMBER_KERNELS=0 $(PY) -m pytest -q -n 2 tests/core tests/nn
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(PY) -m benchmarks
 
+# A wheel and an sdist in dist/ (the sdist carries data/mnist, so its install runs the demo offline).
+dist: $(RUN_STAMP)
+	$(PY) -m pip install -q build
+	$(PY) -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs site dist .pytest_cache
