@@ -5,8 +5,9 @@ from . import backend
 from ._tensor import Tensor
 
 
-class GradcheckError(AssertionError):
-    """A backward disagrees with finite differences; the message names the input and element."""
+class GradcheckError(RuntimeError, AssertionError):
+    """A backward disagrees with finite differences; the message names the input and element.
+    A RuntimeError, as PyTorch's is (and an AssertionError, as ember's always was)."""
 
 
 def _prepare(inputs):

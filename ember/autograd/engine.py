@@ -270,11 +270,11 @@ class _Walk:
             if graph or stale is not None:
                 self.route(fn, inputs, gxs, stale)
             else:
-                for t, g in zip(inputs, gxs):
+                for i, (t, g) in enumerate(zip(inputs, gxs)):
                     if g is None or not t._rg:
                         continue
                     if g.shape != t._data.shape or g.dtype != t._data.dtype:
-                        _bad_grad(fn, inputs.index(t), t, g)
+                        _bad_grad(fn, i, t, g)
                     f = t._fn
                     if f is None:
                         self.leaf(t, g)

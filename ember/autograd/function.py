@@ -15,6 +15,7 @@ Two protocols share the class:
   ``ctx.set_materialize_grads``; called as ``MyFunction.apply(...)``.
 """
 import functools
+import weakref
 
 import numpy as np
 
@@ -359,7 +360,7 @@ class Function:
             if t._fn is not None:
                 out.append((t._fn, t._oi or 0))
             elif t._rg:
-                out.append((AccumulateGrad(t), 0))
+                out.append((AccumulateGrad.of(t), 0))
             else:
                 out.append((None, 0))
         return tuple(out)
@@ -421,10 +422,9 @@ class Function:
             if g is not None and not isinstance(g, TensorBase):
                 g = from_op(np.asarray(g, dtype=t._data.dtype), None)
             if g is not None and g._data.shape != t._data.shape:
-                raise RuntimeError(
-                    f"function {self.name()} returned an invalid gradient at index {p} - got "
-                    f"{list(g._data.shape)} but expected shape compatible with {list(t._data.shape)}"
-                )
+                g = _sum_to_input(self, p, g, t._data.shape)
+            if g is not None and g._data.dtype != t._data.dtype:
+                g = g.to(t._data.dtype)  # as PyTorch: the gradient takes its input's dtype
             out.append(None if g is None else (g if graph else g._data))
         return tuple(out)
 
@@ -432,12 +432,36 @@ class Function:
 FunctionCtx = Function  # what PyTorch calls the ctx: here the node itself
 
 
+def _sum_to_input(fn, p, g, shape):
+    """A gradient of a broadcast shape summed down to its input's, as PyTorch's engine does;
+    any other shape is an error naming the Function and the index."""
+    gshape = g._data.shape
+    lead = len(gshape) - len(shape)
+    if lead < 0 or any(s != 1 and s != d for s, d in zip(shape, gshape[lead:])):
+        raise RuntimeError(
+            f"function {fn.name()} returned an invalid gradient at index {p} - got "
+            f"{list(gshape)} but expected shape compatible with {list(shape)}"
+        )
+    return g.sum_to_size(shape)
+
+
 class AccumulateGrad:
-    """What ``next_functions`` shows for a leaf that requires grad."""
+    """What ``next_functions`` shows for a leaf that requires grad: one node per leaf, the same
+    object each time it is asked for while anyone holds it (so a graph walk's ``seen`` set
+    works), as in PyTorch."""
+
+    _alive = weakref.WeakValueDictionary()  # id(leaf) -> its node; the node holds the leaf
 
     def __init__(self, variable):
         self.variable = variable
         self.next_functions = ()
+
+    @classmethod
+    def of(cls, leaf):
+        node = cls._alive.get(id(leaf))
+        if node is None or node.variable is not leaf:
+            node = cls._alive[id(leaf)] = cls(leaf)
+        return node
 
     def name(self):
         return "torch::autograd::AccumulateGrad"
