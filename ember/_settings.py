@@ -3,7 +3,6 @@ honours), matmul precision, deterministic algorithms (recorded: ember is determi
 inter-op threads, warn-always; and two creation functions over given memory,
 ``empty_strided`` and ``frombuffer``."""
 import os
-import sys
 import warnings
 
 import numpy as np
@@ -31,22 +30,6 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
         if v is not None:
             PRINT_OPTS[k] = v
     PRINT_OPTS["sci_mode"] = sci_mode
-
-
-def array2string_kw(data):
-    """The ``np.array2string`` options that print ``data`` as the print options say."""
-    o = PRINT_OPTS
-    th = o["threshold"]
-    kw = dict(precision=o["precision"], threshold=sys.maxsize if th == float("inf") else int(th),
-              edgeitems=o["edgeitems"], max_line_width=o["linewidth"])
-    if data.dtype.kind == "f":
-        if o["sci_mode"] is True:
-            p = o["precision"]
-            kw["formatter"] = {"float_kind": lambda v: f"{v:.{p}e}"}
-        elif o["sci_mode"] is False:
-            kw["suppress_small"] = True
-            kw["floatmode"] = "fixed"
-    return kw
 
 
 def get_float32_matmul_precision():

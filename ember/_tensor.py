@@ -32,6 +32,7 @@ from .ops import linalg_matfn as _lmf, linalg_solve as _lso
 # ----- end linalg-solve -----
 # ----- surface-extras -----
 from . import _settings
+from ._tensor_str import tensor_repr
 from .ops import extras as _xt, extras_scatter as _xs
 # ----- end surface-extras -----
 
@@ -294,15 +295,14 @@ class Tensor(TensorBase):
         return self.to(bf)
 
     def __repr__(self):
-        body = np.array2string(self._data, separator=", ", prefix="tensor(", **_settings.array2string_kw(self._data))  # ----- surface-extras -----
-        extra = ""
-        if self._data.dtype != backend.get_default_dtype() and self._data.dtype != np.int64:
-            extra += f", dtype={self.dtype}"  # ember.float64, as torch prints torch.float64
+        suffixes = []
+        if self._data.dtype not in (backend.get_default_dtype(), np.int64, np.bool_):
+            suffixes.append(f"dtype={self.dtype}")  # ember.float64, as torch prints torch.float64
         if self._fn is not None:
-            extra += f", grad_fn=<{self._fn.name()}>"
+            suffixes.append(f"grad_fn=<{self._fn.name()}>")
         elif self.requires_grad:
-            extra += ", requires_grad=True"
-        return f"tensor({body}{extra})"
+            suffixes.append("requires_grad=True")
+        return tensor_repr(self._data, suffixes)
 
     def __len__(self):
         if self._data.ndim == 0:
