@@ -1,6 +1,7 @@
 """Datasets: anything with ``__getitem__`` and ``__len__``, as in PyTorch.
 
-Samples are NumPy arrays and numbers; the DataLoader turns batches into Tensors.
+Samples are NumPy arrays and numbers (a TensorDataset's are Tensors, as in PyTorch); the DataLoader
+turns batches into Tensors.
 
 A dataset can also offer ``__getitems__(indices)`` (PyTorch 2's hook): given an index array
 or a slice, it returns either a list of samples (PyTorch's contract) or, ember's fast path,
@@ -59,22 +60,25 @@ class TensorDataset(Dataset):
             raise ValueError(
                 f"TensorDataset: all arrays must have the same length along dim 0, got shapes {[a.shape for a in arrs]}"
             )
-        self.tensors = arrs
+        self._arrays = arrs
+        # PyTorch's attribute: the Tensors given (arrays are wrapped, sharing their memory)
+        self.tensors = tuple(a if isinstance(a, Tensor) else Tensor(d) for a, d in zip(arrays, arrs))
 
     def __len__(self):
-        return self.tensors[0].shape[0]
+        return self._arrays[0].shape[0]
 
     def __getitem__(self, index):
+        # a sample is a tuple of Tensors, as in PyTorch (views of the rows)
         if isinstance(index, Tensor):
             index = index._data
-        return tuple(a[index] for a in self.tensors)
+        return tuple(Tensor(a[index]) for a in self._arrays)
 
     def __getitems__(self, indices):
-        # a slice gives views; an index array, one gather per array
-        return tuple(a[indices] for a in self.tensors)
+        # the DataLoader's fast path: a slice gives views; an index array, one gather per array
+        return tuple(a[indices] for a in self._arrays)
 
     def __repr__(self):
-        return f"TensorDataset({', '.join(f'{a.dtype}{list(a.shape)}' for a in self.tensors)})"
+        return f"TensorDataset({', '.join(f'{a.dtype}{list(a.shape)}' for a in self._arrays)})"
 
 
 class Subset(Dataset):

@@ -17,7 +17,10 @@ def test_tensor_dataset_int_and_batch_indexing():
     xb, yb = ds.__getitems__(np.array([4, 1]))
     np.testing.assert_array_equal(xb, x[[4, 1]])
     np.testing.assert_array_equal(yb, [4, 1])
-    assert ds.tensors[1] is y.numpy()  # Tensors are shared, not copied
+    assert ds.tensors[1] is y  # the Tensors given, as in PyTorch; arrays wrapped without a copy
+    assert isinstance(ds.tensors[0], ember.Tensor) and np.shares_memory(ds.tensors[0].numpy(), x)
+    assert isinstance(xi, ember.Tensor) and isinstance(yi, ember.Tensor)  # samples are Tensors
+    assert xi.dtype == ember.float32 and yi.dtype == ember.int64
     xs, _ = ds.__getitems__(slice(2, 5))
     assert np.shares_memory(xs, x)
 
