@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from ._dtype import _is_bf16
 from ._settings import PRINT_OPTS
 
 _PREFIX = "tensor("
@@ -115,7 +116,7 @@ def tensor_repr(data, suffixes):
     """``tensor(...)`` for the array ``data``, followed by ``suffixes`` (``dtype=...``,
     ``grad_fn=...``) as PyTorch places them: on the last line while they fit, else below."""
     indent = len(_PREFIX)
-    if data.dtype.kind == "f" and data.dtype.itemsize < 4:
+    if (data.dtype.kind == "f" and data.dtype.itemsize < 4) or _is_bf16(data.dtype):
         data = data.astype(np.float32)  # half precision prints through float, as in PyTorch
     if data.dtype.kind not in "biuf":  # complex: NumPy's layout (PyTorch's real/imag formats are not built)
         body = np.array2string(data, separator=", ", prefix=_PREFIX, precision=PRINT_OPTS["precision"])

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..io import _Bad
 from . import _names
+from .._dtype import _is_bf16 as _dtype_is_bf16
 
 _MAX_DIMS = 32  # NumPy's limit on dimensions
 
@@ -79,9 +80,23 @@ class StorageType:
 
     def __init__(self, name):
         self.name = name
-        dtype = _names.numpy_dtype("uint8" if name == _names.UNTYPED else _names.STORAGES[name])
-        self.widened = dtype is None  # bfloat16 without ml_dtypes: read as uint16, widened to float32
-        self.dtype = np.dtype(np.uint16) if dtype is None else dtype
+        self._resolved = None
+
+    def _resolve(self):
+        # on first use: BFloat16Storage needs ml_dtypes, which takes a second to import
+        if self._resolved is None:
+            dtype = _names.numpy_dtype("uint8" if self.name == _names.UNTYPED else _names.STORAGES[self.name])
+            # bfloat16 without ml_dtypes: read as uint16, widened to float32
+            self._resolved = (np.dtype(np.uint16), True) if dtype is None else (dtype, False)
+        return self._resolved
+
+    @property
+    def dtype(self):
+        return self._resolve()[0]
+
+    @property
+    def widened(self):
+        return self._resolve()[1]
 
     def __repr__(self):
         return f"torch.{self.name}"
@@ -199,7 +214,7 @@ def rebuild(storage, offset, size, stride, requires_grad=False, array=None, meta
         item = arr.itemsize
         out = np.lib.stride_tricks.as_strided(arr[offset:], shape=size, strides=[s * item for s in stride],
                                               writeable=not _overlaps(size, stride))
-    if requires_grad and out.dtype.kind not in "fc" and out.dtype != _names.numpy_dtype("bfloat16"):
+    if requires_grad and out.dtype.kind not in "fc" and not _dtype_is_bf16(out.dtype):
         raise _Bad(f"a tensor of dtype {out.dtype} claims requires_grad=True")
     t = Tensor(out, requires_grad=requires_grad)
     if storage.device.partition(":")[0] != "cpu":
@@ -308,10 +323,21 @@ def _globals():
         for module in ("torch", "torch.cuda", "torch.storage"):
             g[(module, name)] = StorageType(name)
     for torch_name, name in _names.DTYPES.items():
-        np_dtype = _names.numpy_dtype(name)
-        if np_dtype is not None:
-            g[("torch", torch_name)] = dtype(np_dtype)
+        if name != "bfloat16":  # resolved when a file names it: ml_dtypes takes a second to import
+            g[("torch", torch_name)] = dtype(_names.numpy_dtype(name))
     return g
+
+
+def _lazy_global(module, name):
+    """A global resolved on first use: torch.bfloat16 (and its alias), which needs ml_dtypes."""
+    if module == "torch" and _names.DTYPES.get(name) == "bfloat16":
+        np_dtype = _names.numpy_dtype("bfloat16")
+        if np_dtype is not None:
+            from .._dtype import dtype
+
+            _GLOBALS[(module, name)] = dtype(np_dtype)
+            return _GLOBALS[(module, name)]
+    return None
 
 
 _GLOBALS = None
@@ -334,6 +360,8 @@ class _Unpickler(pickle._Unpickler):
             module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         module = _MODULE_ALIASES.get(module, module)
         found = _GLOBALS.get((module, name))
+        if found is None:
+            found = _lazy_global(module, name)
         if found is None:
             raise Refused(f"its pickle asks for the global {module}.{name}, which is not allowed: {_WHY}")
         return found

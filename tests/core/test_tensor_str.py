@@ -57,3 +57,9 @@ def test_suffixes_match_pytorch(torch):
     long_e = ember.arange(20.0, dtype=ember.float64, requires_grad=True).reshape(4, 5) * 3.5
     assert repr(long_e) == repr(long_t).replace("torch.", "ember.")
     assert repr(ember.nn.Parameter(ember.ones(2))) == repr(torch.nn.Parameter(torch.ones(2)))
+
+
+def test_bfloat16_prints_as_pytorch(torch):
+    pytest.importorskip("ml_dtypes")
+    t = torch.tensor([1.0, 2.5, -3.0], dtype=torch.bfloat16)
+    assert repr(ember.tensor([1.0, 2.5, -3.0], dtype=ember.bfloat16)) == repr(t).replace("torch.", "ember.")
