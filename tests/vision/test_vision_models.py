@@ -28,6 +28,8 @@ MODELS = [
     ("mobilenet_v3_small", 32, {}),
     ("densenet121", 32, {}),
     ("efficientnet_b0", 32, {}),
+    ("efficientnet_b1", 32, {"num_classes": 10}),
+    ("efficientnet_b5", 32, {"num_classes": 10}),  # BatchNorm eps 1e-3, momentum 0.01
     ("googlenet", 32, {"aux_logits": True, "init_weights": True}),
     ("googlenet", 32, {"aux_logits": False, "transform_input": True, "num_classes": 7, "init_weights": True}),
 ]
@@ -208,3 +210,18 @@ def test_torchvision_initialisation_schemes():
     vit = models.VisionTransformer(**TINY_VIT)
     assert np.all(vit.heads.head.weight.detach().numpy() == 0) and np.all(vit.class_token.detach().numpy() == 0)
     assert abs(vit.encoder.pos_embedding.detach().numpy().std() / 0.02 - 1) < 0.1
+
+
+@pytest.mark.parametrize("name", ["efficientnet_b2", "efficientnet_b3", "efficientnet_b4",
+                                  "efficientnet_b7"])
+def test_efficientnet_scalings_have_torchvisions_parameters(name, torch, torchvision):
+    # the larger scalings: same state_dict keys and shapes, same BatchNorm settings, same dropout
+    tv = getattr(torchvision.models, name)(weights=None, num_classes=10)
+    em = getattr(models, name)(num_classes=10)
+    sd = tv.state_dict()
+    assert list(em.state_dict()) == list(sd)
+    assert all(tuple(v.shape) == tuple(sd[k].shape) for k, v in em.state_dict().items())
+    tv_bn = [(m.eps, m.momentum) for m in tv.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    em_bn = [(m.eps, m.momentum) for m in em.modules() if isinstance(m, ember.nn.BatchNorm2d)]
+    assert em_bn == tv_bn
+    assert em.classifier[0].p == tv.classifier[0].p

@@ -11,7 +11,8 @@ from ... import nn
 from ...ops.movement import flatten
 from ._utils import Conv2dNormActivation, SqueezeExcitation, StochasticDepth, _check_weights, _init_mobile, _make_divisible
 
-__all__ = ["EfficientNet", "MBConvConfig", "MBConv", "efficientnet_b0"]
+__all__ = ["EfficientNet", "MBConvConfig", "MBConv", "efficientnet_b0", "efficientnet_b1", "efficientnet_b2",
+           "efficientnet_b3", "efficientnet_b4", "efficientnet_b5", "efficientnet_b6", "efficientnet_b7"]
 
 
 class MBConvConfig:
@@ -121,8 +122,56 @@ def _efficientnet_b_conf(width_mult, depth_mult):
     ]
 
 
+# name: (width_mult, depth_mult, dropout); B5-B7 use BatchNorm with eps 1e-3 and momentum 0.01
+_B_SCALING = {"b0": (1.0, 1.0, 0.2), "b1": (1.0, 1.1, 0.2), "b2": (1.1, 1.2, 0.3), "b3": (1.2, 1.4, 0.3),
+              "b4": (1.4, 1.8, 0.4), "b5": (1.6, 2.2, 0.4), "b6": (1.8, 2.6, 0.5), "b7": (2.0, 3.1, 0.5)}
+
+
+def _efficientnet_b(variant, weights, kwargs):
+    name = f"efficientnet_{variant}"
+    _check_weights(weights, name)
+    width, depth, dropout = _B_SCALING[variant]
+    dropout = kwargs.pop("dropout", dropout)
+    if variant in ("b5", "b6", "b7"):
+        kwargs.setdefault("norm_layer", partial(nn.BatchNorm2d, eps=0.001, momentum=0.01))
+    return EfficientNet(_efficientnet_b_conf(width, depth), dropout, last_channel=None, **kwargs)
+
+
 def efficientnet_b0(*, weights=None, progress=True, **kwargs):
-    """EfficientNet-B0 (Tan & Le 2019)."""
-    _check_weights(weights, "efficientnet_b0")
-    dropout = kwargs.pop("dropout", 0.2)
-    return EfficientNet(_efficientnet_b_conf(1.0, 1.0), dropout, last_channel=None, **kwargs)
+    """EfficientNet-B0 (Tan & Le 2019): the base network, 5.3M parameters."""
+    return _efficientnet_b("b0", weights, kwargs)
+
+
+def efficientnet_b1(*, weights=None, progress=True, **kwargs):
+    """EfficientNet-B1: B0 1.1x deeper."""
+    return _efficientnet_b("b1", weights, kwargs)
+
+
+def efficientnet_b2(*, weights=None, progress=True, **kwargs):
+    """EfficientNet-B2: B0 1.1x wider, 1.2x deeper."""
+    return _efficientnet_b("b2", weights, kwargs)
+
+
+def efficientnet_b3(*, weights=None, progress=True, **kwargs):
+    """EfficientNet-B3: B0 1.2x wider, 1.4x deeper."""
+    return _efficientnet_b("b3", weights, kwargs)
+
+
+def efficientnet_b4(*, weights=None, progress=True, **kwargs):
+    """EfficientNet-B4: B0 1.4x wider, 1.8x deeper."""
+    return _efficientnet_b("b4", weights, kwargs)
+
+
+def efficientnet_b5(*, weights=None, progress=True, **kwargs):
+    """EfficientNet-B5: B0 1.6x wider, 2.2x deeper; BatchNorm eps 1e-3, momentum 0.01."""
+    return _efficientnet_b("b5", weights, kwargs)
+
+
+def efficientnet_b6(*, weights=None, progress=True, **kwargs):
+    """EfficientNet-B6: B0 1.8x wider, 2.6x deeper; BatchNorm eps 1e-3, momentum 0.01."""
+    return _efficientnet_b("b6", weights, kwargs)
+
+
+def efficientnet_b7(*, weights=None, progress=True, **kwargs):
+    """EfficientNet-B7: B0 2x wider, 3.1x deeper; BatchNorm eps 1e-3, momentum 0.01."""
+    return _efficientnet_b("b7", weights, kwargs)
