@@ -257,9 +257,10 @@ _RENAMED = {
     "torch.nn.modules.module": ("ember.nn",),
 }
 # the second name of ``torch.X...`` whose ``ember.X...`` follows PyTorch; ember's other modules
-# (data, datasets, train, onnx, distributed, io, ...) have their own APIs and are not torch's
+# (data, datasets, train, distributed, io, ...) have their own APIs and are not torch's
 _TORCH_LIKE = {"nn", "optim", "autograd", "utils", "func", "linalg", "fft", "special", "cuda", "backends", "amp",
-               "accelerator", "distributions", "testing", "random", "jit", "version", "mps", "hub", "overrides"}
+               "accelerator", "distributions", "testing", "random", "jit", "version", "mps", "hub", "overrides",
+               "onnx"}
 _BLOCKED = {"torchvision": "ember.vision", "torchaudio": None, "torchtext": None}
 
 

@@ -432,7 +432,7 @@ def cmd_export(args):
         raise CLIError(f"cannot write {args.output}: the folder {folder} does not exist")
     model = _load_model(args.run_dir, config)
     shape = [1] + list(config["input"]["shape"])
-    ember.onnx.export(model, args.output, np.zeros(shape, np.float32), opset=args.opset)
+    ember.onnx.export(model, np.zeros(shape, np.float32), args.output, opset_version=args.opset)
     print(f"wrote {args.output} (opset {args.opset}, input 'input' of shape [batch, "
           f"{', '.join(map(str, shape[1:]))}], normalized as in training: (x - {config['input']['mean']:.4f}) / "
           f"{config['input']['std']:.4f})")

@@ -60,7 +60,12 @@ def empty_cache():
 
 
 def _need_gpu():
-    _backend.cupy_or_error()
+    try:
+        _backend.cupy_or_error()
+    except RuntimeError as e:  # as NoGPUError (a RuntimeError), which ember run's docs promise
+        from ._torch_shim import NoGPUError
+
+        raise NoGPUError(str(e)) from None
 
 
 def current_device():

@@ -458,7 +458,7 @@ class DistributedSampler:
         return idx[self.rank : self.total_size : self.num_replicas]
 
     def __iter__(self):
-        return iter(self.indices())
+        return iter(self.indices().tolist())  # Python ints, as PyTorch's sampler yields
 
     def __len__(self):
         return self.num_samples

@@ -9,6 +9,7 @@ alone become initializers too. An op with no mapping raises ``ExportError`` nami
 """
 import contextlib
 import math
+import os
 
 import numpy as np
 
@@ -112,18 +113,66 @@ def converts(*op_names):
     return deco
 
 
-def export(model, path, example_input, opset=DEFAULT_OPSET, dynamic_batch=True, ir_version=None,
-           input_name="input", output_name="output", check=True):
-    """Write ``model`` to ``path`` as an ONNX file and return the ``onnx.ModelProto``.
+# PyTorch keywords that change nothing here (ember always exports the parameters as initializers,
+# folds nothing, traces once)
+_ACCEPTED_TORCH_KEYWORDS = {"export_params": True, "verbose": None, "do_constant_folding": True, "dynamo": None,
+                            "keep_initializers_as_inputs": False, "optimize": True, "report": False,
+                            "verify": False, "profile": False, "external_data": True}
+
+
+def export(model, args=(), f=None, *, example_input=None, opset=None, opset_version=None, dynamic_batch=None,
+           dynamic_axes=None, input_names=None, output_names=None, ir_version=None, input_name=None,
+           output_name=None, check=True, **torch_keywords):
+    """Write ``model`` to ``f`` as an ONNX file and return the ``onnx.ModelProto``.
+
+    Called as PyTorch's ``torch.onnx.export(model, args, f)``: ``args`` is the example input (a
+    Tensor, or a tuple holding one), ``f`` the file. ember's earlier order,
+    ``export(model, path, example_input)``, still works.
 
     Args:
         model: an ember Module (put in eval mode for the trace, then restored).
-        path: the .onnx file to write (atomically).
-        example_input: an ndarray or Tensor of shape (N, ...) (int64 for Embedding models).
-        opset: the ONNX opset (13 to 21).
-        dynamic_batch: make the first axis of the input and output symbolic ("batch").
-        ir_version: the ONNX IR version; by default the one matching ``opset``.
+        args: an ndarray or Tensor of shape (N, ...) (int64 for Embedding models), or ``(x,)``.
+        f: the .onnx file to write (atomically).
+        opset_version: the ONNX opset (13 to 21; ``opset`` is the same); 17 by default.
+        dynamic_axes: PyTorch's ``{name: {0: "batch"}}``; only the first axis can be dynamic.
+        dynamic_batch: make the first axis of the input and output symbolic ("batch"). The
+            default, without ``dynamic_axes``, is True.
+        input_names, output_names: one name each (``["input"]``, ``["output"]`` by default).
+        ir_version: the ONNX IR version; by default the one matching the opset.
     """
+    if isinstance(args, (str, os.PathLike)):  # ember's earlier order: (model, path, example_input)
+        args, f = (f if example_input is None else example_input), args
+    elif example_input is not None:
+        raise TypeError("ember.onnx.export: pass the example input once, as args (PyTorch's order: model, args, f)")
+    if isinstance(args, (tuple, list)):
+        if len(args) != 1:
+            raise ExportError(f"ember.onnx.export: models with one input are exported; args holds {len(args)}")
+        args = args[0]
+    if f is None:
+        raise TypeError("ember.onnx.export: no file to write: export(model, args, f)")
+    unknown = sorted(set(torch_keywords) - set(_ACCEPTED_TORCH_KEYWORDS))
+    if unknown:
+        raise TypeError(f"ember.onnx.export got unexpected keyword arguments: {', '.join(unknown)}")
+    if opset is not None and opset_version is not None and opset != opset_version:
+        raise ValueError(f"ember.onnx.export: opset={opset} and opset_version={opset_version} disagree")
+    opset = opset_version or opset or DEFAULT_OPSET
+    input_name = input_name or (input_names[0] if input_names else "input")
+    output_name = output_name or (output_names[0] if output_names else "output")
+    if dynamic_axes is not None:
+        for name, axes in dynamic_axes.items():
+            axes = list(axes)
+            if axes not in ([], [0]):
+                raise ExportError(f"ember.onnx.export: dynamic_axes[{name!r}] = {axes}: only axis 0 (the batch) "
+                                  "can be dynamic")
+        wanted = any(list(a) == [0] for a in dynamic_axes.values())
+        if dynamic_batch is not None and dynamic_batch != wanted:
+            raise ValueError("ember.onnx.export: dynamic_batch and dynamic_axes disagree")
+        dynamic_batch = wanted
+    dynamic_batch = True if dynamic_batch is None else dynamic_batch
+    return _export(model, f, args, opset, dynamic_batch, ir_version, input_name, output_name, check)
+
+
+def _export(model, path, example_input, opset, dynamic_batch, ir_version, input_name, output_name, check):
     onnx, helper, numpy_helper = _require_onnx()
     if not 13 <= opset <= 21:
         raise ValueError(f"ember.onnx.export: opset must be in 13..21, got {opset}")

@@ -248,9 +248,12 @@ def test_cuda_only_calls_say_there_is_no_gpu(tmp_path, monkeypatch, capsys):
 
     if getattr(getattr(ember, "cuda", None), "is_available", lambda: False)():
         pytest.skip("this machine has a GPU that ember can use")
-    rc, out, err = run_here(tmp_path, monkeypatch, capsys, "import torch\n\nprint(torch.cuda.get_device_name(0))\n")
-    assert rc == 1 and 'script.py", line 3' in err
-    assert "needs a GPU" in err or "needs CuPy" in err  # the stand-in's answer, or ember.cuda's
+    code = ("import torch\n\ntry:\n    torch.cuda.get_device_name(0)\nexcept RuntimeError as e:\n"
+            "    print(type(e).__name__)\nprint(torch.cuda.get_device_name(0))\n")
+    rc, out, err = run_here(tmp_path, monkeypatch, capsys, code)
+    assert rc == 1 and 'script.py", line 7' in err
+    assert out.strip() == "NoGPUError"  # ember.cuda's answer is the documented NoGPUError, a RuntimeError
+    assert "needs a GPU" in err or "needs CuPy" in err
     from ember import _torch_shim
 
     with pytest.raises(_torch_shim.NoGPUError, match=r"torch\.cuda\.synchronize needs a GPU.*no GPU"):
@@ -358,3 +361,20 @@ def test_star_import_and_torchvision_is_ember_vision():
         assert ns["transforms"].ToTensor is ember.vision.transforms.ToTensor
         with pytest.raises(NotImplementedError, match=r"torchvision\.no_such_thing is not implemented in ember"):
             ns["torchvision"].no_such_thing
+
+
+def test_torch_onnx_and_distributed_sampler_are_embers(tmp_path, monkeypatch, capsys):
+    # torch.onnx.export in PyTorch's order (model, args, f) and torch.utils.data.DistributedSampler
+    pytest.importorskip("onnx")
+    code = """
+import torch
+from torch.utils.data import DistributedSampler
+model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU())
+torch.onnx.export(model, (torch.randn(1, 3),), "m.onnx", input_names=["x"], output_names=["y"],
+                  dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=17)
+print(list(DistributedSampler(range(6), num_replicas=2, rank=1, shuffle=False)))
+"""
+    rc, out, err = run_here(tmp_path, monkeypatch, capsys, code)
+    assert rc == 0, err
+    assert out.strip() == "[1, 3, 5]"
+    assert (tmp_path / "m.onnx").stat().st_size > 0

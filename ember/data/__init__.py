@@ -19,4 +19,14 @@ __all__ = [
     "DataLoader", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
     "BatchSampler", "default_collate", "default_convert", "get_worker_info", "WorkerInfo",
     "MNIST", "FashionMNIST", "DatasetNotFoundError", "DownloadError", "download_url", "read_idx", "write_idx",
+    "DistributedSampler",
 ]
+
+
+def __getattr__(name):
+    # torch.utils.data.DistributedSampler is ember.distributed's (imported on first use)
+    if name == "DistributedSampler":
+        from ..distributed import DistributedSampler
+
+        return DistributedSampler
+    raise AttributeError(f"module 'ember.data' has no attribute {name!r}")

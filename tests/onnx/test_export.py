@@ -124,3 +124,36 @@ def test_conv1d_and_pool1d(tmp_path):
     model = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.ReLU(), nn.MaxPool1d(2), nn.AvgPool1d(2), nn.Flatten(),
                           nn.Linear(16, 3))
     _roundtrip(model, np.zeros((2, 2, 16), np.float32), tmp_path)
+
+
+def test_export_takes_pytorchs_argument_order_and_keywords(tmp_path, torch):
+    # torch.onnx.export(model, args, f, input_names=, output_names=, dynamic_axes=, opset_version=)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh())
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    path = tmp_path / "m.onnx"
+    proto = ember.onnx.export(model, (ember.tensor(x),), path, input_names=["x"], output_names=["y"],
+                              dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=13,
+                              export_params=True, do_constant_folding=True)
+    assert proto.opset_import[0].version == 13
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x5 = np.random.default_rng(1).standard_normal((5, 3)).astype(np.float32)
+    with ember.no_grad():
+        want = model(x5).numpy()
+    np.testing.assert_allclose(sess.run(["y"], {"x": x5})[0], want, atol=1e-6)
+    # without dynamic_axes entries for axis 0 the batch is fixed, as PyTorch makes it
+    ember.onnx.export(model, ember.tensor(x), tmp_path / "fixed.onnx", dynamic_axes={})
+    dims = onnx.load(str(tmp_path / "fixed.onnx")).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_value for d in dims] == [2, 3]
+
+
+def test_export_refuses_what_it_cannot_honour(tmp_path):
+    model = nn.Linear(3, 4)
+    x = ember.zeros(2, 3)
+    with pytest.raises(ember.onnx.ExportError, match=r"dynamic_axes\['input'\] = \[1\]: only axis 0"):
+        ember.onnx.export(model, x, tmp_path / "m.onnx", dynamic_axes={"input": {1: "width"}})
+    with pytest.raises(ember.onnx.ExportError, match="one input"):
+        ember.onnx.export(model, (x, x), tmp_path / "m.onnx")
+    with pytest.raises(TypeError, match="unexpected keyword arguments: training"):
+        ember.onnx.export(model, x, tmp_path / "m.onnx", training=True)
+    with pytest.raises(TypeError, match="no file to write"):
+        ember.onnx.export(model, x)
