@@ -234,7 +234,7 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, layout=
 
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
              pin_memory=False):
-    """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` is given)."""
+    """A random permutation of ``range(n)`` (int64 unless ``dtype`` is given)."""
     del layout, pin_memory
     n = operator.index(n)
     if n < 0:

@@ -218,7 +218,7 @@ class Tensor(TensorBase):
 
     @property
     def device(self):
-        """Where the data lives: ``device(type='cpu')`` for NumPy data, 'cuda:N' for CuPy's."""
+        """Where the data lives, ``device(type='cpu')`` for NumPy data, 'cuda:N' for CuPy's."""
         return _device.of_array(self._data)
 
     @property

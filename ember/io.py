@@ -231,7 +231,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
         mmap: accepted; the data is read into memory.
 
     Returns:
-        The saved object. From PyTorch's format: ember Tensors (Parameters where PyTorch
+        The saved object. From PyTorch's format, ember Tensors (Parameters where PyTorch
         rebuilds parameters), viewing their storages as torch's do. From ``.npz`` and
         ``.safetensors``: plain ndarrays, and a flat ``{name: ndarray}`` dict for files that
         ember did not write.

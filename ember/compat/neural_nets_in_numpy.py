@@ -154,9 +154,10 @@ class nNet(Module):  # noqa: N801  (the seed's name)
             outputDim.
 
     Losses (``backprop``'s ``loss``, case ignored), for an output column ``out`` and target ``y``:
-        'mse': the mean over the components of ``(out - y) ** 2``.
-        'cel': ``-sum(y * log(out))``; the last layer must be softmax, and the log is taken
-            of the softmax from its logits, so it stays finite.
+
+    - ``'mse'``: the mean over the components of ``(out - y) ** 2``.
+    - ``'cel'``: ``-sum(y * log(out))``; the last layer must be softmax, and the log is taken
+      of the softmax from its logits, so it stays finite.
     """
 
     def __init__(self, layersList):  # noqa: N803

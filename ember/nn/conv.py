@@ -145,9 +145,9 @@ class Conv2d(_ConvNd):
 class Conv1d(_ConvNd):
     """1-D convolution over (N, C_in, L) input (cross-correlation, as in PyTorch).
 
-    Args:
-        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-        padding_mode, dtype: as ``Conv2d``, with one value per argument.
+    Its arguments (``in_channels``, ``out_channels``, ``kernel_size``, ``stride``, ``padding``,
+    ``dilation``, ``groups``, ``bias``, ``padding_mode``, ``dtype``) are ``Conv2d``'s, with one
+    value per argument.
 
     Shape:
         Input: (N, C_in, L) or (C_in, L). Output: (N, C_out, L_out) with
@@ -164,9 +164,9 @@ class Conv1d(_ConvNd):
 class Conv3d(_ConvNd):
     """3-D convolution over (N, C_in, D, H, W) input (cross-correlation, as in PyTorch).
 
-    Args:
-        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-        padding_mode, device, dtype: as ``Conv2d``, with three values per argument.
+    Its arguments (``in_channels``, ``out_channels``, ``kernel_size``, ``stride``, ``padding``,
+    ``dilation``, ``groups``, ``bias``, ``padding_mode``, ``device``, ``dtype``) are ``Conv2d``'s,
+    with three values per argument.
 
     Shape:
         Input: (N, C_in, D, H, W) or (C_in, D, H, W). Output: (N, C_out, OD, OH, OW), each

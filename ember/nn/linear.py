@@ -82,8 +82,9 @@ class Bilinear(Module):
         output (*, out_features).
 
     Attributes:
-        weight: (out_features, in1_features, in2_features) and bias (out_features,), both
-        from U(-1/sqrt(in1_features), 1/sqrt(in1_features)).
+        weight: (out_features, in1_features, in2_features), from
+            U(-1/sqrt(in1_features), 1/sqrt(in1_features)).
+        bias: (out_features,), from the same distribution.
     """
 
     def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):

@@ -252,7 +252,9 @@ class MaxUnpool1d(_MaxUnpoolNd):
     returned, zeros elsewhere.
 
     Args:
-        kernel_size, stride (defaults to kernel_size), padding: the pooling's.
+        kernel_size: the pooling's.
+        stride: the pooling's (defaults to ``kernel_size``).
+        padding: the pooling's.
 
     Shape:
         Input and indices: (N, C, L). Output: (N, C, (L - 1) stride - 2 padding + kernel_size),

@@ -1,5 +1,7 @@
 """ember.train: a Trainer with metrics, Keras-style callbacks, History and checkpoints.
 
+Example::
+
     from ember import nn, optim
     from ember.train import EarlyStopping, ModelCheckpoint, Trainer
 

@@ -120,7 +120,7 @@ class Trainer:
 
     @property
     def is_main_process(self):
-        """Whether this process writes files (checkpoints, logs, plots): rank 0 when distributed."""
+        """Whether this process writes files (checkpoints, logs, plots), rank 0 when distributed."""
         if not self.distributed:
             return True
         from .. import distributed as dist

@@ -209,10 +209,11 @@ class KMNIST(MNIST):
 class EMNIST(MNIST):
     """EMNIST (torchvision.datasets.EMNIST): ``root/EMNIST/raw/emnist-<split>-<train|test>-*``.
 
+    The arguments other than ``split`` are MNIST's (by keyword). The images are stored as NIST
+    publishes them (transposed), as torchvision returns them.
+
     Args:
         split: ``byclass``, ``bymerge``, ``balanced``, ``letters``, ``digits`` or ``mnist``.
-        The other arguments are MNIST's (by keyword). The images are stored as NIST publishes
-        them (transposed), as torchvision returns them.
     """
 
     url = "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip"
