@@ -4,7 +4,7 @@ forward and backward, ember beside PyTorch CPU in one run.
 The two libraries take turns round by round and each keeps its fastest round: on a shared
 machine the minimum tracks the code, the median the neighbours.
 
-    python -m benchmarks.autograd_overhead
+    python -m benchmarks.autograd_overhead [--out DIR]    (or python -m benchmarks --only overhead)
 """
 import time
 
@@ -57,9 +57,16 @@ def run(repeat=40):
     return results, md
 
 
-if __name__ == "__main__":
-    from benchmarks.common import save
+def main(argv=None):
+    import argparse
 
-    res, md = run()
-    print(md)
-    save("autograd_overhead", res, md)
+    from benchmarks import record
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    record.add_out(ap)
+    a = ap.parse_args(argv)
+    record.measure("overhead", run, out=a.out)  # the suite's "overhead" workload, the same file
+
+
+if __name__ == "__main__":
+    main()

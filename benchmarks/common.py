@@ -1,9 +1,6 @@
-"""Shared timing and reporting for the benchmarks: medians of repeated runs, Markdown tables,
-results saved as JSON + Markdown under benchmarks/results/ so runs can be compared over time."""
-import datetime
-import json
+"""Shared timing and reporting for the benchmarks: interleaved minimums, Markdown tables.
+Results are recorded by benchmarks/record.py."""
 import os
-import platform
 import time
 
 import numpy as np
@@ -131,19 +128,6 @@ def timeit(fn, repeat=7, number=1, warmup=1):
     return float(np.median(times))
 
 
-def machine():
-    load = loadavg()
-    return {
-        "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "threads": threads(),
-        "loadavg_1min": load,
-    }
-
-
 def ratio(a, b):
     return f"{a / b:.2f}x" if a and b else "-"
 
@@ -158,17 +142,3 @@ def table(title, header, rows, note=""):
     for r in rows:
         out.append("| " + " | ".join(str(c) for c in r) + " |")
     return "\n".join(out) + "\n"
-
-
-def save(name, results, markdown, folder=None):
-    """Write results/<name>-<timestamp>.json and .md (and <name>-latest.*)."""
-    folder = folder or os.path.join(os.path.dirname(__file__), "results")
-    os.makedirs(folder, exist_ok=True)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    payload = {"machine": machine(), "results": results}
-    for base in (f"{name}-{stamp}", f"{name}-latest"):
-        with open(os.path.join(folder, base + ".json"), "w") as f:
-            json.dump(payload, f, indent=1, default=float)
-        with open(os.path.join(folder, base + ".md"), "w") as f:
-            f.write(markdown)
-    return folder

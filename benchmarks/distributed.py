@@ -1,7 +1,7 @@
 """Data-parallel scaling on this machine: 1 rank vs 2 ranks over MPI, the MNIST MLP with a
 global batch of 128 (64 per rank with 2), time per step and the allreduce's share.
 
-    python -m benchmarks.distributed
+    python -m benchmarks.distributed [--out DIR]
 
 On a 2-core machine two ranks share the cores that BLAS uses for one, so each rank runs
 single-threaded BLAS: the table shows the cost of communication more than a speed-up.
@@ -73,9 +73,17 @@ def run(steps=200):
     return results, md
 
 
-if __name__ == "__main__":
-    from benchmarks.common import save
+def main(argv=None):
+    import argparse
 
-    res, md = run()
-    print(md)
-    save("distributed", res, md)
+    from benchmarks import record
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=200)
+    record.add_out(ap)
+    a = ap.parse_args(argv)
+    record.measure("distributed", lambda: run(a.steps), out=a.out)
+
+
+if __name__ == "__main__":
+    main()

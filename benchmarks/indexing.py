@@ -8,10 +8,11 @@ the same lines. Prints a Markdown table (ember ms, torch ms, ratio). ``--quick``
 size (a smoke run, not a measurement).
 """
 import argparse
+import os
 
 import numpy as np
 
-from benchmarks.common import machine, min_interleaved, ratio, save, table, try_torch
+from benchmarks.common import loadavg, min_interleaved, ratio, table, threads, try_torch
 
 
 def _f(lib):
@@ -141,9 +142,8 @@ def run(quick=False, repeat=None):
         t = times[1] * 1e3 if torch is not None else None
         rows.append([label, what.format(**fmt), f"{e:.2f}", f"{t:.2f}" if t else "-", ratio(e, t) if t else "-"])
         results[label] = {"ember_ms": e, "torch_ms": t}
-    m = machine()
-    note = (f"Forward + backward, float32, fastest of {repeat} interleaved rounds; {m['threads']} threads, load "
-            f"average {m['loadavg_1min']} on {m['cores']} cores. Ratio = ember / torch (below 1: ember is faster)."
+    note = (f"Forward + backward, float32, fastest of {repeat} interleaved rounds; {threads()} threads, load "
+            f"average {loadavg()} on {os.cpu_count()} cores. Ratio = ember / torch (below 1: ember is faster)."
             + (" QUICK sizes: a smoke run, not a measurement." if quick else "")
             + ("" if torch is not None else " PyTorch not installed: ember only."))
     return results, table("Indexing, scans and einsum: ember vs PyTorch CPU",
@@ -151,15 +151,18 @@ def run(quick=False, repeat=None):
 
 
 def main(argv=None):
+    from benchmarks import record
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes, one round: a smoke run")
     ap.add_argument("--repeat", type=int, help="interleaved rounds per case (default 5; 1 with --quick)")
-    ap.add_argument("--no-save", action="store_true", help="print only, write nothing under benchmarks/results/")
+    ap.add_argument("--no-save", action="store_true", help="print only, write nothing")
+    record.add_out(ap)
     a = ap.parse_args(argv)
-    results, md = run(a.quick, a.repeat)
-    print(md)
-    if not a.no_save:
-        save("indexing", results, md)
+    if a.no_save:
+        print(run(a.quick, a.repeat)[1])
+    else:
+        record.measure("indexing", lambda: run(a.quick, a.repeat), out=a.out, quick=a.quick)
 
 
 if __name__ == "__main__":

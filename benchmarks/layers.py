@@ -2,16 +2,18 @@
 with the same thread count, measured in one run, rounds interleaved.
 
 ``python -m benchmarks.layers [--repeat N] [--only conv pool ...]`` prints a Markdown table
-(ember ms, torch ms, ratio) and saves it under benchmarks/results/. Each time is the minimum
+(ember ms, torch ms, ratio) per layer group and records each group in
+benchmarks/results/layers_<group>.json and .md. Each time is the minimum
 over ``repeat`` interleaved rounds: on a shared machine the minimum tracks the code, the
 median the neighbours. A first conv layer's input needs no gradient, as in a real network.
 For a one-thread comparison: ``EMBER_THREADS=1 OPENBLAS_NUM_THREADS=1 python -m benchmarks.layers``.
 """
 import argparse
+import os
 
 import numpy as np
 
-from benchmarks.common import machine, min_interleaved, ratio, save, table, try_torch
+from benchmarks.common import loadavg, min_interleaved, ratio, table, threads, try_torch
 
 # (group, label, layer constructor args, input shape, input needs grad)
 CASES = [
@@ -77,12 +79,15 @@ def _output_shape(name, args, kw, x):
         return getattr(nn, name)(*args, **kw)(x).shape
 
 
-def run(repeat=15, only=None):
-    torch = try_torch()
+GROUPS = ("conv", "pool", "norm", "linear")  # one record file each: layers_conv.json, ...
+
+
+def run(group, repeat=15, torch=None):
+    """The cases of one group: (results, Markdown)."""
     rng = np.random.default_rng(0)
     rows, results = [], []
-    for group, label, (name, args, kw), shape, needs_grad in CASES:
-        if only and group not in only:
+    for g_, label, (name, args, kw), shape, needs_grad in CASES:
+        if g_ != group:
             continue
         x = rng.standard_normal(shape).astype(np.float32)
         try:
@@ -99,28 +104,34 @@ def run(repeat=15, only=None):
         t = times[1] * 1e3 if torch is not None else None
         rows.append([label, "x".join(map(str, shape)), f"{e:.2f}", f"{t:.2f}" if t else "-", ratio(e, t) if t else "-"])
         results.append({"layer": label, "input": shape, "ember_ms": e, "torch_ms": t})
-    m = machine()
-    note = (f"Forward + backward, float32, minimum of {repeat} interleaved rounds; {m['threads']} threads "
-            f"(BLAS and torch.set_num_threads), load average {m['loadavg_1min']} on {m['cores']} cores. "
+    n, cores, load = threads(), os.cpu_count() or 1, loadavg()
+    note = (f"Forward + backward, float32, minimum of {repeat} interleaved rounds; {n} threads "
+            f"(BLAS and torch.set_num_threads), load average {load} on {cores} cores. "
             + ("" if torch is not None else "PyTorch not installed: ember only. ")
             + "Ratio = ember / torch (below 1: ember is faster).")
-    if m["threads"] > 1 and m["loadavg_1min"] > 0.5 * m["cores"]:
+    if n > 1 and load > 0.5 * cores:
         note += (" The machine was busy: with more threads than idle cores, either framework's threads "
                  "wait for each other and these timings mostly measure the neighbours.")
-    md = table("Layers: ember vs PyTorch CPU", ["layer", "input", "ember ms", "torch ms", "ratio"], rows, note)
-    return md, results
+    md = table(f"Layers ({group}): ember vs PyTorch CPU", ["layer", "input", "ember ms", "torch ms", "ratio"], rows,
+               note)
+    return results, md
 
 
 def main(argv=None):
+    from benchmarks import record
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=15, help="interleaved rounds per layer (default 15)")
-    ap.add_argument("--only", nargs="*", choices=["conv", "pool", "norm", "linear"], help="layer groups to run")
-    ap.add_argument("--no-save", action="store_true", help="print only, write nothing under benchmarks/results/")
+    ap.add_argument("--only", nargs="*", choices=GROUPS, help="layer groups to run")
+    ap.add_argument("--no-save", action="store_true", help="print only, write nothing")
+    record.add_out(ap)
     a = ap.parse_args(argv)
-    md, results = run(a.repeat, a.only)
-    print(md)
-    if not a.no_save:
-        save("layers", results, md)
+    torch = try_torch()
+    for group in a.only or GROUPS:
+        if a.no_save:
+            print(run(group, a.repeat, torch)[1])
+        else:
+            record.measure(f"layers_{group}", lambda group=group: run(group, a.repeat, torch), out=a.out)
 
 
 if __name__ == "__main__":

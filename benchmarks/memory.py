@@ -5,7 +5,7 @@ The data set is loaded first; on Linux the process's peak RSS is then reset (``5
 training itself allocates, and the growth counts training alone. Where the reset is not
 available the peak is the process's lifetime peak (``ru_maxrss``), data loading included.
 
-    python -m benchmarks.memory
+    python -m benchmarks.memory [--quick] [--out DIR]    (or python -m benchmarks --only memory)
 """
 import gc
 import os
@@ -96,9 +96,24 @@ def markdown(res):
                  ["model", "ember", "NumPy", "PyTorch", "ember / NumPy peak", "ember / NumPy growth"], rows, note)
 
 
-if __name__ == "__main__":
+def main(argv=None):
+    import argparse
+
+    from benchmarks import record
     from benchmarks.common import threads as _threads
     from benchmarks.common import try_torch
 
-    res = run(with_torch=try_torch() is not None, threads=_threads())
-    print(markdown(res))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="a 10,000-sample MLP epoch")
+    record.add_out(ap)
+    a = ap.parse_args(argv)
+
+    def fn():
+        res = run(a.quick, with_torch=try_torch() is not None, threads=_threads())
+        return res, markdown(res)
+
+    record.measure("memory", fn, out=a.out, quick=a.quick)  # the suite's "memory" workload, the same file
+
+
+if __name__ == "__main__":
+    main()

@@ -1,8 +1,8 @@
 """One optimizer step on a ~1M-parameter MLP's parameters (784-1024-256-10): ember beside
 PyTorch CPU with foreach=False, its default and foreach=True, same thread count, one run.
 
-``python -m benchmarks.optim_step [--quick]`` prints Markdown tables and saves them under
-benchmarks/results/. The second table shows the float32 subnormal trap: Adam's moments for
+``python -m benchmarks.optim_step [--quick] [--out DIR]`` prints Markdown tables and records them in
+benchmarks/results/optim_step.json and .md. The second table shows the float32 subnormal trap: Adam's moments for
 weights that stop getting gradient decay into subnormals, where arithmetic is ~30x slower;
 ember flushes them (see ember/optim/optimizer.py), PyTorch's CPU kernels are not slowed.
 """
@@ -10,7 +10,7 @@ import argparse
 
 import numpy as np
 
-from benchmarks.common import machine, ratio, save, table, threads, timeit, try_torch
+from benchmarks.common import ratio, table, threads, timeit, try_torch
 
 SHAPES = [(1024, 784), (1024,), (256, 1024), (256,), (10, 256), (10,)]
 CONFIGS = [
@@ -28,12 +28,13 @@ def _data(seed=0):
 
 
 def ember_step(cls_name, kw, values, grads):
+    import ember
     import ember.optim as optim
     from ember.nn import Parameter
 
     params = [Parameter(v.copy()) for v in values]
     for p, g in zip(params, grads):
-        p.grad = g
+        p.grad = ember.from_numpy(g)
     opt = getattr(optim, cls_name)(params, **kw)
     return opt.step, opt
 
@@ -73,6 +74,7 @@ def step_table(torch, repeat, nthreads):
 
 def subnormal_table(torch, steps):
     """Adam after half the weights stop getting gradient for ``steps`` steps (PyTorch on 1 thread)."""
+    import ember
     import ember.optim.optimizer as om
 
     if torch is not None:
@@ -91,10 +93,10 @@ def subnormal_table(torch, steps):
             step, opt = ember_step("Adam", dict(lr=1e-3), values, first)
             step()  # give every moment a nonzero start
             for p, g in zip([p for grp in opt.param_groups for p in grp["params"]], grads):
-                p.grad = g
+                p.grad = ember.from_numpy(g)
             for _ in range(steps):
                 step()
-            m = opt.state[opt.param_groups[0]["params"][0]]["exp_avg"]
+            m = np.asarray(opt.state[opt.param_groups[0]["params"][0]]["exp_avg"])
             sub = int(np.count_nonzero((m != 0) & (np.abs(m) < np.finfo(np.float32).tiny)))
             rows.append([label, f"{timeit(step, repeat=21, warmup=1) * 1e3:.2f}", f"{sub:,}"])
             results[label] = rows[-1][1]
@@ -120,26 +122,31 @@ def subnormal_table(torch, steps):
     return md, results
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repeats, skip the subnormal table")
-    args = ap.parse_args(argv)
+def tables(quick):
+    """The step tables (and the subnormal one unless quick): (results, Markdown)."""
     torch = try_torch()
-    repeat = 15 if args.quick else 51
+    repeat = 15 if quick else 51
     md, results = step_table(torch, repeat, threads())
     out = {f"step, torch on {threads()} threads": results}
     if threads() > 1 and torch is not None:  # a busy neighbour can stall 2-thread PyTorch: show 1 thread too
         md1, results1 = step_table(torch, repeat, 1)
         md += "\n" + md1
         out["step, torch on 1 thread"] = results1
-    if not args.quick:
+    if not quick:
         md2, results2 = subnormal_table(torch, steps=900)
         md += "\n" + md2
         out["subnormal"] = results2
-    m = machine()
-    md += f"\n{m['cpu']}, {m['cores']} cores, load average {m['loadavg_1min']}, numpy {m['numpy']}\n"
-    print(md)
-    save("optim_step", out, md)
+    return out, md
+
+
+def main(argv=None):
+    from benchmarks import record
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats, skip the subnormal table")
+    record.add_out(ap)
+    args = ap.parse_args(argv)
+    record.measure("optim_step", lambda: tables(args.quick), out=args.out, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from benchmarks.common import loadavg, min_interleaved, ratio, table, threads, try_torch
+from benchmarks.common import loadavg, min_interleaved, ratio, table, threads
 
 STEPS = 5
 GPT = dict(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128)
@@ -218,43 +218,49 @@ def gpt_recipe(lib, splits, steps, start_state=None, seed=0, eval_batches=50):
     return seconds, total / eval_batches, state0
 
 
-def run(quick=False, only=None):
-    torch = try_torch()
-    want = lambda name: only is None or name in only  # noqa: E731
-    results, md = {}, []
-    rows = []
-    for kind, what in (("gpt", "GPT step (4 layers, 4 heads, width 128, context 64, batch 12; AdamW, clip)"),
-                       ("lstm", "2-layer LSTM step (input 64, hidden 256, sequence 64, batch 32; Adam)")):
-        if want(kind):
-            res = results[kind] = workload(kind, quick, torch)
-            t = res.get("PyTorch")
-            rows.append([what, f"{res['ember'] * 1e3:.1f}", f"{t * 1e3:.1f}" if t else "-", ratio(res["ember"], t)])
-    if rows:
-        md.append(table("Sequence models, one training step (ms per step, best of interleaved runs)",
-                        ["workload", "ember", "PyTorch", "ember / PyTorch"], rows, f"Load average {loadavg()}."))
-    if want("gptmemory"):
-        res = results["gptmemory"] = gpt_memory(quick, torch is not None)
-        e, t = res["ember"], res.get("PyTorch")
-        md.append(table("GPT training, peak memory of 20 steps in a fresh process (MB; growth = peak minus the "
-                        "resident size with libraries and model loaded)",
-                        ["", "ember", "PyTorch", "ember / PyTorch"],
-                        [["peak", f"{e[0]:.0f}", f"{t[0]:.0f}" if t else "-", ratio(e[0], t and t[0])],
-                         ["growth", f"{e[1]:.0f}", f"{t[1]:.0f}" if t else "-", ratio(e[1], t and t[1])]]))
-    if only is not None and "gptrun" in only:  # opt-in: minutes
-        import ember
+STEP_TITLES = {"gpt": "GPT step (4 layers, 4 heads, width 128, context 64, batch 12; AdamW, clip)",
+               "lstm": "2-layer LSTM step (input 64, hidden 256, sequence 64, batch 32; Adam)"}
 
-        splits, steps = _text_splits(), 200 if quick else 2000
-        e_s, e_val, state0 = gpt_recipe(ember, splits, steps)
-        res = {"ember": (e_s, e_val)}
-        if torch is not None:
-            t_s, t_val, _ = gpt_recipe(torch, splits, steps, start_state=state0)
-            res["PyTorch"] = (t_s, t_val)
-        results["gptrun"] = res
-        t = res.get("PyTorch")
-        md.append(table(f"The default GPT recipe, {steps} steps on Tiny Shakespeare from the same start and batches "
-                        "(training loop seconds; validation loss over 50 batches)",
-                        ["", "ember", "PyTorch", "ember / PyTorch"],
-                        [["seconds", f"{e_s:.0f}", f"{t[0]:.0f}" if t else "-", ratio(e_s, t and t[0])],
-                         ["val loss", f"{e_val:.4f}", f"{t[1]:.4f}" if t else "-", ""]],
-                        f"Load average {loadavg()}."))
-    return results, "\n".join(md)
+
+def step_table(kind, quick, torch):
+    """One training step of ``kind`` ("gpt" or "lstm"): (results, Markdown)."""
+    res = workload(kind, quick, torch)
+    t = res.get("PyTorch")
+    row = [STEP_TITLES[kind], f"{res['ember'] * 1e3:.1f}", f"{t * 1e3:.1f}" if t else "-", ratio(res["ember"], t)]
+    return res, table("Sequence models, one training step (ms per step, best of interleaved runs)",
+                      ["workload", "ember", "PyTorch", "ember / PyTorch"], [row], f"Load average {loadavg()}.")
+
+
+def memory_table(quick, torch):
+    res = gpt_memory(quick, torch is not None)
+    e, t = res["ember"], res.get("PyTorch")
+    return res, table("GPT training, peak memory of 20 steps in a fresh process (MB; growth = peak minus the "
+                      "resident size with libraries and model loaded)",
+                      ["", "ember", "PyTorch", "ember / PyTorch"],
+                      [["peak", f"{e[0]:.0f}", f"{t[0]:.0f}" if t else "-", ratio(e[0], t and t[0])],
+                       ["growth", f"{e[1]:.0f}", f"{t[1]:.0f}" if t else "-", ratio(e[1], t and t[1])]])
+
+
+def recipe_table(quick, torch):
+    """The whole default recipe (opt-in: minutes)."""
+    import ember
+
+    splits, steps = _text_splits(), 200 if quick else 2000
+    e_s, e_val, state0 = gpt_recipe(ember, splits, steps)
+    res = {"ember": (e_s, e_val)}
+    if torch is not None:
+        t_s, t_val, _ = gpt_recipe(torch, splits, steps, start_state=state0)
+        res["PyTorch"] = (t_s, t_val)
+    t = res.get("PyTorch")
+    return res, table(f"The default GPT recipe, {steps} steps on Tiny Shakespeare from the same start and batches "
+                      "(training loop seconds; validation loss over 50 batches)",
+                      ["", "ember", "PyTorch", "ember / PyTorch"],
+                      [["seconds", f"{e_s:.0f}", f"{t[0]:.0f}" if t else "-", ratio(e_s, t and t[0])],
+                       ["val loss", f"{e_val:.4f}", f"{t[1]:.4f}" if t else "-", ""]],
+                      f"Load average {loadavg()}.")
+
+
+# workload name -> fn(quick, torch) -> (results, Markdown); the suite records each in its own file
+WORKLOADS = {"gpt": lambda quick, torch: step_table("gpt", quick, torch),
+             "lstm": lambda quick, torch: step_table("lstm", quick, torch),
+             "gptmemory": memory_table, "gptrun": recipe_table}

@@ -1,6 +1,6 @@
 """The benchmark suite: ember beside PyTorch CPU (same thread count) and beside hand-written
 NumPy, as ratios measured in one run. ``python -m benchmarks`` runs it all, prints one Markdown
-table per workload and saves JSON + Markdown under benchmarks/results/.
+table per workload and records each in benchmarks/results/<workload>.json and .md.
 
 Workloads: (1) MNIST MLP epoch (the mean of a 5-epoch run), manual loop and Trainer; (2) the
 Keras mnist_convnet CNN on a 10k-sample slice, and its step in steady state (``cnnsteps``);
@@ -381,98 +381,115 @@ def _gemm_table(res):
     return table("The physical limit: float32 GEMM at the MLP's shapes, and a large sgemm", head, rows, note)
 
 
-def run(quick=False, only=None, rounds=None):
+WORKLOADS = ("mlp cnn cnnsteps cifar inference overhead memory gemm indexing gpt lstm gptmemory gptrun resnet18 "
+             "upsampling").split()
+OPT_IN = {"gptrun"}  # minutes: runs only when named
+ORDER = ["ember manual loop", "ember Trainer", "PyTorch", "hand-written NumPy", "ember"]
+
+
+def _training(workload, quick, torch, rounds):
+    res, times, per_epoch, load, title = workload(quick, torch, rounds)
+    return ({"best": res, "times": times, "epochs": per_epoch, "loadavg": load},
+            _seconds_table(title, res, times, load, ORDER, per_epoch))
+
+
+def _steps(workload, quick, torch):
+    res, title = workload(quick, torch)
+    return res, _seconds_table(title, res, None, loadavg(), ORDER, rounds=_runs(quick))
+
+
+def _inference(quick, torch):
+    res, title = workload_inference(quick, torch)
+    rows = []
+    for kind, row in res.items():
+        t = row.get("PyTorch")
+        rows.append([kind, f"{row['ember']:.0f}", f"{t:.0f}" if t else "-", f"{row['hand-written NumPy']:.0f}",
+                     f"{row['ember'] / t:.2f}x" if t else "-", f"{row['ember'] / row['hand-written NumPy']:.2f}x"])
+    return res, table(title, ["model", "ember", "PyTorch", "NumPy", "ember / PyTorch", "ember / NumPy"], rows,
+                      f"Load average {loadavg()}.")
+
+
+def _memory(quick, torch):
+    from benchmarks import memory
+
+    res = memory.run(quick, torch is not None, threads())
+    return res, memory.markdown(res)
+
+
+def _overhead():
+    from benchmarks import autograd_overhead
+
+    return autograd_overhead.run()
+
+
+def _gemm(quick, mlp_seconds):
+    res = workload_gemm(quick, mlp_seconds, 10000 if quick else 60000)
+    return res, _gemm_table(res)
+
+
+def _indexing(quick, torch):
+    from benchmarks import indexing
+
+    return indexing.run(quick)
+
+
+def run(quick=False, only=None, rounds=None, out=None):
+    """Run the workloads named in ``only`` (all but the opt-in ones when None), each recorded in
+    its own file under ``out`` as soon as it ends (see benchmarks/record.py). Returns
+    {workload: results}."""
+    from benchmarks import record, sequence, vision
+
     torch = try_torch()
-    results, md = {}, []
-    want = lambda name: only is None or name in only  # noqa: E731
     rounds = rounds or (1 if quick else 3)
-    order = ["ember manual loop", "ember Trainer", "PyTorch", "hand-written NumPy", "ember"]
-    for name, workload in (("mlp", workload_mlp), ("cnn", workload_cnn)):
-        if want(name):
-            res, times, per_epoch, load, title = workload(quick, torch, rounds)
-            results[name] = {"best": res, "times": times, "epochs": per_epoch, "loadavg": load}
-            md.append(_seconds_table(title, res, times, load, order, per_epoch))
-            gc.collect()
-    if want("cnnsteps"):
-        res, title = workload_cnn_steps(quick, torch)
-        results["cnnsteps"] = res
-        md.append(_seconds_table(title, res, None, loadavg(), order, rounds=_runs(quick)))
-    if want("cifar"):
-        res, title = workload_cifar(quick, torch)
-        results["cifar"] = res
-        md.append(_seconds_table(title, res, None, loadavg(), order, rounds=_runs(quick)))
-    if want("inference"):
-        res, title = workload_inference(quick, torch)
-        results["inference"] = res
-        rows = []
-        for kind, row in res.items():
-            t = row.get("PyTorch")
-            rows.append([kind, f"{row['ember']:.0f}", f"{t:.0f}" if t else "-", f"{row['hand-written NumPy']:.0f}",
-                         f"{row['ember'] / t:.2f}x" if t else "-",
-                         f"{row['ember'] / row['hand-written NumPy']:.2f}x"])
-        md.append(table(title, ["model", "ember", "PyTorch", "NumPy", "ember / PyTorch", "ember / NumPy"], rows,
-                        f"Load average {loadavg()}."))
-    if want("overhead"):
-        from benchmarks import autograd_overhead
-
-        res, m = autograd_overhead.run()
-        results["overhead"] = res
-        md.append(m)
-    if want("memory"):
-        from benchmarks import memory
-
-        res = memory.run(quick, torch is not None, threads())
-        results["memory"] = res
-        md.append(memory.markdown(res))
-    # ----- embedding -----
-    if want("indexing"):
-        from benchmarks import indexing
-
-        res, m = indexing.run(quick)
-        results["indexing"] = res
-        md.append(m)
-    # ----- sequence models -----
-    if any(want(k) for k in ("gpt", "lstm", "gptmemory")) or (only and "gptrun" in only):
-        from benchmarks import sequence
-
-        res, m = sequence.run(quick, only)
-        results.update(res)
-        md.append(m)
-    # ----- vision -----
-    if want("resnet18") or want("upsampling"):
-        from benchmarks import vision
-
-        res, m = vision.run(quick, only)
-        results.update(res)
-        md.append(m)
-    if want("gemm") and "mlp" in results:
-        n = 10000 if quick else 60000
-        res = workload_gemm(quick, results["mlp"]["best"]["ember manual loop"], n)
-        results["gemm"] = res
-        md.append(_gemm_table(res))
-    return results, "\n".join(md)
+    names = [w for w in WORKLOADS if (w in only if only is not None else w not in OPT_IN)]
+    fns = {
+        "mlp": lambda: _training(workload_mlp, quick, torch, rounds),
+        "cnn": lambda: _training(workload_cnn, quick, torch, rounds),
+        "cnnsteps": lambda: _steps(workload_cnn_steps, quick, torch),
+        "cifar": lambda: _steps(workload_cifar, quick, torch),
+        "inference": lambda: _inference(quick, torch),
+        "overhead": _overhead,
+        "memory": lambda: _memory(quick, torch),
+        "indexing": lambda: _indexing(quick, torch),
+        **{k: (lambda f=f: f(quick, torch)) for k, f in {**sequence.WORKLOADS, **vision.WORKLOADS}.items()},
+    }
+    done = {}
+    for name in names:
+        if name == "gemm":
+            if "mlp" not in done:
+                print("gemm: skipped, it needs the mlp workload in the same run (--only mlp gemm)")
+                continue
+            fn = lambda: _gemm(quick, done["mlp"]["best"]["ember manual loop"])  # noqa: E731
+        else:
+            fn = fns[name]
+        done[name] = record.measure(name, fn, out=out, quick=quick)
+        gc.collect()
+    return done
 
 
 def main(argv=None):
     import argparse
+    import os
 
-    from benchmarks.common import machine, save
+    from benchmarks import record
 
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="smaller slices, one round: a smoke run")
-    p.add_argument("--only", nargs="*", help="mlp cnn cnnsteps cifar inference overhead memory gemm indexing gpt lstm gptmemory gptrun (opt-in) resnet18 upsampling")
+    p.add_argument("--only", nargs="*", choices=WORKLOADS, metavar="WORKLOAD",
+                   help=f"the workloads to run (default: all but {', '.join(sorted(OPT_IN))}): {' '.join(WORKLOADS)}")
     p.add_argument("--rounds", type=int, help="interleaved rounds per training workload (default 3; 1 with --quick)")
     p.add_argument("--threads", type=int, help="threads for BLAS and PyTorch (default: the cores); "
                    "1 gives relative comparisons that a busy machine disturbs least")
-    p.add_argument("--name", default="suite", help="results file prefix")
+    p.add_argument("--out", metavar="DIR", help="write <workload>.json/.md into DIR instead of the record, "
+                   "benchmarks/results/ (for before/after experiments)")
+    p.add_argument("--name", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
-    info = machine()
-    header = (f"Machine: {info['cores']} cores ({info['cpu']}), {info['threads']} threads for every framework, "
-              f"NumPy {info['numpy']}, load average {info['loadavg_1min']} at the start ({info['date']}).\n")
-    results, md = run(a.quick, set(a.only) if a.only else None, a.rounds)
-    md = header + "\n" + md
-    print(md)
-    save(a.name, results, md)
+    if a.name is not None:
+        p.error(f"--name is gone: benchmarks/results/ keeps one file per workload, overwritten by each run. "
+                f"For an experiment, write its files elsewhere: --out /tmp/{a.name}")
+    out = a.out or record.RESULTS
+    run(a.quick, set(a.only) if a.only is not None else None, a.rounds, out)
+    print(f"Written to {os.path.relpath(out)}/<workload>.json and .md")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ Times are the best of interleaved runs (``common.min_interleaved``).
 """
 import numpy as np
 
-from benchmarks.common import import_torchvision, loadavg, min_interleaved, ratio, table, try_torch
+from benchmarks.common import import_torchvision, loadavg, min_interleaved, ratio, table
 
 
 def _resnets(torch):
@@ -108,14 +108,5 @@ def workload_upsampling(quick, torch):
                       ["layer", "ember", "PyTorch", "ember / PyTorch"], rows, f"Load average {loadavg()}.")
 
 
-def run(quick=False, only=None):
-    torch = try_torch()
-    want = lambda name: only is None or name in only  # noqa: E731
-    results, md = {}, []
-    if want("resnet18"):
-        results["resnet18"], m = workload_resnet18(quick, torch)
-        md.append(m)
-    if want("upsampling"):
-        results["upsampling"], m = workload_upsampling(quick, torch)
-        md.append(m)
-    return results, "\n".join(md)
+# workload name -> fn(quick, torch) -> (results, Markdown); the suite records each in its own file
+WORKLOADS = {"resnet18": workload_resnet18, "upsampling": workload_upsampling}
