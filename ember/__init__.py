@@ -130,12 +130,15 @@ __version__ = "0.1.0"
 
 
 def set_num_threads(n):
-    """Threads for ember's elementwise passes (``torch.set_num_threads``). BLAS keeps its own
-    count, set by ``OPENBLAS_NUM_THREADS`` (or ``OMP_NUM_THREADS``) before NumPy loads; the
-    default for both is the number of cores."""
+    """Threads for ember's passes and for BLAS's GEMMs (``torch.set_num_threads``, which sets
+    PyTorch's and MKL's). BLAS's count is set through OpenBLAS where NumPy uses it; another
+    BLAS keeps the count ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS`` gave it before NumPy
+    loaded. The default for both is the number of cores."""
+    from .kernels import _blas
     from .ops import _parallel
 
     _parallel.set_num_threads(n)
+    _blas.set_num_threads(n)
 
 
 def get_num_threads():

@@ -15,7 +15,7 @@ import contextlib
 import ctypes
 import threading
 
-__all__ = ["available", "single_threaded"]
+__all__ = ["available", "set_num_threads", "single_threaded"]
 
 _NAMES = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads64_",
           "openblas_set_num_threads")
@@ -57,6 +57,27 @@ def _find():
 def available():
     """Whether BLAS's thread count can be set from here."""
     return _find() is not None
+
+
+def set_num_threads(n):
+    """Set BLAS's thread count for the rest of the process (``ember.set_num_threads``); returns
+    whether it could. Inside a ``single_threaded`` block the count applies when the block ends."""
+    lib = _find()
+    if lib is None:
+        return False
+    setter, _ = lib
+    with _lock:
+        if _depth[0]:
+            _state["saved"] = int(n)
+        else:
+            setter(int(n))
+    return True
+
+
+def num_threads():
+    """BLAS's thread count, or None where it cannot be read."""
+    lib = _find()
+    return None if lib is None else lib[1]()
 
 
 @contextlib.contextmanager
