@@ -83,7 +83,8 @@ def read_names(path=NAMES_FILE):
     return table
 
 
-def _resolve(dotted):
+def exists(dotted):
+    """Whether the dotted name (``torch.nn.Linear``) exists in the installed packages."""
     mod, _, name = dotted.rpartition(".")
     try:
         return hasattr(importlib.import_module(mod), name)
@@ -103,7 +104,7 @@ def torch_name(modname, name):
         pkg = importlib.import_module(mirror)
         places += [f"{mirror}.{m.name}" for m in pkgutil.iter_modules(getattr(pkg, "__path__", []))]
     for m in places:
-        if _resolve(f"{m}.{name}"):
+        if exists(f"{m}.{name}"):
             return f"{m}.{name}"
     return None
 

@@ -26,14 +26,6 @@ def torch_and_vision():
         pytest.skip("torchvision not installed")
 
 
-def _exists(dotted):
-    mod, _, name = dotted.rpartition(".")
-    try:
-        return hasattr(importlib.import_module(mod), name)
-    except ImportError:
-        return False
-
-
 def test_every_public_name_is_listed_once():
     documented = [f"{m}.{n}" for m, n in ember_api.documented()]
     assert len(documented) == len(set(documented))
@@ -56,7 +48,7 @@ def test_mirrored_modules_exist(torch_and_vision):
 
 
 def test_claimed_pytorch_names_exist(torch_and_vision):
-    wrong = [f"{ours} -> {theirs}" for ours, theirs in TABLE.items() if theirs and not _exists(theirs)]
+    wrong = [f"{ours} -> {theirs}" for ours, theirs in TABLE.items() if theirs and not ember_api.exists(theirs)]
     assert not wrong, f"these PyTorch names do not exist: {wrong}"
 
 
