@@ -15,7 +15,7 @@ import contextlib
 import ctypes
 import threading
 
-__all__ = ["available", "set_num_threads", "single_threaded"]
+__all__ = ["available", "parallel_for", "set_num_threads", "single_threaded"]
 
 _NAMES = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads64_",
           "openblas_set_num_threads")
@@ -100,3 +100,24 @@ def single_threaded():
             _depth[0] -= 1
             if _depth[0] == 0:
                 setter(_state["saved"])
+
+
+def parallel_for(part, n, work=None, parts=None):
+    """``part(s, e)`` over ``range(n)`` on ember's threads with BLAS single-threaded (see the
+    module's docstring); where BLAS's threads cannot be set, on this thread alone with BLAS's
+    threads. ``parts``: cut ``range(n)`` into that many ranges (default: ``parallel_for``'s
+    several per thread); ``work`` as ``ember.ops._parallel.parallel_for``'s (default: any
+    split pays)."""
+    from ..ops._parallel import MIN_ELEMENTS, num_threads, parallel_for as split
+
+    if num_threads() > 1 and n > 1 and available():
+        work = MIN_ELEMENTS if work is None else work
+        with single_threaded():
+            if parts is None:
+                split(part, n, work=work)
+            else:
+                parts = min(parts, n)
+                bounds = [n * i // parts for i in range(parts + 1)]
+                split(lambda s, e: part(bounds[s], bounds[e]), parts, work=work)
+    else:
+        part(0, n)

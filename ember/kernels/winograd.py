@@ -37,7 +37,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import Function
-from ..ops._parallel import num_threads, parallel_for
+from ..ops._parallel import num_threads
 from ..ops.conv import conv2d_reference
 from . import _blas
 
@@ -178,21 +178,6 @@ class _Geometry:
         return [[y[s0:e0, a::2, b::2] for b in (0, 1)] for a in (0, 1)]
 
 
-def _run(part, n, work, parts=None):
-    """``part(s, e)`` over the samples: on ember's threads with BLAS single-threaded, or, where
-    BLAS's threads cannot be set, on this thread alone with BLAS's threads. ``parts``: split
-    the samples into that many ranges (default: ``parallel_for``'s several per thread)."""
-    if num_threads() > 1 and _blas.available():
-        with _blas.single_threaded():
-            if parts is None:
-                parallel_for(part, n, work=work)
-            else:
-                bounds = [n * i // parts for i in range(parts + 1)]
-                parallel_for(lambda s, e: part(bounds[s], bounds[e]), parts, work=work)
-    else:
-        part(0, n)
-
-
 class WinogradConv2dFunction(Function):
     """y = conv(x, w) + b for 3x3 kernels, stride 1, dilation 1, one group; ``pads`` is
     ((top, bottom), (left, right)). x may be in either memory layout; y and the input
@@ -221,7 +206,7 @@ class WinogradConv2dFunction(Function):
                         else:
                             np.add(src, b, out=dst)
 
-        _run(part, geo.n, geo.n * tiles * 16 * (geo.c + geo.o))
+        _blas.parallel_for(part, geo.n, work=geo.n * tiles * 16 * (geo.c + geo.o))
         return y.transpose(0, 3, 1, 2)
 
     def backward(self, gy):
@@ -268,7 +253,7 @@ class WinogradConv2dFunction(Function):
             # part's tiles, one part per thread
             work = geo.n * geo.th * geo.tw * 16 * (geo.c + geo.o)
             few = need_w and 16 * geo.o * geo.c * 4 * num_threads() > work // 4
-            _run(part, geo.n, work, min(geo.n, num_threads()) if few else None)
+            _blas.parallel_for(part, geo.n, work=work, parts=min(geo.n, num_threads()) if few else None)
         gw = None
         if need_w:  # the parts' sums added in sample order: the same bits run after run
             gus = [g for _, g in sorted(gus, key=lambda p: p[0])]

@@ -179,7 +179,7 @@ class GELU(Function):
     Phi ~ 0.5 (1 + t), t = tanh(K (x + C x^3))).
 
     With ``ember.kernels.enabled()``, ``ember.kernels.activation.gelu`` computes the same
-    values block by block in cache, over the cores, and forward keeps the derivative itself
+    values in fewer passes, over the cores, and forward keeps the derivative itself
     (backward is then one multiply)."""
 
     dual = True
