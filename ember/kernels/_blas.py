@@ -10,12 +10,19 @@ OpenBLAS exports ``openblas_set_num_threads`` (in NumPy's wheels renamed
 ``scipy_openblas_set_num_threads64_``); this finds it among the libraries the process has
 loaded, as threadpoolctl does. Where it is not found (another BLAS, another platform),
 ``available()`` is False and kernels run their blocks on one thread with a threaded BLAS.
+
+``gemm(a, b, out, accumulate=True)`` calls the same library's ``cblas_sgemm``/``cblas_dgemm``
+with beta = 1, so that a product is added into an array (a strided view included) in the one
+pass the GEMM makes anyway, where ``out += a @ b`` would make a temporary and a second pass.
+Where that routine is not found it is exactly ``out += a @ b`` (or ``np.matmul(a, b, out=out)``).
 """
 import contextlib
 import ctypes
 import threading
 
-__all__ = ["available", "parallel_for", "set_num_threads", "single_threaded"]
+import numpy as np
+
+__all__ = ["available", "gemm", "parallel_for", "set_num_threads", "single_threaded"]
 
 _NAMES = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads64_",
           "openblas_set_num_threads")
@@ -24,18 +31,22 @@ _lock = threading.Lock()
 _depth = [0]
 
 
-def _find():
-    if "lib" in _state:
-        return _state["lib"]
+def _blas_paths():
     import numpy  # noqa: F401  (loads its BLAS)
 
-    found = None
     try:
         with open("/proc/self/maps") as f:
             paths = sorted({line.split()[-1] for line in f if "blas" in line.lower() and "/" in line})
     except OSError:
         paths = []
-    for path in paths:
+    return paths
+
+
+def _find():
+    if "lib" in _state:
+        return _state["lib"]
+    found = None
+    for path in _blas_paths():
         try:
             lib = ctypes.CDLL(path)
         except OSError:
@@ -121,3 +132,78 @@ def parallel_for(part, n, work=None, parts=None):
                 split(lambda s, e: part(bounds[s], bounds[e]), parts, work=work)
     else:
         part(0, n)
+
+
+# ----- GEMM with beta -----
+
+# CBLAS's ?gemm names: (name, integer type). The "64_" builds (NumPy's wheels) take 64-bit
+# integers for sizes and leading dimensions; the plain names of an LP64 OpenBLAS take C ints.
+_GEMM = {np.dtype(np.float32): (("scipy_cblas_sgemm64_", ctypes.c_int64), ("cblas_sgemm64_", ctypes.c_int64),
+                                ("scipy_cblas_sgemm", ctypes.c_int), ("cblas_sgemm", ctypes.c_int)),
+         np.dtype(np.float64): (("scipy_cblas_dgemm64_", ctypes.c_int64), ("cblas_dgemm64_", ctypes.c_int64),
+                                ("scipy_cblas_dgemm", ctypes.c_int), ("cblas_dgemm", ctypes.c_int))}
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+
+def _gemm_routine(dtype):
+    key = ("gemm", dtype)
+    if key in _state:
+        return _state[key]
+    found = None
+    real = ctypes.c_float if dtype == np.float32 else ctypes.c_double
+    for path in _blas_paths():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name, integer in _GEMM.get(dtype, ()):
+            if integer is ctypes.c_int and "64" in path.rsplit("/", 1)[-1]:
+                continue  # a 64-bit-integer library: its unsuffixed names are not known to take C ints
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.argtypes = [ctypes.c_int] * 3 + [integer] * 3 + [real, ctypes.c_void_p, integer,
+                                                                     ctypes.c_void_p, integer, real,
+                                                                     ctypes.c_void_p, integer]
+                fn.restype = None
+                found = fn
+                break
+        if found:
+            break
+    _state[key] = found
+    return found
+
+
+def _operand(x):
+    """(transpose flag, leading dimension) of a 2-D array BLAS can read in place, or None."""
+    s = x.itemsize
+    rows, cols = x.shape
+    if x.strides[1] == s or cols == 1:  # rows contiguous
+        ld = x.strides[0] // s if rows > 1 else cols
+        if x.strides[0] % s == 0 and ld >= max(1, cols):
+            return _NO_TRANS, ld
+    if x.strides[0] == s or rows == 1:  # columns contiguous: the transpose of a row-major array
+        ld = x.strides[1] // s if cols > 1 else rows
+        if x.strides[1] % s == 0 and ld >= max(1, rows):
+            return _TRANS, ld
+    return None
+
+
+def gemm(a, b, out, accumulate=False):
+    """``out = a @ b``, or ``out += a @ b`` with ``accumulate``, for 2-D arrays of one float
+    dtype, returning ``out``. ``a`` and ``b`` may be transposed or sliced views, ``out`` a view
+    with contiguous rows; ``out`` must not overlap ``a`` or ``b``. One BLAS call where the
+    library's CBLAS routine is found (``accumulate`` is its beta = 1), else NumPy."""
+    m, k = a.shape
+    n = b.shape[1]
+    fn = _gemm_routine(out.dtype) if a.dtype == b.dtype == out.dtype and m and n and k else None
+    if fn is not None:
+        pa, pb, pc = _operand(a), _operand(b), _operand(out)
+        if pa and pb and pc and pc[0] == _NO_TRANS:
+            fn(_ROW_MAJOR, pa[0], pb[0], m, n, k, 1.0, a.ctypes.data, pa[1], b.ctypes.data, pb[1],
+               1.0 if accumulate else 0.0, out.ctypes.data, pc[1])
+            return out
+    if accumulate:
+        out += a @ b
+    else:
+        np.matmul(a, b, out=out)
+    return out

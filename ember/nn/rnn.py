@@ -6,9 +6,10 @@ every time step at once), then loops over the steps, where each step is one func
 come from autograd. Sequences run time-major as packed rows: a padded (T, B, F) batch is the
 packed case where every step has all B rows, so one loop serves both inputs.
 
-With ``ember.kernels.enabled()`` an LSTM layer's loop runs as ``ember.kernels.rnn.LSTMSequence``
-(the same math on preallocated arrays, ``weight_hh``'s gradient as one GEMM over all steps);
-``lstm_reference`` here is what it is tested against.
+With ``ember.kernels.enabled()`` an LSTM layer (its input projection and its loop) runs as
+``ember.kernels.rnn.LSTMSequence`` (the same math on preallocated feature-major arrays, the
+weights' gradients as GEMMs over many steps at once); ``lstm_reference`` here, after the same
+projection, is what it is tested against.
 """
 import math
 import numbers
@@ -280,10 +281,12 @@ class RNNBase(Module):
         b_ih, b_hh = (getattr(self, "bias_ih" + sfx), getattr(self, "bias_hh" + sfx)) if self.bias else (None, None)
         w_hh = getattr(self, "weight_hh" + sfx)
         w_hr = getattr(self, "weight_hr" + sfx) if self.proj_size else None
-        gi = linear(x, getattr(self, "weight_ih" + sfx), self._input_bias(b_ih, b_hh))  # all steps: one GEMM
+        w_ih, bias = getattr(self, "weight_ih" + sfx), self._input_bias(b_ih, b_hh)
         if self.mode == "LSTM" and kernels.enabled():
-            out, h, c = _rnn_kernels.LSTMSequence.apply(gi, state0[0], state0[1], w_hh, w_hr, batch_sizes, reverse)
+            out, h, c = _rnn_kernels.LSTMSequence.apply(x, w_ih, bias, state0[0], state0[1], w_hh, w_hr, batch_sizes,
+                                                        reverse)
             return out, (h, c)
+        gi = linear(x, w_ih, bias)  # all steps: one GEMM
         w = {"hh": w_hh.t(), "b_hh": b_hh, "hr": None if w_hr is None else w_hr.t()}
         return run_steps(lambda g, state: self._step(g, state, w), gi, state0, batch_sizes, reverse)
 

@@ -95,18 +95,41 @@ def test_second_order_through_the_kernel(proj_size):
     from ember.kernels.rnn import LSTMSequence
 
     rng = np.random.default_rng(2)
-    H, P, sizes = 3, proj_size or 3, [2, 2, 1]
-    gi = ember.tensor(rng.standard_normal((sum(sizes), 4 * H)), requires_grad=True)
+    F, H, P, sizes = 2, 3, proj_size or 3, [2, 2, 1]
+    x = ember.tensor(rng.standard_normal((sum(sizes), F)), requires_grad=True)
+    w_ih = ember.tensor(rng.standard_normal((4 * H, F)) * 0.5, requires_grad=True)
+    bias = ember.tensor(rng.standard_normal(4 * H) * 0.5, requires_grad=True)
     h0 = ember.tensor(rng.standard_normal((2, P)), requires_grad=True)
     c0 = ember.tensor(rng.standard_normal((2, H)), requires_grad=True)
     w_hh = ember.tensor(rng.standard_normal((4 * H, P)) * 0.5, requires_grad=True)
     w_hr = ember.tensor(rng.standard_normal((P, H)), requires_grad=True) if proj_size else None
-    inputs = [gi, h0, c0, w_hh] + ([w_hr] if proj_size else [])
+    inputs = [x, w_ih, bias, h0, c0, w_hh] + ([w_hr] if proj_size else [])
 
-    def fn(gi, h0, c0, w_hh, *rest):
-        out, h, c = LSTMSequence.apply(gi, h0, c0, w_hh, rest[0] if rest else None, sizes, False)
+    def fn(x, w_ih, bias, h0, c0, w_hh, *rest):
+        out, h, c = LSTMSequence.apply(x, w_ih, bias, h0, c0, w_hh, rest[0] if rest else None, sizes, False)
         return (out * out).sum() + (h * h).sum() + (c * c).sum() + c.sum()
 
     with kernels(True):
         assert gradcheck(fn, inputs)
         assert gradgradcheck(fn, inputs)
+
+
+def test_kernel_without_cblas_matches_reference(monkeypatch):
+    """Where the CBLAS routine is not found, ``_blas.gemm`` is NumPy's matmul: same numbers."""
+    from ember.kernels import _blas
+
+    monkeypatch.setitem(_blas._state, ("gemm", np.dtype(np.float64)), None)
+    ember.manual_seed(4)
+    m = nn.LSTM(3, 4, num_layers=2, proj_size=2, dtype=np.float64)
+    x = np.random.default_rng(4).standard_normal((5, 2, 3))
+    outs = []
+    for flag in (True, False):
+        with kernels(flag):
+            t = ember.tensor(x, requires_grad=True)
+            out, (h, c) = m(t)
+            (out.sum() + (c * c).sum()).backward()
+            outs.append([out.detach().numpy(), c.detach().numpy(), t.grad.numpy()] +
+                        [p.grad.numpy().copy() for p in m.parameters()])
+            m.zero_grad()
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
