@@ -72,7 +72,7 @@ class GELU(Module):
     def __init__(self, approximate="none"):
         super().__init__()
         if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+            raise RuntimeError(f"approximate argument must be either none or tanh. (GELU: got {approximate!r})")
         self.approximate = approximate
 
     def forward(self, x):
@@ -271,7 +271,8 @@ class PReLU(Module):
     def forward(self, input):
         from .module import _as_float_input
 
-        return F.prelu(_as_float_input(input, self.weight._data.dtype, self), self.weight)
+        weight = self.weight
+        return F.prelu(_as_float_input(input, weight._data.dtype, self), weight)
 
     def extra_repr(self):
         return f"num_parameters={self.num_parameters}"

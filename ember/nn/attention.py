@@ -100,10 +100,18 @@ class MultiheadAttention(Module):
         query = _as_float_input(query, dt, self)
         key = query if same_qk else _as_float_input(key, dt, self)
         value = key if same_kv else _as_float_input(value, dt, self)
+        self._check_shapes(query, key, value)
         batched = query.ndim == 3
         kpm = canonical_mask(key_padding_mask, "key_padding_mask",
                              None if attn_mask is None else np.dtype(attn_mask.dtype), "attn_mask", np.dtype(dt))
         attn_mask = canonical_mask(attn_mask, "attn_mask", None, "", np.dtype(dt), check_other=False)
+        if need_weights:  # PyTorch's baddbmm refuses a float mask of another dtype (its SDPA path, too)
+            masks = [np.dtype(m.dtype) for m in (kpm, attn_mask) if m is not None]
+            merged = np.result_type(*masks) if masks else np.dtype(dt)
+            if merged != np.dtype(dt):
+                c = {"float64": "double", "float32": "float", "float16": "c10::Half"}  # PyTorch's C++ names
+                m, q = c.get(merged.name, merged.name), c.get(np.dtype(dt).name, np.dtype(dt).name)
+                raise RuntimeError(f"Input dtypes must be the same, got: input {m}, batch1: {q}, batch2: {q}")
         if self.batch_first and batched:
             query, key, value = (t.transpose(1, 0) for t in (query, key, value))
             if same_kv:
@@ -124,3 +132,23 @@ class MultiheadAttention(Module):
         if self.batch_first and batched:
             out = out.transpose(1, 0)
         return out, w
+
+    def _check_shapes(self, query, key, value):
+        """Feature sizes and batch sizes, the module and the shapes named (PyTorch's exception
+        types and, for the query, its words; PyTorch itself fails later, in a reshape or a matmul)."""
+        who = f"{type(self).__name__}(embed_dim={self.embed_dim}, num_heads={self.num_heads})"
+        if query.ndim not in (2, 3):
+            raise AssertionError(f"{who}: query should be unbatched 2D or batched 3D tensor but received "
+                                 f"{query.ndim}-D query tensor (query of shape {tuple(query.shape)})")
+        if query.shape[-1] != self.embed_dim:
+            raise AssertionError(f"{who}: was expecting embedding dimension of {self.embed_dim}, but got "
+                                 f"{query.shape[-1]} (query of shape {tuple(query.shape)})")
+        for name, t, want in (("key", key, self.kdim), ("value", value, self.vdim)):
+            if t.ndim == query.ndim and t.shape[-1] != want:
+                exc = RuntimeError if self._qkv_same_embed_dim else AssertionError
+                raise exc(f"{who}: expected {name} with {want} features ({name[0]}dim), got {name} of shape "
+                          f"{tuple(t.shape)}")
+            b = 0 if self.batch_first else 1
+            if t.ndim == 3 == query.ndim and t.shape[b] != query.shape[b]:
+                raise RuntimeError(f"{who}: {name} of shape {tuple(t.shape)} has batch size {t.shape[b]}, query of "
+                                   f"shape {tuple(query.shape)} has {query.shape[b]}")

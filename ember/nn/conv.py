@@ -79,8 +79,8 @@ class _ConvNd(Module):
     def _layer(self):
         return f"{type(self).__name__}({self.in_channels} -> {self.out_channels})"
 
-    def _checked_input(self, x):
-        x = _as_float_input(x, self.weight._data.dtype, self)
+    def _checked_input(self, x, weight):
+        x = _as_float_input(x, weight._data.dtype, self)
         nd = self._nd
         if x._data.ndim not in (nd + 1, nd + 2) or x.shape[-nd - 1] != self.in_channels:
             raise ConvShapeError(f"{self._layer()} expected input with {self.in_channels} channels, got shape "
@@ -88,13 +88,14 @@ class _ConvNd(Module):
         return x
 
     def forward(self, input):
-        x = self._checked_input(input)
+        weight = self.weight  # read once: a parametrization (spectral_norm) steps on every read
+        x = self._checked_input(input, weight)
         layer = self._layer()
         check_window_fits(x.shape[-self._nd:], self.kernel_size, self.stride, self._pads, self.dilation, layer)
         if self.padding_mode == "zeros":
-            return self._functional(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+            return self._functional(x, weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
         x = mode_pad(x, self._pads, self.padding_mode, layer)
-        return self._functional(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return self._functional(x, weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -212,9 +213,10 @@ class _ConvTransposeNd(_ConvNd):
         return tuple(int(v) - m for v, m in zip(output_size, mins))
 
     def forward(self, input, output_size=None):
-        x = self._checked_input(input)
+        weight = self.weight  # read once, as in _ConvNd.forward
+        x = self._checked_input(input, weight)
         output_padding = self._output_padding(x, output_size)
-        return self._functional(x, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups,
+        return self._functional(x, weight, self.bias, self.stride, self.padding, output_padding, self.groups,
                                 self.dilation)
 
 

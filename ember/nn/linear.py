@@ -53,12 +53,13 @@ class Linear(Module):
     def forward(self, x, relu=False):
         """``x @ weight.T + bias``; ``relu=True`` applies ReLU in the same op (nn.Sequential
         does so for a Linear followed by a ReLU)."""
-        return linear(self._input(x), self.weight, self.bias, relu=relu)
+        weight = self.weight  # read once: a parametrization (spectral_norm) steps on every read
+        return linear(self._input(x, weight), weight, self.bias, relu=relu)
 
-    def _input(self, x):
+    def _input(self, x, weight):
         """``x`` as a Tensor of the weight's dtype, checked to be real and to have in_features
         features."""
-        x = _as_float_input(x, self.weight._data.dtype, self)
+        x = _as_float_input(x, weight._data.dtype, self)
         if x._data.ndim == 0 or x._data.shape[-1] != self.in_features:
             raise ValueError(
                 f"Linear({self.in_features} -> {self.out_features}) expected input with "
@@ -106,8 +107,9 @@ class Bilinear(Module):
     def forward(self, input1, input2):
         from ..ops.layers_extra import bilinear
 
-        dt = self.weight._data.dtype
-        return bilinear(_as_float_input(input1, dt, self), _as_float_input(input2, dt, self), self.weight, self.bias)
+        weight = self.weight  # read once, as in Linear.forward
+        dt = weight._data.dtype
+        return bilinear(_as_float_input(input1, dt, self), _as_float_input(input2, dt, self), weight, self.bias)
 
     def _layer_name(self):
         return (f"Bilinear(in1_features={self.in1_features}, in2_features={self.in2_features}, "

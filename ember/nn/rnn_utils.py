@@ -97,6 +97,9 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     given ``lengths``. With ``enforce_sorted`` the lengths must be decreasing; otherwise the
     batch is sorted here and ``sorted_indices`` records how."""
     x = _tensor(input)
+    rank = np.ndim(_to_numpy(lengths))
+    if rank != 1:  # PyTorch's words (it converts the lengths to int64 first)
+        raise RuntimeError(f"'lengths' argument should be a 1D CPU int64 tensor, but got {rank}D cpu Long tensor")
     lengths = _ints(lengths)
     if x.ndim < 2:
         raise ValueError(f"pack_padded_sequence expects input of at least 2 dims (T, B, *), got shape {tuple(x.shape)}")

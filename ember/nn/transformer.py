@@ -54,6 +54,14 @@ def _detect_is_causal_mask(mask, is_causal=None, size=None):
     return make_causal
 
 
+def _check_mask_dtype(mask, name):
+    """PyTorch's error for a mask neither bool nor float, under the name the caller passed it by."""
+    if mask is not None:
+        kind = np.dtype(mask.dtype).kind if hasattr(mask, "dtype") else np.asarray(mask).dtype.kind
+        if kind not in "bf":
+            raise AssertionError(f"only bool and floating types of {name} are supported")
+
+
 def _canonical(mask, name, other, other_name, dtype):
     from ..ops.attention import canonical_mask
 
@@ -79,6 +87,19 @@ class _Layer(Module):
             setattr(self, f"dropout{i}", Dropout(dropout))
         self.activation = _activation(activation)
 
+    def _check(self, name, x, normed):
+        """A wrong rank or width names the layer and the shape, with PyTorch's exception type
+        (its LayerNorm's RuntimeError where the input is normalised first, else its attention's
+        AssertionError; a memory of the wrong width fails in PyTorch's matmul, a RuntimeError)."""
+        d, who = self.linear1.in_features, f"{type(self).__name__}(d_model={self.linear1.in_features}, " \
+                                           f"nhead={self.self_attn.num_heads})"
+        if x.ndim not in (2, 3):
+            raise AssertionError(f"{who}: expected {name} unbatched 2-D or batched 3-D, got {name} of shape "
+                                 f"{tuple(x.shape)}")
+        if x.shape[-1] != d:
+            raise (RuntimeError if normed else AssertionError)(
+                f"{who}: expected {name} with {d} features (d_model), got {name} of shape {tuple(x.shape)}")
+
     def _ff_block(self, x, drop):
         return drop(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
@@ -100,6 +121,8 @@ class TransformerEncoderLayer(_Layer):
             self.to(device)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+        self._check("src", src, self.norm_first)
+        _check_mask_dtype(src_mask, "src_mask")
         kpm = _canonical(src_key_padding_mask, "src_key_padding_mask", src_mask, "src_mask", self.linear1.weight.dtype)
         x = src
         if self.norm_first:
@@ -134,6 +157,8 @@ class TransformerDecoderLayer(_Layer):
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
+        self._check("tgt", tgt, self.norm_first)
+        self._check("memory", memory, True)
         x = tgt
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
@@ -180,6 +205,7 @@ class TransformerEncoder(Module):
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         kpm = _canonical(src_key_padding_mask, "src_key_padding_mask", mask, "mask", src.dtype)
+        _check_mask_dtype(mask, "mask")
         bf = getattr(self.layers[0].self_attn, "batch_first", False) if len(self.layers) else False
         is_causal = _detect_is_causal_mask(mask, is_causal, _seq_len(src, bf))
         out = src

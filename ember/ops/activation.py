@@ -341,7 +341,7 @@ def gelu(x, approximate="none"):
     """x * Phi(x) with Phi the standard normal CDF; ``approximate='tanh'`` uses
     0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
     if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        raise RuntimeError(f"approximate argument must be either none or tanh. (gelu: got {approximate!r})")
     return GELU.apply(_float(x), approximate=approximate)
 
 

@@ -458,3 +458,14 @@ def test_fakedata_conversion_matches_topilimage(torchvision):
     x = torch.randn(3, 4, 4) * 3
     ref = torchvision.transforms.ToPILImage()(x)
     assert_same_pil(D.fakedata._to_pil(x.numpy()), ref)
+
+
+def test_ember_datasets_names_the_torchvision_only_datasets():
+    """``ember.datasets`` keeps its own MNIST readers (ember's folder layout) and re-exports the
+    datasets that only ``ember.vision.datasets`` has, as the same classes."""
+    import ember.datasets as short
+    import ember.vision.datasets as vision
+
+    for name in ("CIFAR10", "CIFAR100", "EMNIST", "KMNIST", "DatasetFolder", "FakeData", "ImageFolder"):
+        assert getattr(short, name) is getattr(vision, name) and name in short.__all__
+    assert short.MNIST is not vision.MNIST  # ember's layout, DIR/mnist/*.gz

@@ -54,7 +54,8 @@ def download_url(url, root, filename=None, md5=None, max_redirect_hops=3, *, sha
     ``.<filename>.<pid>-<random>.part`` (those of dead processes are removed by the next
     download), are checked against ``md5`` (and ``sha256`` if given), and only then renamed into
     place. Raises RuntimeError("File not found or corrupted.") on a checksum mismatch, as
-    torchvision does, and ``urllib.error.URLError``/OSError when the server fails.
+    torchvision does, followed by the URL and the expected and received checksums; and
+    ``urllib.error.URLError``/OSError when the server fails.
 
     Args:
         url, root, filename, md5: as in torchvision.
@@ -107,7 +108,12 @@ def download_url(url, root, filename=None, md5=None, max_redirect_hops=3, *, sha
         if (md5 is not None and h_md5.hexdigest() != md5) or \
                 (sha256 is not None and h_sha.hexdigest() != sha256.lower()):
             if accept is None or not accept(tmp):
-                raise RuntimeError("File not found or corrupted.")
+                if md5 is not None and h_md5.hexdigest() != md5:
+                    what = f"expected MD5 {md5}, got {h_md5.hexdigest()}"
+                else:
+                    what = f"expected SHA-256 {sha256.lower()}, got {h_sha.hexdigest()}"
+                # torchvision's sentence first, then the file and the checksums
+                raise RuntimeError(f"File not found or corrupted. {url}: {what}")
         os.replace(tmp, fpath)
         _fsync_dir(folder)
     finally:

@@ -266,6 +266,11 @@ def normalize(tensor, mean, std, inplace=False):
         mean = mean.reshape(-1, 1, 1)
     if std.ndim == 1:
         std = std.reshape(-1, 1, 1)
+    channels = a.shape[-3]
+    for name, v in (("mean", mean), ("std", std)):
+        if v.ndim == 3 and v.shape[0] not in (1, channels):
+            raise RuntimeError(f"normalize: {name} has {v.shape[0]} values, one per channel, but the "
+                               f"image has {channels} channels (shape {tuple(a.shape)})")
     out = (a - mean) / std
     if inplace:
         if isinstance(tensor, ember.Tensor):
