@@ -69,6 +69,20 @@ def test_kernel_matches_reference(dtype, packed, bidirectional, proj_size, monke
         np.testing.assert_allclose(a, b, **tol)
 
 
+def _both_ways(m, x, with_params=False):
+    """[output, c_n, input gradient (+ parameter gradients)] with the kernel on, then off."""
+    got = []
+    for flag in (True, False):
+        with kernels(flag):
+            m.zero_grad()
+            t = ember.tensor(x, requires_grad=True)
+            out, (h, c) = m(t)
+            (out.sum() + (c * c).sum()).backward()
+            got.append([out.detach().numpy(), c.detach().numpy(), t.grad.numpy()] +
+                       ([p.grad.numpy().copy() for p in m.parameters()] if with_params else []))
+    return got
+
+
 def test_gradients_of_some_inputs_only():
     """Only the input requires grad (the weights are frozen, no initial state): the kernel
     computes what is asked and the input's gradient equals the reference's."""
@@ -76,14 +90,8 @@ def test_gradients_of_some_inputs_only():
     m = nn.LSTM(3, 4, dtype=np.float64)
     m.requires_grad_(False)
     x = np.random.default_rng(1).standard_normal((5, 2, 3))
-    got = []
-    for flag in (True, False):
-        with kernels(flag):
-            t = ember.tensor(x, requires_grad=True)
-            out, (h, c) = m(t)
-            (out.sum() + c.sum()).backward()
-            got.append(t.grad.numpy())
-    np.testing.assert_allclose(got[0], got[1], rtol=1e-12, atol=1e-13)
+    for a, b in zip(*_both_ways(m, x), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
     with kernels(True), ember.no_grad():
         out, (h, c) = m(ember.tensor(x))
         assert out.grad_fn is None and tuple(h.shape) == (1, 2, 4)
@@ -122,14 +130,5 @@ def test_kernel_without_cblas_matches_reference(monkeypatch):
     ember.manual_seed(4)
     m = nn.LSTM(3, 4, num_layers=2, proj_size=2, dtype=np.float64)
     x = np.random.default_rng(4).standard_normal((5, 2, 3))
-    outs = []
-    for flag in (True, False):
-        with kernels(flag):
-            t = ember.tensor(x, requires_grad=True)
-            out, (h, c) = m(t)
-            (out.sum() + (c * c).sum()).backward()
-            outs.append([out.detach().numpy(), c.detach().numpy(), t.grad.numpy()] +
-                        [p.grad.numpy().copy() for p in m.parameters()])
-            m.zero_grad()
-    for a, b in zip(*outs, strict=True):
+    for a, b in zip(*_both_ways(m, x, with_params=True), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
