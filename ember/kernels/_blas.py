@@ -32,8 +32,7 @@ _depth = [0]
 
 
 def _blas_paths():
-    import numpy  # noqa: F401  (loads its BLAS)
-
+    """The BLAS libraries mapped into the process (NumPy, imported above, has loaded its own)."""
     try:
         with open("/proc/self/maps") as f:
             paths = sorted({line.split()[-1] for line in f if "blas" in line.lower() and "/" in line})
@@ -42,15 +41,20 @@ def _blas_paths():
     return paths
 
 
+def _libraries():
+    """(path, ctypes library) of each BLAS library the process has loaded."""
+    for path in _blas_paths():
+        try:
+            yield path, ctypes.CDLL(path)
+        except OSError:
+            continue
+
+
 def _find():
     if "lib" in _state:
         return _state["lib"]
     found = None
-    for path in _blas_paths():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
+    for _, lib in _libraries():
         for name in _NAMES:
             setter = getattr(lib, name, None)
             getter = getattr(lib, name.replace("set_", "get_"), None)
@@ -151,11 +155,7 @@ def _gemm_routine(dtype):
         return _state[key]
     found = None
     real = ctypes.c_float if dtype == np.float32 else ctypes.c_double
-    for path in _blas_paths():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
+    for path, lib in _libraries():
         for name, integer in _GEMM.get(dtype, ()):
             if integer is ctypes.c_int and "64" in path.rsplit("/", 1)[-1]:
                 continue  # a 64-bit-integer library: its unsuffixed names are not known to take C ints

@@ -38,6 +38,7 @@ import numpy as np
 
 from ..autograd.function import Function, is_grad_enabled
 from .._tensor_base import from_op
+from ..ops.elementwise import sigmoid_into
 from ._blas import gemm
 
 __all__ = ["LSTMSequence"]
@@ -50,15 +51,6 @@ def _chunk_rows(steps, offsets, k):
     since they are consecutive in time."""
     ts = [steps[j] for j in range(k, min(k + CHUNK, len(steps)))]
     return offsets[min(ts)], offsets[max(ts) + 1]
-
-
-def _sigmoid(a):
-    """1 / (1 + exp(-a)) in place, as ``ember.ops.elementwise.sigmoid_array`` (the caller
-    holds the ``errstate`` that lets exp overflow to the right limit)."""
-    np.negative(a, out=a)
-    np.exp(a, out=a)
-    a += 1
-    np.divide(1, a, out=a)
 
 
 class LSTMSequence(Function):
@@ -102,9 +94,9 @@ class LSTMSequence(Function):
                     np.add(proj[:, a - r0:b - r0], bd, out=g)
                 gemm(whh, hp, g, accumulate=True)  # + W_hh @ h, in the GEMM's own pass
                 i, f, gg, o = g[:H], g[H:2 * H], g[2 * H:3 * H], g[3 * H:]
-                _sigmoid(g[:2 * H])
+                sigmoid_into(g[:2 * H], g[:2 * H])
                 np.tanh(gg, out=gg)
-                _sigmoid(o)
+                sigmoid_into(o, o)
                 igv = ig[:H * n].reshape(H, n)
                 np.multiply(i, gg, out=igv)  # c = f * c + i * g
                 cp *= f

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import backend
 from ..ops import activation as _act
+from ..ops.attention import check_mask_dtype
 from ..ops.elementwise import relu as _relu
 from . import init
 from .attention import MultiheadAttention
@@ -52,14 +53,6 @@ def _detect_is_causal_mask(mask, is_causal=None, size=None):
         ref = _square_causal(sz, m.dtype) if m.dtype.kind == "f" else np.triu(np.ones((sz, sz), bool), 1)
         make_causal = m.shape == ref.shape and bool((m == ref).all())
     return make_causal
-
-
-def _check_mask_dtype(mask, name):
-    """PyTorch's error for a mask neither bool nor float, under the name the caller passed it by."""
-    if mask is not None:
-        kind = np.dtype(mask.dtype).kind if hasattr(mask, "dtype") else np.asarray(mask).dtype.kind
-        if kind not in "bf":
-            raise AssertionError(f"only bool and floating types of {name} are supported")
 
 
 def _canonical(mask, name, other, other_name, dtype):
@@ -122,7 +115,7 @@ class TransformerEncoderLayer(_Layer):
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         self._check("src", src, self.norm_first)
-        _check_mask_dtype(src_mask, "src_mask")
+        check_mask_dtype(src_mask, "src_mask")
         kpm = _canonical(src_key_padding_mask, "src_key_padding_mask", src_mask, "src_mask", self.linear1.weight.dtype)
         x = src
         if self.norm_first:
@@ -205,7 +198,7 @@ class TransformerEncoder(Module):
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         kpm = _canonical(src_key_padding_mask, "src_key_padding_mask", mask, "mask", src.dtype)
-        _check_mask_dtype(mask, "mask")
+        check_mask_dtype(mask, "mask")
         bf = getattr(self.layers[0].self_attn, "batch_first", False) if len(self.layers) else False
         is_causal = _detect_is_causal_mask(mask, is_causal, _seq_len(src, bf))
         out = src

@@ -168,15 +168,24 @@ def _dtype_or_none(m):
     return None if m is None else np.dtype(m.dtype)
 
 
+def check_mask_dtype(mask, name):
+    """PyTorch's AssertionError for a mask neither bool nor float, under the caller's ``name``
+    for it (None passes)."""
+    if mask is None:
+        return
+    dtype = mask.dtype if hasattr(mask, "dtype") else np.asarray(mask).dtype
+    if np.dtype(dtype).kind not in "bf":
+        raise AssertionError(f"only bool and floating types of {name} are supported")
+
+
 def canonical_mask(mask, name, other_dtype, other_name, dtype, check_other=True):
     """A bool mask (True: left out) as a float mask of ``dtype`` (-inf where True); a float
     mask as it is; None stays None. Other dtypes raise PyTorch's AssertionError."""
     if mask is None:
         return None
     m = mask if isinstance(mask, TensorBase) else as_tensor(np.asarray(mask))
+    check_mask_dtype(m, name)
     kind = m._data.dtype.kind
-    if m._data.dtype != np.bool_ and kind != "f":
-        raise AssertionError(f"only bool and floating types of {name} are supported")
     if check_other and other_dtype is not None and m._data.dtype != other_dtype:
         import warnings
 

@@ -229,8 +229,14 @@ def sigmoid_array(a, out=None):
     in float32 it gave 0 below about -17, where the answer is 4e-8 and less.) ``out`` (which
     may be ``a`` itself) receives the result."""
     with np.errstate(over="ignore", under="ignore"):
-        y = np.negative(a, out=np.empty_like(a) if out is None else out)  # (out=: an array even when a is 0-d)
-        np.exp(y, out=y)
+        return sigmoid_into(a, np.empty_like(a) if out is None else out)  # (out=: an array even when a is 0-d)
+
+
+def sigmoid_into(a, y):
+    """``sigmoid_array``'s passes from ``a`` into ``y`` (which may be ``a``), without its
+    ``errstate``: for a caller that holds one around many calls (``ember.kernels.rnn``)."""
+    np.negative(a, out=y)
+    np.exp(y, out=y)
     y += 1
     np.reciprocal(y, out=y)
     return y
