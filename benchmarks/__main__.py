@@ -10,13 +10,8 @@ for i, arg in enumerate(sys.argv):
         for var in ("EMBER_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[var] = value
 
-# After each GEMM, OpenBLAS's idle worker threads spin for about 0.1 s before they sleep,
-# holding the cores that the elementwise passes between GEMMs need (ember's pooling, im2col,
-# the input gradient's adds run on both cores): a 2-thread CNN step took 57-66 ms with the spin
-# and 43-51 ms with it cut to its minimum. OpenBLAS reads the variable once, when NumPy loads,
-# so the suite sets it here, for every contender alike, before anything imports NumPy. ember
-# itself never sets it: export OPENBLAS_THREAD_TIMEOUT=4 to get the same in your own runs.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+# OpenBLAS's idle-thread spin is ember's own setting (``import ember`` shortens it, see
+# ember/kernels/_blas.py), so the suite sets nothing: it measures what users get.
 
 from benchmarks.suite import main  # noqa: E402
 

@@ -2,6 +2,9 @@
 from . import _alloc
 
 _alloc.tune()  # freed arrays stay in the heap for the next step (EMBER_MALLOC=0: not)
+from .kernels import _blas  # noqa: E402
+
+_blas.shorten_idle_spin()  # OpenBLAS's idle threads sleep after ~0.4 ms (OPENBLAS_THREAD_TIMEOUT: the user's)
 from . import backend  # noqa: E402
 from . import autograd  # noqa: E402
 from .autograd import (  # noqa: E402

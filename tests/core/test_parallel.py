@@ -10,6 +10,7 @@ import pytest
 
 import ember
 from ember import nn, optim
+from ember.kernels import _blas
 from ember.ops import _parallel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -117,16 +118,49 @@ def test_relu_gradient_from_another_layout_takes_the_outputs_layout(split_everyt
     assert x2.grad._data.flags.c_contiguous or not kernel
 
 
-def _timeout_after(code, env):
+SPIN_CHECK = """
+import os, resource, sys, time
+order = sys.argv[1]
+if order == "numpy first":
+    import numpy
+import ember
+import numpy as np
+from ember.kernels import _blas
+server = _blas._pthreads_server()
+if server is None or (_blas.num_threads() or 1) < 2:
+    print("skip", None, None)
+    raise SystemExit
+a = np.ones((512, 512), np.float32)
+a @ a  # a threaded GEMM: its worker then waits for the next call
+cpu = resource.getrusage(resource.RUSAGE_SELF)
+t0 = cpu.ru_utime + cpu.ru_stime
+time.sleep(0.1)
+cpu = resource.getrusage(resource.RUSAGE_SELF)
+print(server[1](), round((cpu.ru_utime + cpu.ru_stime - t0) * 1e3), os.environ.get("OPENBLAS_THREAD_TIMEOUT"))
+"""
+
+
+def _spin_after_import(order, env):
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"} | env
-    r = subprocess.run([sys.executable, "-c", code + "; import os; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"],
-                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    r = subprocess.run([sys.executable, "-c", SPIN_CHECK, order], capture_output=True, text=True, env=env, cwd=ROOT,
+                       timeout=60)
     assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
+    timeout, cpu_ms, var = r.stdout.split()
+    if timeout == "skip":
+        pytest.skip("no pthreads OpenBLAS with 2+ threads")
+    return int(timeout), int(cpu_ms), var
 
 
-def test_import_leaves_openblas_spin_to_the_user():
-    # ember never sets OPENBLAS_THREAD_TIMEOUT itself (the benchmark suite does, for every
-    # contender alike): the user's environment is what OpenBLAS sees
-    assert _timeout_after("import ember", {}) == "None"
-    assert _timeout_after("import ember", {"OPENBLAS_THREAD_TIMEOUT": "10"}) == "10"
+@pytest.mark.parametrize("order", ["ember first", "numpy first"])
+def test_import_shortens_openblas_idle_spin(order):
+    # OpenBLAS's default: its idle worker spins 2**28 cycles (~0.1 s, a whole core) after each
+    # threaded call; after `import ember`, in either order, it sleeps after 2**20 (~0.4 ms)
+    timeout, cpu_ms, var = _spin_after_import(order, {})
+    assert timeout == _blas.IDLE_SPIN == 20
+    assert cpu_ms < 40  # the process sleeps 100 ms: a spinning worker alone would burn ~100
+    assert var == "None"  # the environment is left as it was
+
+
+def test_openblas_spin_the_user_set_stands():
+    timeout, _, var = _spin_after_import("numpy first", {"OPENBLAS_THREAD_TIMEOUT": "10"})
+    assert timeout == 10 and var == "10"
