@@ -313,14 +313,24 @@ def winograd_pays(xshape, wshape, stride, pads, dilation, groups):
         return False
     if _WINOGRAD != "auto":
         return _WINOGRAD == "1"
-    # measured on 2 cores (forward+backward, Winograd / im2col): 0.65x at 64 channels and
-    # 56x56 outputs, 0.77x at 128 and 28x28, 0.78-0.86x at 32-256 and 14x14-32x32; ~1.0-1.1x
-    # at 11x11 and 8x8 (too few tiles to share out), 1.3x at 16 channels, 1.4x at 512 and 7x7
-    # (computed as 8x8). Each thread takes whole samples, so a batch must give every thread some.
+    # measured on 2 cores, forward+backward, Winograd / im2col, the two alternating in one
+    # process (best of 10 rounds): it pays once each of its 16 GEMMs, (tiles, C) @ (C, O),
+    # is large, tiles * C * O >= 2**22, and has at least as many tile rows as channels:
+    #   wins: 0.68x at 16x64x56x56, 0.72-0.86x at 64x64x8x8->128 and 32x64x16x16, 0.77x at
+    #   16x256x14x14, 0.79-0.90x at 4.2M (16x32x32x32, 16x64x16x16, 4x64x32x32, 4x128x16x16),
+    #   0.86x at 32x256x8x8, 0.86-0.92x at 32x128x8x8, 0.90x at 2x64x56x56;
+    #   even: 0.98x at 2x128x28x28; 0.96-1.07x at 128x32x13x13->64, an 11x11 output computed
+    #   as 12x12 (1.16x slower inside the Keras CNN's step: outputs wasting more than 15% stay
+    #   with im2col);
+    #   losses: 1.29-1.67x below 2**22 (1x64x56x56, 8x128x10x10, 8x64x16x16, 4x64x14x14,
+    #   64x32x6x6, 16x32x12x12), 1.13-1.67x with fewer tiles than channels (16x512x8x8,
+    #   16x512x7x7, 32x256x4x4), 1.3x at 16 channels.
+    # Each thread takes whole samples, so a batch must give every thread one.
     geo = winograd._Geometry(xshape, wshape[0], pads)
-    pixels = geo.oh * geo.ow
-    waste = 4 * geo.th * geo.tw / max(pixels, 1)  # pixels computed (whole 2x2 tiles) per pixel kept
-    return geo.c >= 32 and geo.o >= 32 and pixels >= 196 and waste <= 1.2 and geo.n >= 2 * num_threads()
+    tiles = geo.n * geo.th * geo.tw
+    waste = 4 * geo.th * geo.tw / max(geo.oh * geo.ow, 1)  # pixels computed (whole 2x2 tiles) per pixel kept
+    return (geo.c >= 32 and geo.o >= 32 and waste <= 1.15 and tiles * geo.c * geo.o >= 1 << 22
+            and tiles >= max(geo.c, geo.o) and geo.n >= num_threads())
 
 
 _WINOGRAD = os.environ.get("EMBER_WINOGRAD", "auto").strip().lower()

@@ -167,7 +167,7 @@ def test_dispatch_rule_and_switches(monkeypatch):
     monkeypatch.setattr(winograd.WinogradConv2dFunction, "forward",
                         lambda self, *a, **kw: calls.append(1) or orig(self, *a, **kw))
     monkeypatch.setattr(conv_kernels, "num_threads", lambda: 2)  # the rule as on 2 cores
-    x = np.ones((4, 32, 16, 16), np.float32)
+    x = np.ones((16, 32, 32, 32), np.float32)  # 4096 tiles: (4096, 32) @ (32, 32) GEMMs, 2**22
     nn.Conv2d(32, 32, 3, padding=1)(x)
     assert calls == [1]  # channel counts and sizes for which it pays
     for conv in (nn.Conv2d(32, 32, 3, stride=2), nn.Conv2d(32, 32, 3, dilation=2), nn.Conv2d(32, 32, 3, groups=2),
@@ -177,8 +177,9 @@ def test_dispatch_rule_and_switches(monkeypatch):
     nn.Conv2d(32, 16, 3, padding=1)(x)
     nn.Conv2d(16, 32, 3, padding=1)(x[:, :16])
     nn.Conv2d(32, 32, 3)(x[:, :, :9, :9])  # a 7x7 output, computed as 8x8
-    nn.Conv2d(32, 32, 3, padding=1)(x[:, :, :8, :8])  # too few tiles
-    nn.Conv2d(32, 32, 3, padding=1)(x[:1])  # a sample for one thread only
+    nn.Conv2d(32, 32, 3, padding=1)(x[:8])  # GEMMs too small: 2048 tiles
+    nn.Conv2d(64, 64, 3, padding=1)(np.ones((1, 64, 64, 64), np.float32))  # 2**22, but one sample: one thread
+    nn.Conv2d(32, 1024, 3, padding=1)(x[:, :, :8, :8])  # 2**23, but fewer tiles (256) than channels
     assert calls == [1]  # shapes it does not pay for
     with ember.kernels.disabled():
         nn.Conv2d(32, 32, 3)(x)
