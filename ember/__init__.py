@@ -160,6 +160,12 @@ _FROM_FUNCTIONAL = frozenset((
 ))
 
 
+def __dir__():
+    # the names __getattr__ resolves from ember.nn.functional are listed before first use too,
+    # so that dir(ember) (and the API pages made from it) does not depend on what ran before
+    return sorted(set(globals()) | _FROM_FUNCTIONAL)
+
+
 def __getattr__(name):
     # subpackages load on first use, so `import ember` stays light
     import importlib
