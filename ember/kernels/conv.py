@@ -205,7 +205,14 @@ class Conv2dFunction(Function):
             # W's (C, kh, kw): with permuting (kh kw C, O) = cols.T @ g's four axes instead, the
             # same gradient cost 17.3 against 8.5 ms at ResNet-18's 512-channel shape (32x64x64
             # input), and no less at any shape of ResNet-18 or the MNIST CNN
-            gwt = g.T @ cols
+            if cols.flags.f_contiguous and not cols.flags.c_contiguous:
+                # a first layer's transposed columns (kh kw C [+ 1], N OH OW): the plain product
+                # of the two row-major arrays, (cols.T @ g).T, runs 1.6x faster than g.T @ cols
+                # there (CIFAR's 64x3x32x32 -> 32: 1.6 against 2.6 ms; MNIST's 128x1x28x28 -> 32:
+                # 1.1 against 1.7 ms)
+                gwt = (cols.T @ g).T
+            else:
+                gwt = g.T @ cols
             if self.needs_grad(1):
                 gw = np.ascontiguousarray(gwt[:, :k].reshape(o, kh * kw, c).transpose(0, 2, 1)).reshape(w.shape)
             if has_bias and self.needs_grad(2):
