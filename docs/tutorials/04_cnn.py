@@ -102,21 +102,23 @@ print(F.fold(F.unfold(ember.ones(1, 1, 4, 4), kernel_size=3), output_size=(4, 4)
 # same numbers faster (for ungrouped convolutions the columns are channels-last, so that the
 # GEMM's result *is* the output; the backward is written by hand). And `winograd_pays`, in the
 # same file, sends some 3x3 convolutions to `ember/kernels/winograd.py`, Winograd's F(2x2, 3x3)
-# with 2.25x fewer multiplies: stride 1, no dilation, no groups, at least 32 input and 32 output
-# channels, at least 196 output pixels (14x14) that its 2x2 tiles cover with little waste, and
-# a batch of at least two samples per thread. Every kernel is tested against the reference;
+# with 2.25x fewer multiplies: stride 1, no dilation, no groups, a layer large enough for the
+# multiplies saved to outweigh its transforms (in a training step at least 64 input and output
+# channels and 2x2 output tiles x channels in x channels out >= 2**24; in inference, where the
+# im2col kernel needs no stored columns, three times that), tiles that cover the output with
+# little waste, and a batch of at least one sample per thread. Every kernel is tested against the reference;
 # `EMBER_KERNELS=0` in the environment (or `with ember.kernels.disabled():` in code) runs the
 # references alone (`EMBER_WINOGRAD=0` turns off Winograd alone). The CNN below has 5x5
 # filters, so it runs the GEMM kernel.
 #
-# A 3x3 layer of a CIFAR-sized ResNet (32 channels at 16x16, a batch of 64) is one that
-# `winograd_pays` takes; its output agrees with the reference's to float32 rounding:
+# A 3x3 layer with 64 channels at 32x32 and a batch of 16 is one that `winograd_pays` takes
+# for a training step; its output agrees with the reference's to float32 rounding:
 
 # %%
 from ember.kernels.conv import winograd_pays
 
-xb = ember.randn(64, 32, 16, 16)
-wb = ember.randn(32, 32, 3, 3) * 0.1
+xb = ember.randn(16, 64, 34, 34)
+wb = (ember.randn(64, 64, 3, 3) * 0.1).requires_grad_()  # a weight to train: a backward follows
 no_padding = ((0, 0), (0, 0))
 print("winograd_pays:", winograd_pays(tuple(xb.shape), tuple(wb.shape), (1, 1), no_padding, (1, 1), 1))
 fast = F.conv2d(xb, wb)

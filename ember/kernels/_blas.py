@@ -125,11 +125,11 @@ def parallel_for(part, n, work=None, parts=None):
     """``part(s, e)`` over ``range(n)`` on ember's threads with BLAS single-threaded (see the
     module's docstring); where BLAS's threads cannot be set, on this thread alone with BLAS's
     threads. ``parts``: cut ``range(n)`` into that many ranges (default: ``parallel_for``'s
-    several per thread); ``work`` as ``ember.ops._parallel.parallel_for``'s (default: any
-    split pays)."""
+    several per thread; 1: the whole range on this thread, with BLAS's threads); ``work`` as
+    ``ember.ops._parallel.parallel_for``'s (default: any split pays)."""
     from ..ops._parallel import MIN_ELEMENTS, num_threads, parallel_for as split
 
-    if num_threads() > 1 and n > 1 and available():
+    if num_threads() > 1 and n > 1 and parts != 1 and available():
         work = MIN_ELEMENTS if work is None else work
         with single_threaded():
             if parts is None:

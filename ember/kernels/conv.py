@@ -25,11 +25,16 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..autograd import Function
+from ..autograd.function import is_grad_enabled
 from ..ops._parallel import num_threads, parallel_for
 from ..ops.conv import conv2d_reference, conv_output_size
-from . import winograd
+from . import _blas, winograd
 
 __all__ = ["Conv2dFunction", "conv2d"]
+
+_PARTS_PER_THREAD = 2  # blocks of samples per thread where a kernel multiplies block by block
+_BLOCK_PIXELS = 2048  # output pixels of a block that a kernel multiplies on its own
+_BLOCK_ROWS = 2048  # output pixels of a forward's columns made and multiplied at a time (no weight gradient)
 
 def _windows(xp, kernel, stride, dilation, out):
     """Read-only view (C, kh, kw, N, OH, OW) of every window of the padded input xp."""
@@ -48,6 +53,16 @@ def _pad(x, pads):
     xp = np.zeros((n, c, h + pt + pb, w + pl + pr), x.dtype)
     xp[:, :, pt:pt + h, pl:pl + w] = x
     return xp
+
+
+def _blocks(n, rows):
+    """Blocks of whole samples to cut a batch of ``n`` samples of ``rows`` output pixels into,
+    for a kernel that multiplies block by block on ember's threads: about ``_BLOCK_PIXELS``
+    pixels each (smaller blocks pay more Python per pixel, and their single-threaded GEMMs
+    pack the whole weight for a few rows; one block runs on this thread, with BLAS's threads).
+    The cut depends on the shape alone, not on the thread count, so that the weight gradient
+    summed over blocks is the same number on any number of threads."""
+    return max(1, min(n, n * rows // _BLOCK_PIXELS))
 
 
 def _rows(shape, dtype):
@@ -91,7 +106,7 @@ class Conv2dFunction(Function):
         o, cg, kh, kw = w.shape
         oh = conv_output_size(h, kh, stride[0], pads[0], dilation[0])
         ow = conv_output_size(wd, kw, stride[1], pads[1], dilation[1])
-        self.w, self.xshape, self.geometry = w, x.shape, (pads, stride, dilation)
+        self.w, self.xshape, self.geometry, self.out_hw = w, x.shape, (pads, stride, dilation), (oh, ow)
         self.params = stride, pads, dilation, groups
         self.channels_last = groups == 1
         if self.channels_last:
@@ -124,27 +139,6 @@ class Conv2dFunction(Function):
         win = as_strided(xl, (n, oh, ow, kh, kw, c), (s0, sh * s1, sw * s2, dh * s1, dw * s2, s3), writeable=False)
         k = kh * kw * c
         kb = k + (b is not None)  # the bias rides as a column of ones
-        if kw * c >= 16:
-            cols = np.empty((n * oh * ow, kb), x.dtype)
-            dst = cols[:, :k].reshape(n, oh, ow, kh, kw, c)
-
-            def copy(s, e):
-                np.copyto(dst[s:e], win[s:e])
-                if b is not None:  # the ones column, while these rows are in cache
-                    cols[s * oh * ow:e * oh * ow, k] = 1
-
-            parallel_for(copy, n, work=dst.size)
-        else:
-            # few channels (a first layer): a window row is too short a run to copy, so the
-            # columns are stored transposed, (kh kw C, N OH OW), copied in runs of OW; BLAS
-            # reads cols = that.T as it is (3x faster on MNIST's first layer)
-            cols_t = np.empty((kb, n * oh * ow), x.dtype)
-            dst = cols_t[:k].reshape(kh, kw, c, n, oh, ow)
-            src = win.transpose(3, 4, 5, 0, 1, 2)
-            parallel_for(lambda s, e: np.copyto(dst[:, :, :, s:e], src[:, :, :, s:e]), n, work=dst.size)
-            if b is not None:
-                cols_t[k] = 1
-            cols = cols_t.T
         # W as (kh kw C [+ bias], O), the columns' order: made as (O, kh kw C [+ bias]) rows,
         # W's own order with each output channel's (C, kh kw) block transposed (a third of the
         # cost of permuting all four axes: 1.4 against 5.0 ms for 512x512x3x3), that BLAS reads
@@ -154,9 +148,73 @@ class Conv2dFunction(Function):
         if b is not None:
             w2[:, k] = b
         wt = w2.T
-        y = cols @ wt  # (N OH OW, O)
+        rows = oh * ow
+        keep = is_grad_enabled() and (self.needs_grad(1) or (b is not None and self.needs_grad(2)))
+        if kw * c >= 16 and not keep:  # no weight gradient to come: the columns only in blocks
+            self.cols, self.wt = None, wt
+            return self._forward_blocks(win, wt, b is not None, (n, oh, ow, o))
+        if kw * c >= 16:
+            cols = np.empty((n * rows, kb), x.dtype)
+            dst = cols[:, :k].reshape(n, oh, ow, kh, kw, c)
+            y = np.empty((n * rows, o), x.dtype)
+
+            def block(s, e):  # a block of samples' columns, multiplied while they are in cache
+                np.copyto(dst[s:e], win[s:e])
+                if b is not None:
+                    cols[s * rows:e * rows, k] = 1
+                np.matmul(cols[s * rows:e * rows], wt, out=y[s * rows:e * rows])
+
+            _blas.parallel_for(block, n, work=dst.size, parts=_blocks(n, rows))
+        else:
+            # few channels (a first layer): a window row is too short a run to copy, so the
+            # columns are stored transposed, (kh kw C, N OH OW), copied in runs of OW; BLAS
+            # reads cols = that.T as it is (3x faster on MNIST's first layer)
+            cols_t = np.empty((kb, n * rows), x.dtype)
+            dst = cols_t[:k].reshape(kh, kw, c, n, oh, ow)
+            src = win.transpose(3, 4, 5, 0, 1, 2)
+            cols = cols_t.T
+            y = np.empty((n * rows, o), x.dtype)
+
+            def block(s, e):
+                np.copyto(dst[:, :, :, s:e], src[:, :, :, s:e])
+                if b is not None:
+                    cols_t[k, s * rows:e * rows] = 1
+                np.matmul(cols[s * rows:e * rows], wt, out=y[s * rows:e * rows])
+
+            _blas.parallel_for(block, n, work=dst.size, parts=_blocks(n, rows))
         self.cols, self.wt = cols, wt
         return y.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
+
+    def _forward_blocks(self, win, wt, bias, shape):
+        """y = cols @ wt with the columns made and multiplied block by block of ``_BLOCK_ROWS``
+        output pixels, each block's in a scratch array (a whole column matrix of a large image
+        is written to memory and read back: 116 MB at ResNet-18's 16x64x56x56). Forward alone,
+        2 threads: 16x64x56x56 -> 64 39.4 against 22.5 ms, ResNet-18's first layer (16x3x224x224,
+        7x7, stride 2) 44.0 against 30.2 ms; smaller blocks lose at the deep layers, where each
+        block's GEMM packs the whole weight (16x256x14x14 -> 256: 20.8 ms with blocks of 128
+        pixels, 17.4 with the whole matrix, 16.0 with 2048)."""
+        n, oh, ow, o = shape
+        kb = wt.shape[0]
+        k = kb - bias
+        y = np.empty((n, oh, ow, o), wt.dtype)
+        rows = -(-_BLOCK_ROWS // ow)  # output rows of a block
+        if rows >= oh:  # whole samples
+            per = min(rows // oh, -(-n // (_PARTS_PER_THREAD * num_threads())))
+            blocks = [(s, min(s + per, n), 0, oh) for s in range(0, n, per)]
+        else:
+            blocks = [(i, i + 1, r, min(r + rows, oh)) for i in range(n) for r in range(0, oh, rows)]
+
+        def run(p, q):
+            for s, e, r0, r1 in blocks[p:q]:
+                m = (e - s) * (r1 - r0) * ow
+                scratch = np.empty((m, kb), wt.dtype)
+                np.copyto(scratch[:, :k].reshape(e - s, r1 - r0, *win.shape[2:]), win[s:e, r0:r1])
+                if bias:
+                    scratch[:, k] = 1
+                np.matmul(scratch, wt, out=y[s:e, r0:r1].reshape(m, o))
+
+        _blas.parallel_for(run, len(blocks), work=win.size)
+        return y.transpose(0, 3, 1, 2)
 
     def backward(self, gy):
         if self.channels_last:
@@ -191,58 +249,91 @@ class Conv2dFunction(Function):
         w, cols, wt = self.w, self.cols, self.wt
         o, c, kh, kw = w.shape
         n, _, oh, ow = gy.shape
-        k = kh * kw * c
+        k, rows = kh * kw * c, oh * ow
         has_bias = len(self.inputs) > 2
+        # (no columns: the weight needed no gradient when the forward ran, and gets none)
+        want_w = cols is not None and (self.needs_grad(1) or (has_bias and self.needs_grad(2)))
         gx = gw = gb = None
         gyl = gy.transpose(0, 2, 3, 1)  # (N, OH, OW, O)
-        if not gyl.flags.c_contiguous:
-            dense = np.empty(gyl.shape, gy.dtype)
-            parallel_for(lambda s, e: np.copyto(dense[s:e], gyl[s:e]), n, work=dense.size)
-            gyl = dense
-        g = gyl.reshape(n * oh * ow, o)
-        if self.needs_grad(1) or (has_bias and self.needs_grad(2)):
-            # (O, kh kw C [+ 1]), then each output channel's (kh kw, C) block transposed back to
-            # W's (C, kh, kw): with permuting (kh kw C, O) = cols.T @ g's four axes instead, the
-            # same gradient cost 17.3 against 8.5 ms at ResNet-18's 512-channel shape (32x64x64
-            # input), and no less at any shape of ResNet-18 or the MNIST CNN
-            if cols.flags.f_contiguous and not cols.flags.c_contiguous:
-                # a first layer's transposed columns (kh kw C [+ 1], N OH OW): the plain product
-                # of the two row-major arrays, (cols.T @ g).T, runs 1.6x faster than g.T @ cols
-                # there (CIFAR's 64x3x32x32 -> 32: 1.6 against 2.6 ms; MNIST's 128x1x28x28 -> 32:
-                # 1.1 against 1.7 ms)
-                gwt = (cols.T @ g).T
-            else:
-                gwt = g.T @ cols
+        dense = gyl.reshape(n * rows, o) if gyl.flags.c_contiguous else None
+        # The backward runs block by block of samples on ember's threads (BLAS single-threaded,
+        # so that no BLAS thread spins beside them): a block's gy rows, copied dense if they are
+        # not, serve its share of the weight gradient and its input gradient while in cache.
+        # The weight gradient is summed over the blocks' products when each block has enough
+        # rows for its GEMM to run at speed, else it is one GEMM before them.
+        nblocks = _blocks(n, rows)
+        split = want_w and nblocks > 1
+        if want_w and not split:
+            if dense is None:
+                dense = np.empty((n * rows, o), gy.dtype)
+                d4 = dense.reshape(gyl.shape)
+                parallel_for(lambda s, e: np.copyto(d4[s:e], gyl[s:e]), n, work=dense.size)
+            gwt = self._weight_grad(cols, dense)
+        if split or self.needs_grad(0):
+            bounds = [n * i // nblocks for i in range(nblocks + 1)]
+            gxl = np.empty((n, *self.xshape[2:], c), gy.dtype) if self.needs_grad(0) else None
+            wt4 = wt[:k].reshape(kh, kw, c, o)
+            acc = np.empty((nblocks, cols.shape[1], o), gy.dtype) if split else None
+
+            def blocks(p, q):
+                for i in range(p, q):
+                    s, e = bounds[i], bounds[i + 1]
+                    gb_ = dense[s * rows:e * rows] if dense is not None else (
+                        np.ascontiguousarray(gyl[s:e]).reshape((e - s) * rows, o))
+                    if split:
+                        np.matmul(cols[s * rows:e * rows].T, gb_, out=acc[i])
+                    if gxl is not None:
+                        self._input_grad_channels_last(gb_, wt4, gxl[s:e])
+
+            _blas.parallel_for(blocks, nblocks, work=n * rows * (o + c) * kh * kw)
+            if split:
+                gwt = acc.sum(axis=0).T
+            if gxl is not None:
+                gx = gxl.transpose(0, 3, 1, 2)
+        if want_w:
             if self.needs_grad(1):
                 gw = np.ascontiguousarray(gwt[:, :k].reshape(o, kh * kw, c).transpose(0, 2, 1)).reshape(w.shape)
             if has_bias and self.needs_grad(2):
                 gb = gwt[:, k].copy()
-        self.cols = cols = None  # free the columns before the input gradient allocates its own
-        if self.needs_grad(0):
-            gx = self._input_grad_channels_last(g, wt[:k].reshape(kh, kw, c, o), (n, oh, ow))
+        self.cols = None
         return (gx, gw, gb) if has_bias else (gx, gw)
 
-    def _input_grad_channels_last(self, g, wt4, out):
-        """Sum over kernel offsets of (gy @ W[:, :, i, j]) added to the input pixels it came from."""
-        n, c, h, wd = self.xshape
+    @staticmethod
+    def _weight_grad(cols, g):
+        """(O, kh kw C [+ 1]) = g.T @ cols, then each output channel's (kh kw, C) block is
+        transposed back to W's (C, kh, kw) by the caller: with permuting (kh kw C, O) = cols.T @
+        g's four axes instead, the same gradient cost 17.3 against 8.5 ms at ResNet-18's
+        512-channel shape (32x64x64 input), and no less at any shape of ResNet-18 or the MNIST
+        CNN."""
+        if cols.flags.f_contiguous and not cols.flags.c_contiguous:
+            # a first layer's transposed columns (kh kw C [+ 1], N OH OW): the plain product
+            # of the two row-major arrays, (cols.T @ g).T, runs 1.6x faster than g.T @ cols
+            # there (CIFAR's 64x3x32x32 -> 32: 1.6 against 2.6 ms; MNIST's 128x1x28x28 -> 32:
+            # 1.1 against 1.7 ms)
+            return (cols.T @ g).T
+        return g.T @ cols
+
+    def _input_grad_channels_last(self, g, wt4, gxl):
+        """One block of samples' input gradient into ``gxl`` (n, H, W, C): the sum over kernel
+        offsets of (gy @ W[:, :, i, j]) added to the input pixels it came from."""
+        n, h, wd, c = gxl.shape
         ((pt, pb), (pl, pr)), (sh, sw), (dh, dw) = self.geometry
         kh, kw = wt4.shape[:2]
-        _, oh, ow = out
-        gxp = np.zeros((n, h + pt + pb, wd + pl + pr, c), g.dtype)
+        oh, ow = self.out_hw
+        if pt or pb or pl or pr:
+            gxp = np.zeros((n, h + pt + pb, wd + pl + pr, c), g.dtype)
+        else:
+            gxp = gxl
+            gxp[...] = 0
         part = np.empty((len(g), c), g.dtype)
         part4 = part.reshape(n, oh, ow, c)
         for i in range(kh):
             for j in range(kw):
                 np.matmul(g, wt4[i, j].T, out=part)
                 r, q = i * dh, j * dw
-                dst = gxp[:, r:r + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw]
-                parallel_for(lambda s, e: np.add(dst[s:e], part4[s:e], out=dst[s:e]), n, work=part.size)
-        if pt or pb or pl or pr:
-            gxl = np.empty((n, h, wd, c), g.dtype)
-            src = gxp[:, pt:pt + h, pl:pl + wd]
-            parallel_for(lambda s, e: np.copyto(gxl[s:e], src[s:e]), n, work=gxl.size)
-            gxp = gxl
-        return gxp.transpose(0, 3, 1, 2)
+                gxp[:, r:r + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw] += part4
+        if gxp is not gxl:
+            np.copyto(gxl, gxp[:, pt:pt + h, pl:pl + wd])
 
     def _col2im(self, gc):
         """Fold columns (C, kh, kw, N, OH, OW) back onto the input: one strided add per kernel offset."""
@@ -311,33 +402,39 @@ class Conv2dFunction(Function):
         return conv2d_reference(x, w, b, stride, pads, dilation, groups)
 
 
-def winograd_pays(xshape, wshape, stride, pads, dilation, groups):
+def winograd_pays(xshape, wshape, stride, pads, dilation, groups, training=True):
     """Whether ``ember.kernels.winograd`` takes this convolution: 3x3, stride 1, dilation 1, one
-    group, and channel counts for which its GEMMs save more than its transforms cost.
+    group, and channel counts for which its GEMMs save more than its transforms cost, in a
+    training step (``training``: a backward follows) or in inference.
     ``EMBER_WINOGRAD=0`` turns it off (im2col for every shape), ``=1`` on for every shape it
     can take (tests)."""
     if tuple(wshape[2:]) != (3, 3) or stride != (1, 1) or dilation != (1, 1) or groups != 1:
         return False
     if _WINOGRAD != "auto":
         return _WINOGRAD == "1"
-    # measured on 2 cores, forward+backward, Winograd / im2col, the two alternating in one
-    # process (best of 10 rounds): it pays once each of its 16 GEMMs, (tiles, C) @ (C, O),
-    # is large, tiles * C * O >= 2**22, and has at least as many tile rows as channels:
-    #   wins: 0.68x at 16x64x56x56, 0.72-0.86x at 64x64x8x8->128 and 32x64x16x16, 0.77x at
-    #   16x256x14x14, 0.79-0.90x at 4.2M (16x32x32x32, 16x64x16x16, 4x64x32x32, 4x128x16x16),
-    #   0.86x at 32x256x8x8, 0.86-0.92x at 32x128x8x8, 0.90x at 2x64x56x56;
-    #   even: 0.98x at 2x128x28x28; 0.96-1.07x at 128x32x13x13->64, an 11x11 output computed
-    #   as 12x12 (1.16x slower inside the Keras CNN's step: outputs wasting more than 15% stay
-    #   with im2col);
-    #   losses: 1.29-1.67x below 2**22 (1x64x56x56, 8x128x10x10, 8x64x16x16, 4x64x14x14,
-    #   64x32x6x6, 16x32x12x12), 1.13-1.67x with fewer tiles than channels (16x512x8x8,
-    #   16x512x7x7, 32x256x4x4), 1.3x at 16 channels.
+    # Measured on 2 cores (Xeon with AVX-512), Winograd / im2col, the two alternating in one
+    # process (best of 5 rounds), with im2col's blocked forward and backward (above). It pays
+    # once each of its 16 GEMMs, (tiles, C) @ (C, O), is large and has at least as many tile
+    # rows as channels; where, depends on whether a backward follows:
+    #   forward + backward: 0.80-0.91x at 2**25.6 (16x64x56x56, 16x128x28x28, 16x256x14x14),
+    #   0.85x at 32x64x32x32 (2**25), 0.86x at 2**24 with 64 channels (64x64x16x16, 16x64x32x32);
+    #   even at 2**24 with 32 channels (1.03x, 64x32x32x32) or 128 at 16x16 (1.04x); losses of
+    #   1.16-1.26x at 2**23 (64x32x16x16->64, 64x64x8x8->128, 32x64x16x16, 32x128x8x8), 1.58x
+    #   at 128x32x13x13->64 (an 11x11 output computed as 12x12), 1.8-2x with fewer tiles than
+    #   channels (32x256x4x4, 16x512x7x7);
+    #   forward alone (no gradient: im2col makes its columns block by block in cache): 0.89x
+    #   at 16x128x28x28, 0.92x at 16x256x14x14, even at 16x64x56x56 (0.98x) and at 2**25 or
+    #   2**24 (1.01-1.07x with 64 channels), losses below and with 32 channels (1.3-2.5x).
+    # (On an AMD EPYC, against the im2col kernel before its blocking, it won from 2**22.)
     # Each thread takes whole samples, so a batch must give every thread one.
     geo = winograd._Geometry(xshape, wshape[0], pads)
     tiles = geo.n * geo.th * geo.tw
     waste = 4 * geo.th * geo.tw / max(geo.oh * geo.ow, 1)  # pixels computed (whole 2x2 tiles) per pixel kept
-    return (geo.c >= 32 and geo.o >= 32 and waste <= 1.15 and tiles * geo.c * geo.o >= 1 << 22
-            and tiles >= max(geo.c, geo.o) and geo.n >= num_threads())
+    if training:
+        large = geo.c >= 64 and geo.o >= 64 and tiles * geo.c * geo.o >= 1 << 24
+    else:
+        large = geo.c >= 32 and geo.o >= 32 and tiles * geo.c * geo.o >= 3 << 24
+    return large and waste <= 1.15 and tiles >= max(geo.c, geo.o) and geo.n >= num_threads()
 
 
 _WINOGRAD = os.environ.get("EMBER_WINOGRAD", "auto").strip().lower()
@@ -348,7 +445,8 @@ def conv2d(x, weight, bias, stride, pads, dilation, groups):
     """The kernel on checked Tensors, arguments as ``conv2d_reference``: x (N, C, H, W), pads
     ((top, bottom), (left, right)). 3x3 stride-1 convolutions go to the Winograd kernel where
     ``winograd_pays``."""
-    if winograd_pays(x.shape, weight.shape, stride, pads, dilation, groups):
+    training = is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, weight, bias))
+    if winograd_pays(x.shape, weight.shape, stride, pads, dilation, groups, training):
         return winograd.winograd_conv2d(x, weight, bias, pads)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return Conv2dFunction.apply(*inputs, stride=stride, pads=pads, dilation=dilation, groups=groups)

@@ -167,28 +167,33 @@ def test_dispatch_rule_and_switches(monkeypatch):
     monkeypatch.setattr(winograd.WinogradConv2dFunction, "forward",
                         lambda self, *a, **kw: calls.append(1) or orig(self, *a, **kw))
     monkeypatch.setattr(conv_kernels, "num_threads", lambda: 2)  # the rule as on 2 cores
-    x = np.ones((16, 32, 32, 32), np.float32)  # 4096 tiles: (4096, 32) @ (32, 32) GEMMs, 2**22
-    nn.Conv2d(32, 32, 3, padding=1)(x)
-    assert calls == [1]  # channel counts and sizes for which it pays
-    for conv in (nn.Conv2d(32, 32, 3, stride=2), nn.Conv2d(32, 32, 3, dilation=2), nn.Conv2d(32, 32, 3, groups=2),
-                 nn.Conv2d(32, 32, 5), nn.Conv2d(32, 32, (3, 1))):
+    x = np.ones((16, 64, 32, 32), np.float32)  # 4096 tiles: (4096, 64) @ (64, 64) GEMMs, 2**24
+    nn.Conv2d(64, 64, 3, padding=1)(x)
+    assert calls == [1]  # channel counts and sizes for which it pays in a training step
+    for conv in (nn.Conv2d(64, 64, 3, stride=2), nn.Conv2d(64, 64, 3, dilation=2), nn.Conv2d(64, 64, 3, groups=2),
+                 nn.Conv2d(64, 64, 5), nn.Conv2d(64, 64, (3, 1))):
         conv(x)
     assert calls == [1]  # shapes it cannot take
-    nn.Conv2d(32, 16, 3, padding=1)(x)
-    nn.Conv2d(16, 32, 3, padding=1)(x[:, :16])
-    nn.Conv2d(32, 32, 3)(x[:, :, :9, :9])  # a 7x7 output, computed as 8x8
-    nn.Conv2d(32, 32, 3, padding=1)(x[:8])  # GEMMs too small: 2048 tiles
-    nn.Conv2d(64, 64, 3, padding=1)(np.ones((1, 64, 64, 64), np.float32))  # 2**22, but one sample: one thread
-    nn.Conv2d(32, 1024, 3, padding=1)(x[:, :, :8, :8])  # 2**23, but fewer tiles (256) than channels
+    nn.Conv2d(64, 32, 3, padding=1)(x)
+    nn.Conv2d(32, 64, 3, padding=1)(x[:, :32])
+    nn.Conv2d(64, 64, 3)(x[:, :, :9, :9])  # a 7x7 output, computed as 8x8
+    nn.Conv2d(64, 64, 3, padding=1)(x[:8])  # GEMMs too small: 2048 tiles
+    nn.Conv2d(64, 64, 3, padding=1)(np.ones((1, 64, 128, 128), np.float32))  # 2**24, but one sample: one thread
+    nn.Conv2d(64, 1024, 3, padding=1)(x[:, :, :8, :8])  # 2**24, but fewer tiles (256) than channels
+    with ember.no_grad():  # inference: only from 3 * 2**24
+        nn.Conv2d(64, 64, 3, padding=1)(x)
     assert calls == [1]  # shapes it does not pay for
+    with ember.no_grad():
+        nn.Conv2d(64, 64, 3, padding=1)(np.ones((16, 64, 56, 56), np.float32))  # 2**25.6
+    assert calls == [1, 1]
     with ember.kernels.disabled():
-        nn.Conv2d(32, 32, 3)(x)
+        nn.Conv2d(64, 64, 3)(x)
     monkeypatch.setattr(conv_kernels, "_WINOGRAD", "0")
-    nn.Conv2d(32, 32, 3)(x)
-    assert calls == [1]  # EMBER_KERNELS=0 and EMBER_WINOGRAD=0 switch it off
+    nn.Conv2d(64, 64, 3)(x)
+    assert calls == [1, 1]  # EMBER_KERNELS=0 and EMBER_WINOGRAD=0 switch it off
     monkeypatch.setattr(conv_kernels, "_WINOGRAD", "1")
     F.conv2d(np.ones((1, 1, 4, 4), np.float32), np.ones((1, 1, 3, 3), np.float32))
-    assert calls == [1, 1]  # and EMBER_WINOGRAD=1 on wherever it can run
+    assert calls == [1, 1, 1]  # and EMBER_WINOGRAD=1 on wherever it can run
 
 
 def test_slab_transforms_are_the_kronecker_matrices():

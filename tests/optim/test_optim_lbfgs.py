@@ -84,8 +84,9 @@ def _lbfgs_pair(torch, problem, kw, dtype):
 
 # float32: PyTorch's dot products (MKL's sdot) and NumPy's (OpenBLAS) round differently by an ulp now
 # and then, and Rosenbrock's curvature amplifies that over the iterations to ~1e-6 of the parameters'
-# scale; the iteration and evaluation counts, and so every branch taken, stay the same
-@pytest.mark.parametrize("dtype,rtol", [(np.float32, 1e-5), (np.float64, 1e-12)], ids=["float32", "float64"])
+# scale (up to 2.7e-5 of one parameter on a Xeon with AVX-512, where MKL's kernels differ); the
+# iteration and evaluation counts, and so every branch taken, stay the same
+@pytest.mark.parametrize("dtype,rtol", [(np.float32, 1e-4), (np.float64, 1e-12)], ids=["float32", "float64"])
 @pytest.mark.parametrize("problem,kw", LBFGS_CONFIGS, ids=[p + "-" + _ids(k) for p, k in LBFGS_CONFIGS])
 def test_lbfgs_matches_torch_every_step(torch, problem, kw, dtype, rtol):
     e, t, e_opt, t_opt, e_closure, t_closure, calls = _lbfgs_pair(torch, problem, kw, dtype)
