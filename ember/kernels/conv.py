@@ -278,12 +278,12 @@ class Conv2dFunction(Function):
             def blocks(p, q):
                 for i in range(p, q):
                     s, e = bounds[i], bounds[i + 1]
-                    gb_ = dense[s * rows:e * rows] if dense is not None else (
+                    gy_rows = dense[s * rows:e * rows] if dense is not None else (
                         np.ascontiguousarray(gyl[s:e]).reshape((e - s) * rows, o))
                     if split:
-                        np.matmul(cols[s * rows:e * rows].T, gb_, out=acc[i])
+                        np.matmul(cols[s * rows:e * rows].T, gy_rows, out=acc[i])
                     if gxl is not None:
-                        self._input_grad_channels_last(gb_, wt4, gxl[s:e])
+                        self._input_grad_channels_last(gy_rows, wt4, gxl[s:e])
 
             _blas.parallel_for(blocks, nblocks, work=n * rows * (o + c) * kh * kw)
             if split:
