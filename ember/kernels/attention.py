@@ -1,10 +1,11 @@
 """Attention kernel: ``ember.ops.attention.sdpa_reference`` in one op, on arrays.
 
 The reference is six graph nodes (two matmuls, a scale, the mask, softmax, dropout), each
-keeping its own (..., L, S) array. ``SDPA`` makes one scores array and turns it into the
-probabilities in place (mask written as -inf, max subtracted, exp, normalised), keeps it for
-backward, and there makes one more array of that size, the gradient of the probabilities,
-turned into the gradient of the scores in place:
+keeping its own (..., L, S) array. ``SDPA`` makes one scores array and turns it into
+unnormalised weights e in place (exp, masked scores zeroed; see ``_softmax_rows``) with each
+row's 1 / sum, which scales the (L, Ev) output instead of the weights. It keeps e for
+backward, and there makes one more array of that size, the gradient of the weights, turned
+into the gradient of the scores in place:
     ds = p * (dp - rowsum),  rowsum_i = sum_j p_ij dp_ij = gy_i . out_i
 (the second form reads (L, Ev) arrays, not (L, S)). A row masked everywhere gives zeros.
 The backward works on arrays only (``dual = False``); ``reference`` recomputes the output
@@ -25,12 +26,21 @@ __all__ = ["SDPA"]
 class SDPA(Function):
     """softmax(q @ k^T * scale + mask) @ v (then dropout on the weights), fused.
 
+    The softmax is kept unnormalised: ``e = exp(s - c)`` and each row's ``1 / sum(e)``; the
+    division is applied to the (L, Ev) output rather than to the (L, S) weights, and the
+    backward folds it into gy the same way (``_softmax_rows``). The shift ``c`` is 0 where the
+    scores of a batch entry all lie within ``_SAFE`` of 0 (exp neither overflows nor
+    underflows there), else each row's maximum as usual: NumPy's maximum along a short last
+    axis costs more than the two products (300 us at the GPT recipe's (12, 4, 64, 64)).
+
     When q, k and v share the first batch axis (the batch of (N, H, L, E) attention), the
     work is split along it into one part per thread, each doing the whole chain on its heads
     with BLAS on its own thread. Forward + backward, causal, float32, 2 cores, split against
     one call: (12, 4, 64, 32) (the GPT recipe's) 1.8 against 1.8 ms, (12, 4, 128, 32) 4.5
     against 7.1, (16, 8, 256, 64) 67 against 87; split with BLAS also threaded was slower
-    than one call at every size (2.6, 7.9, 102 ms).
+    than one call at every size (2.6, 7.9, 102 ms). On the Intel Xeon of 2026-12-03 the GPT
+    shape takes 1.58 ms split against 1.62 in one call: OpenBLAS's small products run no faster
+    on two threads at once there (a 64x64x32 product: 0.77x the speed of one thread).
     """
 
     def forward(self, q, k, v, mask, scale, drop):
@@ -41,34 +51,28 @@ class SDPA(Function):
             sshape = np.broadcast_shapes(sshape, mask.shape)
         n = sshape[0] if len(sshape) > 2 else 1
         self.split = n > 1 and q.ndim == k.ndim == v.ndim == len(sshape) and q.shape[0] == k.shape[0] == v.shape[0] == n
-        p = np.empty(sshape, q.dtype)
+        e = np.empty(sshape, q.dtype)
+        rz = np.empty(sshape[:-1] + (1,), q.dtype)
         y = np.empty(sshape[:-1] + (v.shape[-1],), q.dtype)
         qs = q * q.dtype.type(scale)  # the scale on q (L x E) rather than on the scores (L x S)
         part = self._parts(len(sshape))
+        bounds = _mask_bounds(mask)
+        keep = None if mask is None or mask.dtype != np.bool_ else np.logical_not(mask).astype(q.dtype)
 
         def run(a, b):
-            qa, ka, va, pa, ma, da = part(a, b, qs, k, v, p, mask, drop)
-            if qa.shape[:-2] == ka.shape[:-2] == pa.shape[:-2]:
-                np.matmul(qa, np.swapaxes(ka, -1, -2), out=pa)
+            qa, ka, va, ea, ma, keepa, da, za = part(a, b, qs, k, v, e, mask, keep, drop, rz)
+            kt = np.ascontiguousarray(np.swapaxes(ka, -1, -2))  # OpenBLAS: q @ kt 1.8x q @ k.T
+            if qa.shape[:-2] == ka.shape[:-2] == ea.shape[:-2]:
+                np.matmul(qa, kt, out=ea)
             else:
-                pa[...] = np.matmul(qa, np.swapaxes(ka, -1, -2))
-            if ma is not None:
-                if ma.dtype == np.bool_:
-                    np.copyto(pa, pa.dtype.type(-np.inf), where=ma)
-                else:
-                    pa += ma
-            m = pa.max(axis=-1, keepdims=True)
-            m[np.isneginf(m)] = 0  # a row masked everywhere: exp gives 0, the sum is set to 1
-            with np.errstate(invalid="ignore"):
-                pa -= m
-            np.exp(pa, out=pa)
-            z = pa.sum(axis=-1, keepdims=True)
-            z[z == 0] = 1
-            pa *= np.reciprocal(z, out=z)
-            np.matmul(pa if da is None else pa * da, va, out=y[a:b] if self.split else y)
+                ea[...] = np.matmul(qa, kt)
+            _softmax_rows(ea, ma, keepa, bounds, za, len(sshape) > 2 and self.split)
+            ya = y[a:b] if self.split else y
+            np.matmul(ea if da is None else ea * da, va, out=ya)
+            ya *= za
 
         self._run(run, n)
-        self.p, self.qs = p, qs
+        self.e, self.rz, self.qs = e, rz, qs
         self.save_for_backward(q, k, v, y)
         return y
 
@@ -94,13 +98,13 @@ class SDPA(Function):
 
     def backward(self, gy):
         q, k, v, y = self.saved_tensors
-        p, drop, qs = self.p, self.drop, self.qs
+        e, rz, drop, qs = self.e, self.rz, self.drop, self.qs
         if 0 in gy.strides and gy.size > 1:
             gy = np.ascontiguousarray(gy)  # a broadcast gradient (from .sum()): BLAS is slow on it
         need = self.needs_grad(0), self.needs_grad(1), self.needs_grad(2)
         gq, gk, gv = (np.empty_like(x) if w else None for x, w in zip((q, k, v), need))
-        sc = p.dtype.type(self.scale)
-        part = self._parts(p.ndim)
+        sc = e.dtype.type(self.scale)
+        part = self._parts(e.ndim)
         split = self.split
 
         def put(out, g, shape, a, b):
@@ -111,18 +115,22 @@ class SDPA(Function):
                 out[...] = g
 
         def run(a, b):
-            qa, ka, va, pa, da, gya, ya = part(a, b, qs, k, v, p, drop, gy, y)
+            # with p = e * rz (rows): gv = p^T gy = e^T (gy * rz), and the gradient of the
+            # scores ds = p * (dp - rowsum(p * dp)), dp = gy v^T, is e * (gz v^T - gz . y),
+            # gz = gy * rz, since rowsum(p * dp)_i = gy_i . y_i
+            qa, ka, va, ea, da, gya, ya, za = part(a, b, qs, k, v, e, drop, gy, y, rz)
+            gz = gya * za
             if need[2]:
-                pd = pa if da is None else pa * da
-                put(gv, np.matmul(np.swapaxes(pd, -1, -2), gya), va.shape, a, b)
+                ed = ea if da is None else ea * da
+                put(gv, np.matmul(np.swapaxes(ed, -1, -2), gz), va.shape, a, b)
             if need[0] or need[1]:
-                ds = np.matmul(gya, np.swapaxes(va, -1, -2))  # the gradient of the weights, then of the scores
-                if ds.shape != pa.shape:
-                    ds = np.array(np.broadcast_to(ds, np.broadcast_shapes(ds.shape, pa.shape)))
+                ds = np.matmul(gz, np.ascontiguousarray(np.swapaxes(va, -1, -2)))
+                if ds.shape != ea.shape:
+                    ds = np.array(np.broadcast_to(ds, np.broadcast_shapes(ds.shape, ea.shape)))
                 if da is not None:
                     ds *= da
-                ds -= (gya * ya).sum(axis=-1, keepdims=True)
-                ds *= pa  # the gradient of the scaled scores q k^T * scale:
+                ds -= np.einsum("...i,...i->...", gz, ya)[..., None]
+                ds *= ea  # the gradient of the scaled scores q k^T * scale:
                 if need[0]:  # gq = ds k * scale
                     gqa = np.matmul(ds, ka)
                     gqa *= sc
@@ -130,7 +138,7 @@ class SDPA(Function):
                 if need[1]:  # gk = ds^T (q * scale)
                     put(gk, np.matmul(np.swapaxes(ds, -1, -2), qa), ka.shape, a, b)
 
-        self._run(run, p.shape[0] if split else 1)
+        self._run(run, e.shape[0] if split else 1)
         return gq, gk, gv
 
     def reference(self, q, k, v):
@@ -139,3 +147,65 @@ class SDPA(Function):
         if mask is not None and mask.dtype != np.bool_:
             mask = _attention.from_op(mask, None)
         return _attention.sdpa_reference(q, k, v, mask, self.scale, self.drop)
+
+
+# |scores| within which exp needs no shift: exp(60) * 1e12 terms stays below float32's
+# largest value, exp(-60) above its smallest normal one (float64: 600)
+_SAFE = {np.dtype(np.float32): 60.0, np.dtype(np.float64): 600.0}
+
+
+def _mask_bounds(mask):
+    """(lowest, highest) finite value of a float mask ((0, 0) for none or a boolean one), or
+    None where a float mask holds +inf or NaN (then every row takes its maximum)."""
+    if mask is None or mask.dtype == np.bool_:
+        return 0.0, 0.0
+    if np.isnan(mask).any() or np.isposinf(mask).any():
+        return None
+    finite = mask[np.isfinite(mask)]
+    return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+
+
+def _softmax_rows(s, mask, keep, bounds, rz, per_entry):
+    """Scores ``s`` (..., L, S) to unnormalised weights in place, and 1 / each row's sum into
+    ``rz`` (..., L, 1): masked scores (a boolean ``mask`` True, where ``keep``, its negation
+    in s's dtype, is 0; or -inf in a float mask) get weight 0, and a row
+    masked everywhere is all zeros (its sum counts as 1). ``per_entry``: decide the shift per
+    entry of the first axis (the split one, so that any thread count gives the same numbers),
+    else once for all of ``s``."""
+    if s.size == 0:
+        rz[...] = 1
+        return
+    safe = _SAFE.get(s.dtype, 60.0)
+    blocks = s.reshape(s.shape[0] if per_entry else 1, -1)
+    if bounds is None:
+        shifted = np.ones(len(blocks), bool)
+    else:  # the range of the scores before the mask, widened by the mask's finite range
+        shifted = (blocks.max(axis=1) + bounds[1] > safe) | (blocks.min(axis=1) + bounds[0] < -safe)
+    if mask is not None and mask.dtype != np.bool_:
+        s += mask
+    for i in np.flatnonzero(shifted):
+        si, mi = (s[i], _entry(mask, i, s.ndim)) if per_entry else (s, mask)
+        if mi is not None and mi.dtype == np.bool_:
+            np.copyto(si, si.dtype.type(-np.inf), where=mi)
+        m = si.max(axis=-1, keepdims=True)
+        m[np.isneginf(m)] = 0  # a row masked everywhere: exp gives 0, the sum is set to 1
+        with np.errstate(invalid="ignore"):
+            si -= m
+    np.exp(s, out=s)
+    if keep is not None:  # 2x np.copyto(s, 0, where=mask); the scores are finite or -inf here
+        s *= keep
+    rows = s.reshape(-1, s.shape[-1])
+    z = rz.reshape(-1)
+    if s.shape[-1] <= 256:  # a BLAS product with ones: 5-10x NumPy's sum on short rows
+        np.matmul(rows, np.ones(s.shape[-1], s.dtype), out=z)
+    else:
+        np.einsum("ij->i", rows, out=z)
+    z[z == 0] = 1
+    np.reciprocal(z, out=z)
+
+
+def _entry(mask, i, nd):
+    """Entry ``i`` of a mask broadcast against (n, ...) scores of ``nd`` dims."""
+    if mask is None or mask.ndim < nd:
+        return mask
+    return mask[i if mask.shape[0] > 1 else 0]

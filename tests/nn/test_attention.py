@@ -436,3 +436,36 @@ def test_the_kernel_split_over_threads_matches_the_reference(mask):
             results.append([y.detach().numpy()] + [x.grad.numpy() for x in xs])
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, **TOL[dtype])
+
+
+@pytest.mark.parametrize("mask", [None, "bool", "float -inf", "float -1e9"])
+def test_the_kernel_shifts_the_scores_only_where_they_are_large(mask):
+    """The kernel's softmax skips the row maximum where a batch entry's scores lie within
+    +-60; one entry here has scores in the hundreds (it takes the maximum), the others do
+    not. A float mask of -1e9 (whose range takes every row's maximum) or -inf, over whole
+    rows and parts of rows. The same numbers on one thread as on two."""
+    dtype = np.float64
+    arrays = [_rand((4, 2, 48, 16), dtype, 0), _rand((4, 2, 40, 16), dtype, 1), _rand((4, 2, 40, 8), dtype, 2)]
+    arrays[0][1] *= 60  # batch entry 1: scores in the hundreds
+    kw = {}
+    if mask == "bool":
+        kw["attn_mask"] = ember.tensor(_bool_mask((4, 1, 48, 40), 3, dead_row=True))
+    elif mask is not None:
+        m = _rand((48, 40), dtype, 3)
+        m[5] = -np.inf if mask == "float -inf" else -1e9
+        m[7, :30] = -np.inf if mask == "float -inf" else -1e9
+        kw["attn_mask"] = ember.tensor(m)
+    results = []
+    for on, threads in ((True, 2), (True, 1), (False, 2)):
+        ember.set_num_threads(threads)
+        try:
+            with kernels.disabled() if not on else _nothing():
+                xs = [ember.tensor(a, requires_grad=True) for a in arrays]
+                y = F.scaled_dot_product_attention(*xs, **kw)
+                y.backward(ember.tensor(_rand(tuple(y.shape), dtype, 4)))
+                results.append([y.detach().numpy()] + [x.grad.numpy() for x in xs])
+        finally:
+            ember.set_num_threads(2)
+    for a, b, c in zip(*results):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, c, rtol=1e-9, atol=1e-12)
