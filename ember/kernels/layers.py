@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
+from . import _blas
 from ..ops._util import keep_grad
 from ..ops.layers import linear_reference
 
@@ -28,9 +29,14 @@ class Linear(Function):
 
     def forward(self, x, w, b=None):
         x2 = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])  # not -1: sizes may be 0
-        y = x2 @ w.T  # BLAS reads W transposed in place
-        if b is not None:
-            y += b
+        if b is None or b.dtype != x.dtype or w.dtype != x.dtype:
+            y = x2 @ w.T  # BLAS reads W transposed in place
+            if b is not None:
+                y += b
+        else:  # the bias written first and added by the GEMM (beta = 1): one pass fewer
+            y = np.empty((x2.shape[0], w.shape[0]), x.dtype)
+            y[...] = b
+            _blas.gemm(x2, w.T, y, accumulate=True)
         self.x2, self.w, self.xshape = x2, w, x.shape
         return y.reshape(x.shape[:-1] + (w.shape[0],))
 
@@ -44,7 +50,7 @@ class Linear(Function):
         gw = gy2.T @ self.x2 if self.needs_grad(1) else None
         if len(self.inputs) == 2:
             return gx, gw
-        gb = gy2.sum(axis=0) if self.needs_grad(2) else None
+        gb = _colsum(gy2) if self.needs_grad(2) else None
         return gx, gw, gb
 
     def reference(self, x, w, b=None):
@@ -69,6 +75,14 @@ class LinearReLU(Linear):
 
     def backward(self, gy):
         return super().backward(keep_grad(gy, self.y != 0))  # it passes where y != 0: see ReLU
+
+
+def _colsum(g2):
+    """Sum over the rows of a 2-D gradient: a BLAS product with a ones vector (2x NumPy's
+    ``sum(axis=0)`` at (768, 512))."""
+    if 0 in g2.strides or not g2.size:
+        return g2.sum(axis=0)
+    return np.ones(g2.shape[0], g2.dtype) @ g2
 
 
 def linear(x, w, b, relu):

@@ -328,7 +328,7 @@ class LayerNorm(Function):
         if w is not None:
             grads.append(np.einsum("ij,ij->j", gy2, xhat) if self.needs_grad(1) else None)
         if self.has_b:
-            grads.append(gy2.sum(axis=0))
+            grads.append(_colsum(gy2))
         return tuple(grads)
 
     def reference(self, x, *wb):
