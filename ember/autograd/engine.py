@@ -262,6 +262,10 @@ class _Walk:
             if graph or fn._special or capture is not None:
                 gxs = self.general(fn, gy)
             else:
+                if fn.view_index is not None and stale is None and not check_nan and self.into_view(fn, gy):
+                    if not retain:
+                        fn._release()
+                    continue
                 gxs = fn.backward(gy)
                 if type(gxs) is not tuple:
                     gxs = (gxs,)
@@ -291,6 +295,34 @@ class _Walk:
                             owned.add(f)
             if not retain:
                 fn._release()
+
+    def into_view(self, fn, gy):
+        """The gradient of ``x[index]`` (a basic index, ``fn.view_index``) added into that view of
+        x's summed gradient, when x is an op's only output: the pieces of a ``split`` then fill
+        one buffer, where each would make a zeros array of x's shape to be summed (GPT's
+        qkv.split: 1.4 ms of a 52 ms step). False where the general route is needed."""
+        (t,) = fn.inputs
+        f = t._fn
+        if not t._rg:
+            return True
+        if f is None or t._oi is not None or gy.dtype != t._data.dtype:
+            return False
+        grads, owned = self.grads, self.owned
+        prev = grads.get(f)
+        if prev is None:
+            buf = np.zeros(t._data.shape, gy.dtype)
+        else:
+            buf = prev if f in owned else prev.copy()
+        view = buf[fn.view_index]
+        if view.shape != gy.shape:
+            return False  # (the general route names the bad gradient)
+        if prev is None:
+            np.copyto(view, gy)
+        else:
+            np.add(view, gy, out=view)
+        grads[f] = buf
+        owned.add(f)
+        return True
 
     def route(self, fn, inputs, gxs, stale):
         """Hand on input gradients in general: Tensors (create_graph), or edges as they were

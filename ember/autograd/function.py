@@ -259,6 +259,7 @@ class Function:
     _special = True  # take the engine's general path: hooks, retain_grad, a changed output, ctx
     # (apply sets it False on each recorded op: an instance attribute reads faster)
     _dirty = False  # the output was changed in place after this op ran
+    view_index = None  # a basic index: the op is x[view_index], whose gradient the engine adds into a slice
     _clock = None  # the clock when the op was recorded; None once its backward freed it
     _retained = None  # {output index: weakref to the tensor} from Tensor.retain_grad()
     _hooks = None  # {output index: [hook]} from Tensor.register_hook on a non-leaf

@@ -93,6 +93,9 @@ class GetItem(Function):
         y = a[index]
         if not isinstance(y, np.ndarray):  # an integer per axis: a 0-d view, not a NumPy scalar
             y = a[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+        if not advanced:  # y is a view: the engine adds gy into that view of a's summed gradient
+            idx = index if isinstance(index, tuple) else (index,)
+            self.view_index = idx if any(i is Ellipsis for i in idx) else idx + (Ellipsis,)
         return y
 
     def backward(self, gy):
