@@ -179,8 +179,9 @@ def _softmax_rows(s, mask, keep, bounds, rz, per_entry):
     blocks = s.reshape(s.shape[0] if per_entry else 1, -1)
     if bounds is None:
         shifted = np.ones(len(blocks), bool)
-    else:  # the range of the scores before the mask, widened by the mask's finite range
-        shifted = (blocks.max(axis=1) + bounds[1] > safe) | (blocks.min(axis=1) + bounds[0] < -safe)
+    else:  # the range of the scores before the mask, widened by the mask's finite range; a NaN
+        # score (compares false) takes the shifted path too, where a masked one is dropped
+        shifted = ~((blocks.max(axis=1) + bounds[1] <= safe) & (blocks.min(axis=1) + bounds[0] >= -safe))
     if mask is not None and mask.dtype != np.bool_:
         s += mask
     for i in np.flatnonzero(shifted):

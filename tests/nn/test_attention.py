@@ -469,3 +469,18 @@ def test_the_kernel_shifts_the_scores_only_where_they_are_large(mask):
     for a, b, c in zip(*results):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_allclose(a, c, rtol=1e-9, atol=1e-12)
+
+
+def test_the_kernel_drops_a_nan_score_where_the_mask_leaves_it_out():
+    q, k, v = (_rand((2, 2, 4, 3), np.float64, i) for i in range(3))
+    k[0, 1, 3] = np.nan  # key 3 of head (0, 1): left out for queries 0-2 by the causal mask
+    results = []
+    for on in (True, False):
+        with kernels.disabled() if not on else _nothing():
+            xs = [ember.tensor(a, requires_grad=True) for a in (q, k, v)]
+            y = F.scaled_dot_product_attention(*xs, is_causal=True)
+            y.sum().backward()
+            results.append([y.detach().numpy()] + [x.grad.numpy() for x in xs])
+    assert np.isfinite(results[0][0][0, 1, :3]).all() and np.isnan(results[0][0][0, 1, 3]).all()
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
