@@ -33,6 +33,11 @@ CASES = [
     ("pool", "CIFAR MaxPool2d(2)", ("MaxPool2d", (2,), {}), (64, 32, 32, 32), True),
     ("pool", "CIFAR MaxPool2d(2)", ("MaxPool2d", (2,), {}), (64, 64, 16, 16), True),
     ("pool", "CIFAR AvgPool2d(2)", ("AvgPool2d", (2,), {}), (64, 32, 32, 32), True),
+    # the GPT recipe's MLP activation (batch 12, context 64, 4 x 128 features): the exact form is
+    # torch.nn.GELU's default, the tanh form GPT-2's
+    ("activation", "GPT GELU()", ("GELU", (), {}), (12, 64, 512), True),
+    ("activation", "GPT GELU(approximate='tanh')", ("GELU", (), dict(approximate="tanh")), (12, 64, 512), True),
+    ("norm", "GPT LayerNorm(128)", ("LayerNorm", (128,), {}), (12, 64, 128), True),
 ]
 
 
@@ -79,7 +84,7 @@ def _output_shape(name, args, kw, x):
         return getattr(nn, name)(*args, **kw)(x).shape
 
 
-GROUPS = ("conv", "pool", "norm", "linear")  # one record file each: layers_conv.json, ...
+GROUPS = ("conv", "pool", "norm", "linear", "activation")  # one record file each: layers_conv.json, ...
 
 
 def run(group, repeat=15, torch=None):

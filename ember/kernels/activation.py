@@ -5,7 +5,9 @@ with a new array: the tanh form is about twenty (clip, the cubic, tanh, Phi, x *
 the derivative's polynomial again in backward), the exact form about thirty (erf's rational
 approximation by Horner's rule). ``gelu`` computes the derivative in forward, while x is at
 hand, so that backward is one multiply; for the tanh form it runs the minimum of passes in
-place on three arrays (``_tanh_part``), for the exact form the reference's own functions.
+place on three arrays (``_tanh_part``); for the exact form in float32 an erf as tanh of a
+fitted odd polynomial (``_exact_part``: fewer passes than the reference's rational function,
+and as accurate), in float64 the reference's own functions.
 The work is cut into one contiguous part per thread: NumPy releases the GIL inside each
 ufunc, so the parts run in parallel, and big parts keep the GIL hand-offs few (small
 blocks made two threads slower than one: each of their ~20 short ufunc calls waited for the
@@ -47,12 +49,49 @@ def _tanh_part(x, y, d):
         d += c
 
 
+# erf(u) ~ tanh(u P(u^2)) on |u| <= 4 (beyond, erf is +-1 in float32), P of degree 6 (highest
+# first): atanh(erf(u)) / u fitted by least squares weighted towards the minimax of the erf error,
+# (1 - erf(u)^2) u |P - atanh(erf(u)) / u|, on 20001 points of [0, 4]. Max error of erf 5.8e-8.
+_ERF_TANH = np.array([1.589857423e-07, -5.986135909e-06, 8.971523403e-05, -6.257262566e-04, -1.843764767e-04, 1.027654786e-01, 1.128379706e+00], np.float32)
+_SQRT1_2 = np.float32(_ref._SQRT1_2)
+_LOG_INV_SQRT2PI = np.float32(np.log(_ref._INV_SQRT2PI))
+
+
 def _exact_part(x, y, d):
-    """The reference's exact GELU and its derivative on one part."""
-    c, t = _ref.gelu_cdf(x, "none")
-    if d is not None:
-        d[...] = _ref.gelu_derivative(np, x, c, t, "none")
-    np.multiply(x, c, out=y)
+    """The exact GELU and its derivative on one part: float32 through ``_ERF_TANH`` (24 passes
+    where the reference's erf makes 37; 1.0 against 1.4 ms on 196608 values, one thread, and
+    nearer to the true GELU: max error 5.7e-7 against 1.2e-6 on [-12, 12]); float64 with the
+    reference's own functions."""
+    if x.dtype != np.float32:
+        c, t = _ref.gelu_cdf(x, "none")
+        if d is not None:
+            d[...] = _ref.gelu_derivative(np, x, c, t, "none")
+        np.multiply(x, c, out=y)
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        u = x * _SQRT1_2
+        z = u * u  # x^2 / 2
+        e = None
+        if d is not None:
+            e = np.subtract(_LOG_INV_SQRT2PI, z)
+            np.exp(e, out=e)  # phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+        # P is evaluated on [0, 16] only; beyond, u P(16) grows with |u|, so that tanh reaches
+        # +-1 exactly (from |u| = 4.11; NumPy's float32 tanh is 1 from 10 on)
+        np.minimum(z, np.float32(16.0), out=z)
+        p = np.multiply(z, _ERF_TANH[0], out=y)  # Horner's rule in y's place
+        for a in _ERF_TANH[1:-1]:
+            p += a
+            p *= z
+        p += _ERF_TANH[-1]
+        p *= u
+        np.tanh(p, out=p)  # erf(x / sqrt(2))
+        p *= 0.5
+        p += 0.5  # Phi(x)
+        if d is not None:  # Phi + x phi(x), x clipped as the reference's (inf * 0 would be NaN)
+            np.clip(x, -_BIG, _BIG, out=d)
+            d *= e
+            d += p
+        p *= x
 
 
 def gelu(x, approximate, with_grad):
