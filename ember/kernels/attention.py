@@ -195,12 +195,8 @@ def _softmax_rows(s, mask, keep, bounds, rz, per_entry):
     np.exp(s, out=s)
     if keep is not None:  # 2x np.copyto(s, 0, where=mask); the scores are finite or -inf here
         s *= keep
-    rows = s.reshape(-1, s.shape[-1])
     z = rz.reshape(-1)
-    if s.shape[-1] <= 256:  # a BLAS product with ones: 5-10x NumPy's sum on short rows
-        np.matmul(rows, np.ones(s.shape[-1], s.dtype), out=z)
-    else:
-        np.einsum("ij->i", rows, out=z)
+    z[...] = _blas.row_sums(s.reshape(-1, s.shape[-1]))
     z[z == 0] = 1
     np.reciprocal(z, out=z)
 

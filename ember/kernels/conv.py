@@ -155,33 +155,25 @@ class Conv2dFunction(Function):
             return self._forward_blocks(win, wt, b is not None, (n, oh, ow, o))
         if kw * c >= 16:
             cols = np.empty((n * rows, kb), x.dtype)
-            dst = cols[:, :k].reshape(n, oh, ow, kh, kw, c)
-            y = np.empty((n * rows, o), x.dtype)
-
-            def block(s, e):  # a block of samples' columns, multiplied while they are in cache
-                np.copyto(dst[s:e], win[s:e])
-                if b is not None:
-                    cols[s * rows:e * rows, k] = 1
-                np.matmul(cols[s * rows:e * rows], wt, out=y[s * rows:e * rows])
-
-            _blas.parallel_for(block, n, work=dst.size, parts=_blocks(n, rows))
+            dst, src = cols[:, :k].reshape(n, oh, ow, kh, kw, c), win  # samples on axis 0
         else:
             # few channels (a first layer): a window row is too short a run to copy, so the
             # columns are stored transposed, (kh kw C, N OH OW), copied in runs of OW; BLAS
             # reads cols = that.T as it is (3x faster on MNIST's first layer)
             cols_t = np.empty((kb, n * rows), x.dtype)
-            dst = cols_t[:k].reshape(kh, kw, c, n, oh, ow)
-            src = win.transpose(3, 4, 5, 0, 1, 2)
             cols = cols_t.T
-            y = np.empty((n * rows, o), x.dtype)
+            # the same copy seen with samples on axis 0: (N, kh, kw, C, OH, OW) views
+            dst = cols_t[:k].reshape(kh, kw, c, n, oh, ow).transpose(3, 0, 1, 2, 4, 5)
+            src = win.transpose(0, 3, 4, 5, 1, 2)
+        y = np.empty((n * rows, o), x.dtype)
 
-            def block(s, e):
-                np.copyto(dst[:, :, :, s:e], src[:, :, :, s:e])
-                if b is not None:
-                    cols_t[k, s * rows:e * rows] = 1
-                np.matmul(cols[s * rows:e * rows], wt, out=y[s * rows:e * rows])
+        def block(s, e):  # a block of samples' columns, multiplied while they are in cache
+            np.copyto(dst[s:e], src[s:e])
+            if b is not None:
+                cols[s * rows:e * rows, k] = 1
+            np.matmul(cols[s * rows:e * rows], wt, out=y[s * rows:e * rows])
 
-            _blas.parallel_for(block, n, work=dst.size, parts=_blocks(n, rows))
+        _blas.parallel_for(block, n, work=dst.size, parts=_blocks(n, rows))
         self.cols, self.wt = cols, wt
         return y.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
 

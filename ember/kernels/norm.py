@@ -18,17 +18,9 @@ from ..ops._parallel import parallel_for
 from ..ops._util import channels_last, is_channels_last
 from ..ops.movement import reshape
 from ..ops.norm import _affine, _normalize, batch_norm_reference, update_running_stats
+from ._blas import col_sums as _colsum, row_sums as _rowsum
 
 __all__ = ["BatchNorm", "LayerNorm", "batch_norm", "layer_norm", "group_norm"]
-
-
-def _rowsum(a2):
-    """Sum of each row of a contiguous 2-D array: a BLAS product with a ones vector for rows
-    of up to 256 values (5-10x faster than NumPy's sum there), ``einsum`` for longer ones
-    (OpenBLAS's product is 10x slower from 512 values on, 2 cores)."""
-    if a2.shape[1] > 256:
-        return np.einsum("ij->i", a2)
-    return a2 @ np.ones(a2.shape[1], a2.dtype)
 
 
 def _rowdot(a2, b2):
@@ -55,11 +47,6 @@ def _cdot(a3, b3):
 def _as3(x):
     n, c = x.shape[0], x.shape[1]
     return np.ascontiguousarray(x).reshape(n, c, -1)
-
-
-def _colsum(a2):
-    """Per-channel sum of (M, C) rows: one BLAS product with a ones vector."""
-    return np.ones(a2.shape[0], a2.dtype) @ a2
 
 
 def _coldot(a2, b2):
