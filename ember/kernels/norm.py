@@ -20,7 +20,7 @@ from ..ops.movement import reshape
 from ..ops.norm import _affine, _normalize, batch_norm_reference, update_running_stats
 from ._blas import col_sums as _colsum, row_sums as _rowsum
 
-__all__ = ["BatchNorm", "LayerNorm", "batch_norm", "layer_norm", "group_norm"]
+__all__ = ["BatchNorm", "LayerNorm", "batch_norm", "batch_stats", "layer_norm", "group_norm"]
 
 
 def _rowdot(a2, b2):
@@ -142,6 +142,24 @@ class _Channels:
         return None if parts is None else parts.sum(axis=0)
 
 
+def batch_stats(ch, x3, centered=None):
+    """Per-channel mean and biased variance of ``x3`` (``ch``'s view of the input) in two
+    passes, the sum, then the centered sum of squares (stable where E[x^2] - E[x]^2 is not);
+    ``centered``, an array of the view's shape, receives x - mean (else each block's is
+    dropped). ``BatchNorm`` and ``ember.kernels.fused`` share it: the same bits in both."""
+    m = x3.size // ch.shape[1]
+    mean = ch.sum(x3) / m
+    mc = ch.col(mean)
+
+    def center(part, wide):
+        xs = part(x3)
+        d = np.empty(xs.shape, xs.dtype) if centered is None else part(centered)
+        np.subtract(xs, mc[wide], out=d)
+        return ch.dot(d, d)
+
+    return mean, ch.blocks(center, x3.dtype) / m
+
+
 class BatchNorm(Function):
     """``ember.ops.norm.batch_norm_reference`` for weight and bias both given or both None:
     each channel of (N, C, *) normalized by batch statistics (training) or running ones.
@@ -177,16 +195,8 @@ class BatchNorm(Function):
 
             ch.blocks(affine)
             return ch.out(y)
-        mean = ch.sum(x3) / m
-        mc = ch.col(mean)
         xhat = np.empty(x3.shape, x.dtype)
-
-        def center(part, wide):  # x - mean, and its sum of squares: two passes, stable where E[x^2] - E[x]^2 is not
-            d = part(xhat)
-            np.subtract(part(x3), mc[wide], out=d)
-            return ch.dot(d, d)
-
-        var = ch.blocks(center, x.dtype) / m
+        mean, var = batch_stats(ch, x3, xhat)
         invstd = 1 / np.sqrt(var + eps)
         if running_mean is not None:
             update_running_stats(running_mean, running_var, mean, var, m, momentum)

@@ -87,6 +87,59 @@ def _route_nan_2x2(top, bottom, low, to_right):
         col[pick] = in_bottom[pick]  # its row: the bottom one if that holds a NaN
 
 
+def max_2x2(x, y, low, to_right):
+    """y = the 2x2, stride-2 max-pool of x (N, C, H, W), any odd last row or column dropped, and
+    the masks its backward routes by: ``low`` (N, C, OH, 2 OW), whether the bottom row won
+    its column, and ``to_right`` (N, C, OH, OW), whether the right column won. Ties go where
+    PyTorch's row-major scan sends them, the first maximum; NaN windows are not routed here
+    (see ``_route_nan_2x2``). Returns the top and bottom rows (views of x)."""
+    oh, ow = y.shape[2:]
+    xs = x[:, :, :2 * oh, :2 * ow]
+    top, bottom = xs[:, :, 0::2], xs[:, :, 1::2]
+    # rows first: the passes over the whole input read whole rows
+    rows = np.maximum(top, bottom)
+    np.greater(bottom, top, out=low)  # on a tie the top row (first in row-major order) wins
+    left, right = rows[..., 0::2], rows[..., 1::2]
+    np.maximum(left, right, out=y)
+    np.greater(right, left, out=to_right)
+    # Rows first breaks one tie unlike PyTorch's row-major scan: the bottom-left won its
+    # column and the top-right holds the same maximum; PyTorch picks the top-right.
+    tie = np.equal(left, right)
+    if tie.any():
+        tie &= low[..., 0::2]
+        tie &= ~low[..., 1::2]
+        to_right |= tie
+    return top, bottom
+
+
+def route_2x2(g, to_right, low, out, add=False, finite=True):
+    """The backward of ``max_2x2``: each window's gradient g (N, C, OH, OW) to its winner in
+    ``out`` (N, C, H, W), which it overwrites (the windows' four elements; any odd last row or
+    column is left alone) or, ``add``, adds to. The masks multiply while g is ``finite``; else
+    they select (``keep_grad``: inf * 0 would be NaN)."""
+    oh, ow = g.shape[2:]
+    grows = empty_as(low, dtype=g.dtype)  # the winning column's row pair, per window
+    odd, even = out[:, :, 1:2 * oh:2, :2 * ow], out[:, :, 0:2 * oh:2, :2 * ow]
+    if not finite:
+        grows[..., 1::2], grows[..., 0::2] = keep_grad(g, to_right), keep_grad(g, ~to_right)
+        if add:
+            odd += keep_grad(grows, low)
+            even += keep_grad(grows, ~low)
+        else:
+            odd[...], even[...] = keep_grad(grows, low), keep_grad(grows, ~low)
+        return
+    np.multiply(g, to_right, out=grows[..., 1::2])
+    np.subtract(g, grows[..., 1::2], out=grows[..., 0::2])
+    if not add:
+        np.multiply(grows, low, out=odd)
+        np.subtract(grows, odd, out=even)
+        return
+    lower = grows * low
+    odd += lower
+    grows -= lower
+    even += grows
+
+
 class MaxPool2dFunction(Function):
     """Max pooling of (N, C, H, W), accelerating ``ember.ops.pool.max_pool2d_reference``; with
     ``relu=True``, ReLU of it in the same op, accelerating max_pool2d_reference(relu(x)).
@@ -164,25 +217,9 @@ class MaxPool2dFunction(Function):
         to_right = empty_as(x, (n, c, oh, ow), bool)
 
         def part(s, e):  # samples [s, e): a part's row maxima stay in cache for the column pass
-            xs = x[s:e, :, :2 * oh, :2 * ow]
-            top, bottom = xs[:, :, 0::2], xs[:, :, 1::2]
-            # rows first: the passes over the whole input read whole rows
-            rows = np.maximum(top, bottom)
-            low = lower[s:e]
-            np.greater(bottom, top, out=low)  # on a tie the top row (first in row-major order) wins
-            left, right = rows[..., 0::2], rows[..., 1::2]
-            np.maximum(left, right, out=y[s:e])
-            tr = to_right[s:e]
-            np.greater(right, left, out=tr)
-            # Rows first breaks one tie unlike PyTorch's row-major scan: the bottom-left won its
-            # column and the top-right holds the same maximum; PyTorch picks the top-right.
-            tie = np.equal(left, right)
-            if tie.any():
-                tie &= low[..., 0::2]
-                tie &= ~low[..., 1::2]
-                tr |= tie
+            top, bottom = max_2x2(x[s:e], y[s:e], lower[s:e], to_right[s:e])
             if np.isnan(np.max(y[s:e])):  # one reduction; NaN windows are rare
-                _route_nan_2x2(top, bottom, low, tr)
+                _route_nan_2x2(top, bottom, lower[s:e], to_right[s:e])
             if relu:  # while this part's maxima are in cache
                 np.maximum(y[s:e], 0, out=y[s:e])
 
@@ -236,18 +273,7 @@ class MaxPool2dFunction(Function):
             g = gy[s:e]
             if relu_out is not None:  # ReLU's gradient first, on this part's (cached) rows
                 g = g * (relu_out[s:e] != 0) if finite else keep_grad(g, relu_out[s:e] != 0)
-            grows = empty_as(like[s:e], dtype=gy.dtype)
-            gxs = gx[s:e]
-            tr, low = self.to_right[s:e], self.lower[s:e]
-            if not finite:
-                grows[..., 1::2], grows[..., 0::2] = keep_grad(g, tr), keep_grad(g, ~tr)
-                gxs[:, :, 1:2 * oh:2, :2 * ow] = keep_grad(grows, low)
-                gxs[:, :, 0:2 * oh:2, :2 * ow] = keep_grad(grows, ~low)
-                return
-            np.multiply(g, tr, out=grows[..., 1::2])
-            np.subtract(g, grows[..., 1::2], out=grows[..., 0::2])
-            np.multiply(grows, low, out=gxs[:, :, 1:2 * oh:2, :2 * ow])
-            np.subtract(grows, gxs[:, :, 1:2 * oh:2, :2 * ow], out=gxs[:, :, 0:2 * oh:2, :2 * ow])
+            route_2x2(g, self.to_right[s:e], self.lower[s:e], gx[s:e], finite=finite)
 
         parallel_for(part, n, work=gx.size)
         return gx

@@ -9,12 +9,21 @@ in the repr: ``fuse`` returns a model in which
   ReLU over the (4x smaller, after a 2x2 pool) pooled output inside the pooling's passes.
   ReLU is monotone, so max(relu(a), relu(b)) = relu(max(a, b)) and the gradient reaches the
   same element (or is zero both ways);
+- a ``BatchNorm2d`` followed by a ``ReLU`` and a ``MaxPool2d`` is one
+  ``FusedBatchNormReLUMaxPool2d``: in training, on a convolution's (channels-last) output and
+  a 2x2 window, the pooling runs on the batch norm's input and the normalization on the 4x
+  smaller pooled output (``ember.kernels.fused``: with a positive weight batch norm keeps each
+  channel's order, so a window's winner is the same). Values are module by module's bit for
+  bit; gradients agree to rounding (batch norm's sums run in another order), and a window's
+  gradient can go to another element only when two of its inputs round to the same batch-norm
+  output (both are maxima). Other cases (eval, other windows, a weight that is not positive)
+  run the three ops;
 - a ``Sequential`` made only of Linear layers (each with or without a ReLU after it, the
   first perhaps after a ``Flatten``) is a ``LinearChain``: under ``no_grad`` it runs as one
   ``linear_chain`` on the arrays (no Tensor or graph node per layer, little Python); with
   gradients on it is the ordinary loop (over its fused pairs).
 
-All exact: the same values and gradients as module by module. The fused model shares the
+All exact (but the batch norm's, above): the same values and gradients as module by module. The fused model shares the
 original's Parameter (and buffer) objects, and the modules it does not fuse; its ``state_dict``
 has the same keys (a fused module takes the name of the run's first module: the ReLU and
 pooling it absorbs have no state). Containers whose children change are shallow copies
@@ -41,13 +50,14 @@ from .activation import ReLU
 from .containers import Flatten, Sequential
 from .linear import Linear
 from .module import Module, _as_float_input
+from .norm import BatchNorm2d
 from .pooling import MaxPool2d
 
-__all__ = ["fuse", "FusedLinearReLU", "FusedReLUMaxPool2d", "LinearChain"]
+__all__ = ["fuse", "FusedBatchNormReLUMaxPool2d", "FusedLinearReLU", "FusedReLUMaxPool2d", "LinearChain"]
 
 # The stock forwards, as they were when ember.nn was imported: a class whose forward was
 # patched since is not stock.
-_STOCK = {cls: cls.forward for cls in (Linear, ReLU, MaxPool2d, Flatten, Sequential)}
+_STOCK = {cls: cls.forward for cls in (Linear, ReLU, MaxPool2d, Flatten, Sequential, BatchNorm2d)}
 
 _fast_cache = {}
 
@@ -146,6 +156,31 @@ class FusedReLUMaxPool2d(Module):
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
+class FusedBatchNormReLUMaxPool2d(BatchNorm2d):
+    """``max_pool2d(relu(batch_norm(x)))`` as one op where it can be (see the module's
+    docstring): a ``BatchNorm2d`` and the ``ReLU`` and ``MaxPool2d`` after it, fused by
+    ``fuse``. It is the batch norm (a shallow copy: the same Parameters, buffers and running
+    statistics, under the same ``state_dict`` keys) with the pooling's arguments."""
+
+    @classmethod
+    def of(cls, bn, pool):
+        new = copy.copy(bn)
+        new.__class__ = cls
+        new.__dict__.update(kernel_size=pool.kernel_size, stride=pool.stride, padding=pool.padding,
+                            dilation=pool.dilation, ceil_mode=pool.ceil_mode)
+        return new
+
+    def forward(self, input):
+        from ..ops.norm import batch_norm_relu_max_pool2d
+
+        return batch_norm_relu_max_pool2d(*self._batch_norm_args(input), self.kernel_size, self.stride, self.padding,
+                                          self.dilation, self.ceil_mode)
+
+    def extra_repr(self):
+        return (f"{super().extra_repr()}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
 class LinearChain(Sequential):
     """A Sequential of Linear layers (each perhaps followed by a ReLU, or a FusedLinearReLU;
     the first perhaps after a Flatten), made by ``fuse``.
@@ -238,7 +273,12 @@ def _fuse_sequential(children):
     while i < len(children):
         name, m = children[i]
         nxt = children[i + 1][1] if i + 1 < len(children) else None
-        if nxt is not None and _stock(m, Linear) and _stock(nxt, ReLU):
+        third = children[i + 2][1] if i + 2 < len(children) else None
+        if (third is not None and _stock(m, BatchNorm2d) and _stock(nxt, ReLU) and _stock(third, MaxPool2d)
+                and not third.return_indices):
+            out.append((name, FusedBatchNormReLUMaxPool2d.of(m, third)))
+            i += 3
+        elif nxt is not None and _stock(m, Linear) and _stock(nxt, ReLU):
             out.append((name, FusedLinearReLU(m)))
             i += 2
         elif nxt is not None and _stock(m, ReLU) and _stock(nxt, MaxPool2d) and not nxt.return_indices:

@@ -80,6 +80,11 @@ class _BatchNorm(Module):
         return None if self.running_mean is None else self.running_mean.dtype
 
     def forward(self, input):
+        return batch_norm(*self._batch_norm_args(input))
+
+    def _batch_norm_args(self, input):
+        """The arguments of ``batch_norm`` for this input: the checks and the running-stats
+        bookkeeping of one forward (``ember.nn.fusion``'s fused batch norm shares them)."""
         input = _as_float_input(input, self._dtype(), self)
         s = tuple(input.shape)
         if len(s) not in self._ranks:
@@ -97,12 +102,8 @@ class _BatchNorm(Module):
         # Without running stats the batch statistics are used in eval too (PyTorch does so).
         use_batch = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
-        return batch_norm(
-            input,
-            self.running_mean if track else None,
-            self.running_var if track else None,
-            self.weight, self.bias, use_batch, factor, self.eps,
-        )
+        return (input, self.running_mean if track else None, self.running_var if track else None,
+                self.weight, self.bias, use_batch, factor, self.eps)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "

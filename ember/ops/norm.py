@@ -90,6 +90,35 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     Returns:
         Tensor of the input's shape.
     """
+    x, rm, rv, w, b, training = _check_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
+    if x._data.size == 0:
+        return _empty_norm(x, w, b)
+    if kernels.enabled():
+        return _kernels.batch_norm(x, rm, rv, w, b, training, momentum, eps)
+    return batch_norm_reference(x, rm, rv, w, b, training, momentum, eps)
+
+
+def batch_norm_relu_max_pool2d(x, running_mean, running_var, weight, bias, training, momentum, eps, kernel_size,
+                               stride=None, padding=0, dilation=1, ceil_mode=False):
+    """``max_pool2d(relu(batch_norm(x, ...)), kernel_size, ...)``: arguments as ``batch_norm``
+    and ``max_pool2d``. A 2x2, stride-2 window after a training-mode batch norm of
+    channels-last input runs as one op (``ember.kernels.fused``) when the kernels are on; the
+    rest as the three ops. For nn.Sequential's BatchNorm2d -> ReLU -> MaxPool2d
+    (``ember.nn.utils.fuse``)."""
+    from .pool import _pool_args, max_pool
+
+    x, rm, rv, w, b, training = _check_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
+    if kernels.enabled() and x._data.size and x._data.ndim == 4:
+        _, *window, fast = _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d", 2)
+        if fast:
+            return _fused.batch_norm_relu_max_pool2d(x, rm, rv, w, b, training, momentum, eps, (*window, fast))
+    y = batch_norm(x, rm, rv, w, b, training, momentum, eps)
+    return max_pool(y, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d", 2, relu=True)
+
+
+def _check_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps):
+    """batch_norm's arguments checked: (x, running_mean, running_var, weight, bias, training)
+    with the stats as arrays or None, weight and bias as Tensors or None, x cast to their dtype."""
     x = as_tensor(x)
     if x._data.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {tuple(x.shape)}")
@@ -116,12 +145,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     first = w if w is not None else b
     if first is not None and x._data.dtype != first._data.dtype:
         x = cast(x, first._data.dtype)
-    training = bool(training)
-    if x._data.size == 0:
-        return _empty_norm(x, w, b)
-    if kernels.enabled():
-        return _kernels.batch_norm(x, rm, rv, w, b, training, momentum, eps)
-    return batch_norm_reference(x, rm, rv, w, b, training, momentum, eps)
+    return x, rm, rv, w, b, bool(training)
 
 
 def layer_norm_reference(x, shape, weight, bias, eps):
@@ -296,4 +320,4 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     return y if out is None else write_out(y, out, "div", grad_of=(x,))
 
 
-from ..kernels import norm as _kernels  # noqa: E402  (the kernels import this module's references)
+from ..kernels import fused as _fused, norm as _kernels  # noqa: E402  (the kernels import this module's references)
