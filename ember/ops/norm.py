@@ -105,6 +105,7 @@ def batch_norm_relu_max_pool2d(x, running_mean, running_var, weight, bias, train
     channels-last input runs as one op (``ember.kernels.fused``) when the kernels are on; the
     rest as the three ops. For nn.Sequential's BatchNorm2d -> ReLU -> MaxPool2d
     (``ember.nn.utils.fuse``)."""
+    from ..kernels import fused as _fused
     from .pool import _pool_args, max_pool
 
     x, rm, rv, w, b, training = _check_batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
@@ -320,4 +321,4 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     return y if out is None else write_out(y, out, "div", grad_of=(x,))
 
 
-from ..kernels import fused as _fused, norm as _kernels  # noqa: E402  (the kernels import this module's references)
+from ..kernels import norm as _kernels  # noqa: E402  (the kernels import this module's references)
