@@ -229,3 +229,28 @@ def test_channels_last_3x3_window_matches_torch_with_nan_and_all_minus_inf(torch
     np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy())
     if ember.kernels.enabled():
         assert not ye.detach().numpy().flags.c_contiguous  # the kernel keeps channels-last
+
+
+@pytest.mark.parametrize("kw", MAX2D + [dict(kernel_size=(1, 3), stride=(2, 1), padding=(0, 1)),
+                                        dict(kernel_size=5, stride=3, padding=2, ceil_mode=True)])
+@pytest.mark.parametrize("layout", ["C", "channels_last"])
+def test_max_pool2d_without_grad_equals_the_recorded_pool(torch, kw, layout):
+    # no gradient to come: the kernel pools rows, then columns, with no padded copy; the values
+    # must be the recorded path's (and PyTorch's) to the bit, NaN and all -inf windows included
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4, 9, 10))
+    x[0, 1, 2, 3] = np.nan
+    x[1, 2, :3, :3] = -np.inf
+    if layout == "channels_last":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    with ember.no_grad():
+        fast = F.max_pool2d(ember.Tensor(x), **kw)
+    recorded = F.max_pool2d(ember.Tensor(x, requires_grad=True), **kw)
+    expect = torch.nn.functional.max_pool2d(torch.tensor(x), **kw).numpy()
+    np.testing.assert_array_equal(fast.numpy(), recorded.detach().numpy())
+    np.testing.assert_array_equal(fast.numpy(), expect)
+    if ember.kernels.enabled():  # the kernel keeps the input's layout
+        assert fast.numpy().flags.c_contiguous == (layout == "C")
+    with ember.no_grad():
+        fused = nn.utils.fuse(nn.Sequential(nn.ReLU(), nn.MaxPool2d(**kw)))(ember.Tensor(x))
+    np.testing.assert_array_equal(fused.numpy(), np.maximum(expect, 0))
