@@ -38,13 +38,10 @@ from ..ops._parallel import parallel_for
 from ..ops._util import all_finite, channels_last, empty_as, is_channels_last, keep_grad
 from ..ops.norm import update_running_stats
 from ._blas import col_sums
-from .norm import BatchNorm, _Channels, batch_stats
+from .norm import _RUN, BatchNorm, _Channels, batch_stats
 from .pool import max_2x2, max_pool2d, route_2x2
 
 __all__ = ["BatchNormReLUMaxPool2d", "batch_norm_relu_max_pool2d"]
-
-_RUN = 1024  # values per row of the per-channel passes (see ``ember.kernels.norm._Channels``)
-
 
 def _rows(a):
     """A channels-last (N, C, H, W) array as contiguous rows of k pixels (k C values), k about
@@ -148,9 +145,7 @@ def _takes(x, w, b, training):
     """Whether the fused op takes this batch norm (see the module's docstring)."""
     if not training or x._data.ndim != 4 or not is_channels_last(x._data) or (w is None) != (b is None):
         return False
-    if w is not None and not (np.all(w._data > 0) and all_finite(w._data) and all_finite(b._data)):
-        return False
-    return x._data.shape[2] >= 2 and x._data.shape[3] >= 2
+    return w is None or bool(np.all(w._data > 0) and all_finite(w._data) and all_finite(b._data))
 
 
 def batch_norm_relu_max_pool2d(x, running_mean, running_var, weight, bias, training, momentum, eps, pool):
@@ -164,12 +159,11 @@ def batch_norm_relu_max_pool2d(x, running_mean, running_var, weight, bias, train
         mean, var = batch_stats(ch, ch.view(x._data))
         if running_mean is not None:
             update_running_stats(running_mean, running_var, mean, var, x._data.size // x._data.shape[1], momentum)
+        wb = () if weight is None else (weight, bias)
         if all_finite(mean) and all_finite(var):
-            wb = () if weight is None else (weight, bias)
             return BatchNormReLUMaxPool2d.apply(x, *wb, mean=mean, var=var, eps=eps)
         # an inf or NaN in x: module by module routes its windows (the stats are updated)
-        y = BatchNorm.apply(x, *(() if weight is None else (weight, bias)), running_mean=None, running_var=None,
-                            training=True, momentum=momentum, eps=eps)
+        y = BatchNorm.apply(x, *wb, running_mean=None, running_var=None, training=True, momentum=momentum, eps=eps)
     else:
         y = batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
     return max_pool2d(y, *pool, relu=True)

@@ -72,6 +72,37 @@ def _unpad(gxp, xshape, pads, nhwc=False):
     return gx
 
 
+def _max_with_offsets(x, xv, kernel, stride, pads, dilation, out, nhwc):
+    """The max-pool of xv (x, or its (N, H, W, C) view with ``nhwc``) over -inf padding, and
+    which kernel offset won each window, as PyTorch routes the gradient: the first maximum, a
+    window's last NaN, an all -inf window's first element inside the input."""
+    xp = _padded(xv, pads, _padded_size(kernel, stride, dilation, out), -np.inf, nhwc)
+    offsets = list(_offsets(kernel, stride, dilation, out, nhwc))
+    y = xp[offsets[0][1]].copy()
+    arg = np.zeros(y.shape, np.uint8 if kernel[0] * kernel[1] <= 256 else np.int32)
+    for k, sl in offsets[1:]:
+        v = xp[sl]
+        # offsets come in increasing order, so "arg = k where v > y" is a maximum;
+        # strictly greater keeps the first maximum on ties
+        np.maximum(arg, np.multiply(np.greater(v, y), k, dtype=arg.dtype), out=arg)
+        np.maximum(y, v, out=y)  # propagates NaN, as PyTorch does
+    if np.isnan(np.max(y)):  # a window holds a NaN: PyTorch routes to its last NaN
+        for k, sl in offsets:
+            np.copyto(arg, k, where=np.isnan(xp[sl]))
+    if xp is not xv and np.isneginf(y).any():
+        # a window of -inf only: PyTorch routes to its first element inside the input,
+        # where the strict > above left the first offset, which may be padding
+        (pt, _), (pl, _) = pads
+        hw = xp.shape[1:3] if nhwc else xp.shape[2:]
+        inside = np.zeros(hw, bool)
+        inside[pt:pt + x.shape[2], pl:pl + x.shape[3]] = True
+        first = np.zeros(y.shape[1:3] if nhwc else y.shape[2:], arg.dtype)
+        for k, sl in reversed(list(_offsets(kernel, stride, dilation, out))):
+            first[inside[sl[-2:]]] = k
+        np.copyto(arg, first[..., None] if nhwc else first, where=np.isneginf(y))
+    return y, arg
+
+
 def _max_rows_then_columns(x, kernel, stride, pads, dilation, out, nhwc):
     """``_max_separable`` split over samples on several threads."""
     shape = (x.shape[0],) + (out + x.shape[3:] if nhwc else x.shape[1:2] + out)
@@ -217,39 +248,10 @@ class MaxPool2dFunction(Function):
         xv = x.transpose(0, 2, 3, 1) if nhwc else x
         # which offset won, for the backward; not kept when no gradient will be asked for
         track = is_grad_enabled() and self.needs_grad(0)
-        self.relu, self.nhwc = relu, nhwc
-        if not track:  # the max over each window's rows, then over its columns
-            y = _max_rows_then_columns(xv, kernel, stride, pads, dilation, out, nhwc)
-            if relu:
-                np.maximum(y, 0, out=y)
-            y = y.transpose(0, 3, 1, 2) if nhwc else y
-            self.arg, self.relu_out = None, (y if relu else None)
-            return y
-        xp = _padded(xv, pads, _padded_size(kernel, stride, dilation, out), -np.inf, nhwc)
-        offsets = list(_offsets(kernel, stride, dilation, out, nhwc))
-        y = xp[offsets[0][1]].copy()
-        arg = np.zeros(y.shape, np.uint8 if kernel[0] * kernel[1] <= 256 else np.int32) if track else None
-        for k, sl in offsets[1:]:
-            v = xp[sl]
-            if track:
-                # offsets come in increasing order, so "arg = k where v > y" is a maximum;
-                # strictly greater keeps the first maximum on ties
-                np.maximum(arg, np.multiply(np.greater(v, y), k, dtype=arg.dtype), out=arg)
-            np.maximum(y, v, out=y)  # propagates NaN, as PyTorch does
-        if track and np.isnan(np.max(y)):  # a window holds a NaN: PyTorch routes to its last NaN
-            for k, sl in offsets:
-                np.copyto(arg, k, where=np.isnan(xp[sl]))
-        if track and xp is not xv and np.isneginf(y).any():
-            # a window of -inf only: PyTorch routes to its first element inside the input,
-            # where the strict > above left the first offset, which may be padding
-            (pt, _), (pl, _) = pads
-            hw = xp.shape[1:3] if nhwc else xp.shape[2:]
-            inside = np.zeros(hw, bool)
-            inside[pt:pt + x.shape[2], pl:pl + x.shape[3]] = True
-            first = np.zeros(y.shape[1:3] if nhwc else y.shape[2:], arg.dtype)
-            for k, sl in reversed(list(_offsets(kernel, stride, dilation, out))):
-                first[inside[sl[-2:]]] = k
-            np.copyto(arg, first[..., None] if nhwc else first, where=np.isneginf(y))
+        if track:
+            y, arg = _max_with_offsets(x, xv, kernel, stride, pads, dilation, out, nhwc)
+        else:  # the max over each window's rows, then over its columns
+            y, arg = _max_rows_then_columns(xv, kernel, stride, pads, dilation, out, nhwc), None
         self.relu, self.nhwc = relu, nhwc
         if relu:
             np.maximum(y, 0, out=y)
