@@ -16,7 +16,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..ops import attention as _attention  # (a module: it imports this one)
-from ..ops._parallel import num_threads
+from ..ops._parallel import big, num_threads
 from . import _blas
 from ..ops._util import unbroadcast
 
@@ -33,14 +33,16 @@ class SDPA(Function):
     underflows there), else each row's maximum as usual: NumPy's maximum along a short last
     axis costs more than the two products (300 us at the GPT recipe's (12, 4, 64, 64)).
 
-    When q, k and v share the first batch axis (the batch of (N, H, L, E) attention), the
-    work is split along it into one part per thread, each doing the whole chain on its heads
-    with BLAS on its own thread. Forward + backward, causal, float32, 2 cores, split against
-    one call: (12, 4, 64, 32) (the GPT recipe's) 1.8 against 1.8 ms, (12, 4, 128, 32) 4.5
-    against 7.1, (16, 8, 256, 64) 67 against 87; split with BLAS also threaded was slower
-    than one call at every size (2.6, 7.9, 102 ms). On the Intel Xeon of 2026-12-03 the GPT
-    shape takes 1.58 ms split against 1.62 in one call: OpenBLAS's small products run no faster
-    on two threads at once there (a 64x64x32 product: 0.77x the speed of one thread).
+    When q, k and v share the first batch axis (the batch of (N, H, L, E) attention) and the
+    scores have at least ``ember.ops._parallel.MIN_ELEMENTS`` values, the work is split along
+    that axis into one part per thread, each doing the whole chain on its heads with BLAS on
+    its own thread. Forward + backward, causal, float32, 2 cores, split against one call:
+    (12, 4, 64, 32) (the GPT recipe's) 1.8 against 1.8 ms, (12, 4, 128, 32) 4.5 against 7.1,
+    (16, 8, 256, 64) 67 against 87; split with BLAS also threaded was slower than one call at
+    every size (2.6, 7.9, 102 ms). On a 2-vCPU Xeon VM, where each GIL hand-off between the
+    two threads costs a wake-up (30-60 us), one call wins below 2**18 scores: (4, 4, 64, 32)
+    0.47 against 0.92 ms split, (12, 4, 64, 32) 1.27 against 1.44 (the GPT step 37.6 against
+    38.5 ms, medians); the split wins from (24, 4, 64, 32) (2.11 against 2.57 ms) up.
     """
 
     def forward(self, q, k, v, mask, scale, drop):
@@ -52,6 +54,7 @@ class SDPA(Function):
         n = sshape[0] if len(sshape) > 2 else 1
         self.split = n > 1 and q.ndim == k.ndim == v.ndim == len(sshape) and q.shape[0] == k.shape[0] == v.shape[0] == n
         e = np.empty(sshape, q.dtype)
+        self.e_size = e.size
         rz = np.empty(sshape[:-1] + (1,), q.dtype)
         y = np.empty(sshape[:-1] + (v.shape[-1],), q.dtype)
         qs = q * q.dtype.type(scale)  # the scale on q (L x E) rather than on the scores (L x S)
@@ -90,8 +93,9 @@ class SDPA(Function):
 
     def _run(self, fn, n):
         """``fn(a, b)`` over the split axis: one part per thread, each calling BLAS on its own
-        thread (``_blas.parallel_for``), else one call."""
-        if self.split:
+        thread (``_blas.parallel_for``), where the scores array is big enough (``big``), else
+        one call."""
+        if self.split and big(self.e_size):
             _blas.parallel_for(fn, n, parts=num_threads())
         else:
             fn(0, n)

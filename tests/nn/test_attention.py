@@ -416,9 +416,11 @@ def test_multihead_attention_constructor_and_shape_errors():
 
 
 @pytest.mark.parametrize("mask", [None, "causal", (6, 1, 48, 40), (1, 3, 48, 40), (48, 40)])
-def test_the_kernel_split_over_threads_matches_the_reference(mask):
-    """Large enough for the kernel to split the batch axis over threads (and broadcast masks
-    along it, or not)."""
+def test_the_kernel_split_over_threads_matches_the_reference(mask, monkeypatch):
+    """The kernel splitting the batch axis over threads (any size splits here), broadcasting
+    masks along it or not."""
+    monkeypatch.setattr(ember.ops._parallel, "MIN_ELEMENTS", 1)
+    calls = _count_splits(monkeypatch)
     dtype = np.float64
     arrays = [_rand((6, 3, 48, 32), dtype, 0), _rand((6, 3, 40, 32), dtype, 1), _rand((6, 3, 40, 24), dtype, 2)]
     kw = dict(dropout_p=0.2)
@@ -434,16 +436,40 @@ def test_the_kernel_split_over_threads_matches_the_reference(mask):
             y = F.scaled_dot_product_attention(*xs, **kw)
             y.backward(ember.tensor(_rand(tuple(y.shape), dtype, 4)))
             results.append([y.detach().numpy()] + [x.grad.numpy() for x in xs])
+    assert calls == ([6, 6] if ember.get_num_threads() > 1 else [])  # forward and backward, split
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, **TOL[dtype])
 
 
+def _count_splits(monkeypatch):
+    """The list of n that ``_blas.parallel_for`` (the kernel's split) is called with."""
+    calls, split = [], ember.kernels._blas.parallel_for
+
+    def counted(fn, n, **kw):
+        calls.append(n)
+        return split(fn, n, **kw)
+
+    monkeypatch.setattr(ember.kernels._blas, "parallel_for", counted)
+    return calls
+
+
+def test_the_kernel_splits_only_a_large_scores_array(monkeypatch):
+    """One call below ``MIN_ELEMENTS`` scores (the GPT recipe's (12, 4, 64, 64): thread
+    hand-offs cost more than the split gains there), split from it on."""
+    calls = _count_splits(monkeypatch)
+    for shape in ((12, 4, 64, 32), (16, 4, 128, 32)):
+        xs = [ember.randn(*shape, requires_grad=True) for _ in range(3)]
+        F.scaled_dot_product_attention(*xs, is_causal=True).sum().backward()
+    assert calls == ([16, 16] if ember.get_num_threads() > 1 else [])
+
+
 @pytest.mark.parametrize("mask", [None, "bool", "float -inf", "float -1e9"])
-def test_the_kernel_shifts_the_scores_only_where_they_are_large(mask):
+def test_the_kernel_shifts_the_scores_only_where_they_are_large(mask, monkeypatch):
     """The kernel's softmax skips the row maximum where a batch entry's scores lie within
     +-60; one entry here has scores in the hundreds (it takes the maximum), the others do
     not. A float mask of -1e9 (whose range takes every row's maximum) or -inf, over whole
-    rows and parts of rows. The same numbers on one thread as on two."""
+    rows and parts of rows. The same numbers on one thread as on two (split at any size)."""
+    monkeypatch.setattr(ember.ops._parallel, "MIN_ELEMENTS", 1)
     dtype = np.float64
     arrays = [_rand((4, 2, 48, 16), dtype, 0), _rand((4, 2, 40, 16), dtype, 1), _rand((4, 2, 40, 8), dtype, 2)]
     arrays[0][1] *= 60  # batch entry 1: scores in the hundreds
