@@ -54,7 +54,7 @@ class SDPA(Function):
         n = sshape[0] if len(sshape) > 2 else 1
         self.split = n > 1 and q.ndim == k.ndim == v.ndim == len(sshape) and q.shape[0] == k.shape[0] == v.shape[0] == n
         e = np.empty(sshape, q.dtype)
-        self.e_size = e.size
+        self.threaded = self.split and big(e.size)  # (split decides the numbers, this only where they run)
         rz = np.empty(sshape[:-1] + (1,), q.dtype)
         y = np.empty(sshape[:-1] + (v.shape[-1],), q.dtype)
         qs = q * q.dtype.type(scale)  # the scale on q (L x E) rather than on the scores (L x S)
@@ -95,7 +95,7 @@ class SDPA(Function):
         """``fn(a, b)`` over the split axis: one part per thread, each calling BLAS on its own
         thread (``_blas.parallel_for``), where the scores array is big enough (``big``), else
         one call."""
-        if self.split and big(self.e_size):
+        if self.threaded:
             _blas.parallel_for(fn, n, parts=num_threads())
         else:
             fn(0, n)
