@@ -8,7 +8,7 @@ each channel, so a window's largest y is the y of its largest x (rounding keeps 
 This op therefore pools x itself and normalizes only the 4x smaller pooled values:
 
     forward:  mean, var over x (``batch_stats``, the same bits as ``BatchNorm``);
-              q = max_2x2(x); y = relu(((q - mean) * invstd) * w + b) on the pooled size
+              q = max_2x2(x); y = relu((q - mean) * (w invstd) + b) on the pooled size
     backward: gq = gy where y > 0; the sums batch norm's backward needs run over the pooled
               size (gy of the full-size output is gq at each window's winner, 0 elsewhere):
                   sum(gy) = sum(gq), sum(gy * xhat) = sum(gq * xhat at the winner);
@@ -69,6 +69,7 @@ class BatchNormReLUMaxPool2d(Function):
         out = (h // 2, wd // 2)
         w, b = wb if wb else (None, None)
         invstd = 1 / np.sqrt(var + eps)
+        scale = invstd if w is None else w * invstd
         self.w, self.mean, self.invstd, self.eps, self.out = w, mean, invstd, eps, out
         y = channels_last((n, c) + out, x.dtype)
         xhat = channels_last((n, c) + out, x.dtype)  # each window winner's, for the backward
@@ -80,12 +81,10 @@ class BatchNormReLUMaxPool2d(Function):
             # batch norm's ops on the winners, in BatchNorm's order: the same bits
             q, d = _rows(y[s:e]), _rows(xhat[s:e])
             np.subtract(q, _fit(mean, q), out=d)
-            d *= _fit(invstd, d)
-            if w is None:
-                np.copyto(q, d)
-            else:
-                np.multiply(d, _fit(w, d), out=q)
+            np.multiply(d, _fit(scale, d), out=q)
+            if b is not None:
                 q += _fit(b, q)
+            d *= _fit(invstd, d)
             np.maximum(q, 0, out=q)
 
         parallel_for(part, n, work=x.size)

@@ -195,26 +195,26 @@ class BatchNorm(Function):
 
             ch.blocks(affine)
             return ch.out(y)
-        xhat = np.empty(x3.shape, x.dtype)
-        mean, var = batch_stats(ch, x3, xhat)
+        # d = x - mean is kept for backward (xhat = d * invstd is never stored): y comes from
+        # d in one multiply by w * invstd (and one add of b), a pass fewer than scaling d
+        # into xhat first
+        d = np.empty(x3.shape, x.dtype)
+        mean, var = batch_stats(ch, x3, d)
         invstd = 1 / np.sqrt(var + eps)
         if running_mean is not None:
             update_running_stats(running_mean, running_var, mean, var, m, momentum)
-        self.xhat, self.invstd = xhat, invstd
-        y = np.empty(x3.shape, x.dtype) if w is not None else None  # xhat stays private to backward
-        inv, wc, bc = ch.col(invstd), None if w is None else ch.col(w), None if b is None else ch.col(b)
+        self.d, self.invstd = d, invstd
+        y = np.empty(x3.shape, x.dtype)
+        sc, bc = ch.col(invstd if w is None else w * invstd), None if b is None else ch.col(b)
 
         def normalize(part, wide):
-            d = part(xhat)
-            d *= inv[wide]
-            if y is not None:
-                ys = part(y)
-                np.multiply(d, wc[wide], out=ys)
-                if bc is not None:
-                    ys += bc[wide]
+            ys = part(y)
+            np.multiply(part(d), sc[wide], out=ys)
+            if bc is not None:
+                ys += bc[wide]
 
         ch.blocks(normalize)
-        return ch.out(xhat.copy() if y is None else y)
+        return ch.out(y)
 
     def backward(self, gy):
         ch = self.ch
@@ -232,20 +232,21 @@ class BatchNorm(Function):
             # xhat = (x - mean) * invstd, so sum(gy * xhat) needs no xhat array
             gw = self.invstd * (ch.dot(gy3, self.x3) - self.mean * gb) if self.needs_grad(1) else None
             return gx, gw, gb
-        xhat, invstd, m = self.xhat, self.invstd, self.m
-        # d(loss)/d(weight) = sum(gy * xhat)
-        gw = ch.blocks(lambda part, wide: ch.dot(part(gy3), part(xhat)), gy.dtype)
+        d, invstd, m = self.d, self.invstd, self.m
+        # d(loss)/d(weight) = sum(gy * xhat) = invstd * sum(gy * (x - mean))
+        gw = invstd * ch.blocks(lambda part, wide: ch.dot(part(gy3), part(d)), gy.dtype)
         gx = None
         if self.needs_grad(0):
             scale = ch.col(invstd if self.w is None else self.w * invstd)
-            a, c = ch.col(-gw / m), ch.col(gb / m)
-            # gx = scale * (gy - mean(gy) - xhat * mean(gy * xhat)), in place on one buffer that
-            # has the input's shape, so the engine can hand it to a leaf without a copy
-            gx, g3 = ch.empty(xhat.dtype)
+            a, c = ch.col(-gw * invstd / m), ch.col(gb / m)
+            # gx = scale * (gy - mean(gy) - xhat * mean(gy * xhat)), xhat * (-mean(gy * xhat))
+            # as d * a, in place on one buffer that has the input's shape, so the engine can
+            # hand it to a leaf without a copy
+            gx, g3 = ch.empty(d.dtype)
 
             def grad_in(part, wide):
                 g = part(g3)
-                np.multiply(part(xhat), a[wide], out=g)
+                np.multiply(part(d), a[wide], out=g)
                 g += part(gy3)
                 g -= c[wide]
                 g *= scale[wide]
