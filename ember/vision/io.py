@@ -2,6 +2,7 @@
 decodes) to a uint8 Tensor (C, H, W) (uint16 for 16-bit PNGs read UNCHANGED)."""
 import io as _io
 import os
+import re
 from enum import Enum
 
 import numpy as np
@@ -52,14 +53,33 @@ def read_file(path):
     return ember.from_numpy(np.frombuffer(data, np.uint8).copy())
 
 
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"BM", "BMP"))
+
+
+def _decode_error(data, name, e, fmt):
+    """The RuntimeError for undecodable bytes: the source, what was expected, and Pillow's reason
+    (without the repr of the BytesIO it was given)."""
+    fmt = fmt or next((f for magic, f in _MAGIC if data.startswith(magic)), None)
+    if not data:
+        what = "it is empty (0 bytes); expected an encoded image (PNG, JPEG, ...)"
+    elif fmt is not None:
+        what = f"expected a complete {fmt} image, but its {len(data):,} bytes are truncated or corrupt"
+    else:
+        what = (f"expected an encoded image (PNG, JPEG or another format Pillow reads), but its "
+                f"{len(data):,} bytes start with {data[:8]!r}")
+    reason = re.sub(r" <_io\.BytesIO object at 0x[0-9a-fA-F]+>", "", str(e))
+    return RuntimeError(f"decode_image: could not decode {name}: {what} (Pillow: {type(e).__name__}: {reason})")
+
+
 def _decode(data, mode, apply_exif_orientation, name):
     Image = _pil()
     mode = _mode(mode)
+    im = None
     try:
         im = Image.open(_io.BytesIO(data))
         im.load()
     except Exception as e:  # PIL raises UnidentifiedImageError, OSError, SyntaxError, ValueError...
-        raise RuntimeError(f"decode_image: could not decode {name}: {type(e).__name__}: {e}") from e
+        raise _decode_error(data, name, e, getattr(im, "format", None)) from e
     if apply_exif_orientation:
         from PIL import ImageOps
         im = ImageOps.exif_transpose(im)
