@@ -17,7 +17,10 @@ This is the reference. When ``ember.kernels.enabled()`` (the default), ``conv2d`
 ``conv1d`` run the channels-last GEMM kernel ``ember.kernels.conv.Conv2dFunction`` instead,
 which computes the same numbers faster and is tested against ``conv2d_reference``; 3x3
 stride-1 convolutions with enough channels go to ``ember.kernels.winograd`` (2.25x fewer
-multiplies). ``conv3d`` and the transposed convolutions run the reference.
+multiplies). ``conv_transpose2d`` and ``conv_transpose1d`` run
+``ember.kernels.conv_transpose.ConvTranspose2dFunction`` (sub-pixel convolutions: no col2im)
+where ``ember.kernels.conv_transpose.pays``; ``conv3d``, ``conv_transpose3d`` and the other
+transposed convolutions run the reference.
 """
 import math
 
@@ -607,7 +610,19 @@ def _conv_transpose(nd, x, weight, bias, stride, padding, output_padding, groups
     fn = f"conv_transpose{nd}d"
     x, weight, bias, stride, pads, output_padding, dilation, groups, unbatched = _conv_transpose_args(
         x, weight, bias, stride, padding, output_padding, groups, dilation, fn, nd)
-    y = conv_transpose_reference(x, weight, bias, stride, pads, output_padding, dilation, groups)
+    y = None
+    if kernels.enabled() and nd == 2:
+        if _kernels_t.pays(x.shape, weight.shape, stride, pads, output_padding, dilation, groups):
+            y = _kernels_t.conv_transpose2d(x, weight, bias, stride, pads, output_padding, dilation, groups)
+    elif kernels.enabled() and nd == 1:  # as 2-D with a height of 1
+        n, c, length = x.shape
+        x2, w2 = reshape(x, (n, c, 1, length)), reshape(weight, weight.shape[:2] + (1,) + weight.shape[2:])
+        args = (1,) + stride, ((0, 0),) + pads, (0,) + output_padding, (1,) + dilation
+        if _kernels_t.pays(x2.shape, w2.shape, *args, groups):
+            y = _kernels_t.conv_transpose2d(x2, w2, bias, *args, groups)
+            y = reshape(y, (n, y.shape[1], y.shape[3]))
+    if y is None:
+        y = conv_transpose_reference(x, weight, bias, stride, pads, output_padding, dilation, groups)
     return reshape(y, y.shape[1:]) if unbatched else y
 
 
@@ -646,3 +661,4 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 
 from ..kernels import conv as _kernels  # noqa: E402  (the kernels import this module's helpers)
+from ..kernels import conv_transpose as _kernels_t  # noqa: E402
