@@ -225,6 +225,37 @@ class Tensor(TensorBase):
     def is_cuda(self):
         return _device.of_array(self._data).type == "cuda"
 
+    @property
+    def is_cpu(self):
+        return _device.of_array(self._data).type == "cpu"
+
+    # Devices, layouts and kinds ember never has: False, as PyTorch says for a dense CPU tensor
+    # (scripts test them: ``if input.is_cuda or input.is_xpu``).
+    is_xpu = is_mps = is_meta = is_ipu = is_xla = is_maia = is_mtia = is_vulkan = is_mkldnn = property(
+        lambda self: False)
+    is_sparse = is_sparse_csr = is_quantized = is_nested = property(lambda self: False)
+
+    def is_same_size(self, other):
+        """Whether ``other`` has this tensor's shape."""
+        return tuple(self.shape) == tuple(other.shape)
+
+    def is_set_to(self, tensor):
+        """Whether both tensors view the same memory with the same shape and strides."""
+        a, b = self._data, tensor._data
+
+        def address(x):  # NumPy's, or CuPy's
+            return x.__array_interface__["data"][0] if isinstance(x, np.ndarray) else x.data.ptr
+
+        return (type(a) is type(b) and a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype
+                and address(a) == address(b))
+
+    def is_shared(self):
+        """Shared-memory tensors (``share_memory_``) are a multiprocessing detail: False."""
+        return False
+
+    def is_distributed(self):
+        return False
+
     def cpu(self, memory_format=None):
         """This tensor on the CPU: self when it is there already (so it stays in the graph)."""
         return self.to("cpu")

@@ -528,3 +528,16 @@ def test_promote_types_and_can_cast(a, torch):
         assert str(got) == str(want).replace("torch", "ember"), (a, b)
         assert ember.can_cast(getattr(ember, a), getattr(ember, b)) == torch.can_cast(getattr(torch, a), getattr(torch, b)), (a, b)
     assert ember.promote_types(np.float32, np.int64) is ember.float32  # NumPy's spelling, PyTorch's rule
+
+
+def test_device_and_layout_flags_are_torchs_for_a_dense_cpu_tensor(torch):
+    """Scripts test these (PyTorch's DCGAN example: ``if input.is_cuda or input.is_xpu``)."""
+    t, e = torch.ones(2, 3), ember.ones(2, 3)
+    for name in ("is_cpu", "is_cuda", "is_xpu", "is_mps", "is_meta", "is_ipu", "is_xla", "is_maia", "is_mtia",
+                 "is_vulkan", "is_mkldnn", "is_sparse", "is_sparse_csr", "is_quantized", "is_nested"):
+        assert getattr(e, name) is getattr(t, name), name
+    assert e.is_same_size(ember.zeros(2, 3)) and not e.is_same_size(ember.zeros(3, 2))
+    assert e.is_shared() is t.is_shared() is False and e.is_distributed() is t.is_distributed() is False
+    v = e.view(3, 2)
+    assert e.is_set_to(e) and not e.is_set_to(v) and not e.is_set_to(e.clone())
+    assert t.is_set_to(t) and not t.is_set_to(t.view(3, 2))
