@@ -6,6 +6,7 @@ ops. Linear's fused fast path (one GEMM forward, two back, the ReLU in place) an
 ``linear_chain`` are ``ember.kernels.layers``, used when ``ember.kernels.enabled()``.
 """
 import numbers
+import warnings
 
 import numpy as np
 
@@ -112,11 +113,30 @@ def dropout(x, p=0.5, training=True, generator=None):
 
 
 def dropout2d(x, p=0.5, training=True, generator=None):
-    """Zero whole channels of (N, C, H, W) or (C, H, W) input with probability ``p``, scale the rest."""
+    """Zero whole channels of (N, C, H, W) input with probability ``p``, scale the rest.
+
+    As PyTorch 2.13 does (its warnings included): a 3-D input is taken as (N, C, L), channel
+    by channel along L, not as an unbatched (C, H, W); other ranks of at least 2 warn and
+    drop each (n, c) entry of the first two axes, a 2-D input therefore element by element
+    (PyTorch's MNIST RNN example applies ``nn.Dropout2d`` to (N, features))."""
     x = x if isinstance(x, TensorBase) else as_tensor(x)
-    if x._data.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected (N, C, H, W) or (C, H, W) input, got shape {tuple(x.shape)}")
-    return _dropout(x, p, training, generator, x._data.shape[:-2] + (1, 1), "dropout2d")
+    nd = x._data.ndim
+    _check_p(p, "dropout2d")
+    if nd not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {nd}-D input to dropout2d, which is deprecated and will result in an "
+                      "error in a future release. To retain the behavior and silence this warning, please use "
+                      "dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D "
+                      "inputs).")
+    if nd == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
+                      "This behavior will change in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please "
+                      "switch to using dropout1d instead.")
+    if nd < 2 and training:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return _dropout(x, p, training, generator, x._data.shape[:2] + (1,) * (nd - 2), "dropout2d")
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):

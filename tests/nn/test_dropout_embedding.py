@@ -59,8 +59,26 @@ def test_dropout2d_zeros_whole_channels():
     assert 0 < (per_channel == 0).all(-1).mean() < 1
     y.sum().backward()
     np.testing.assert_array_equal(x.grad, y.data)
-    with pytest.raises(ValueError, match="dropout2d"):
-        F.dropout2d(ember.ones(4, 4), 0.5)
+
+
+def test_dropout2d_other_ranks_as_pytorch(torch):
+    """PyTorch 2.13: 3-D is (N, C, L), channel-wise along L, with a warning; 2-D and 5-D warn
+    and drop each (n, c) entry; 1-D raises when training."""
+    for shape, mask_axes in (((6, 8, 5), 2), ((40, 30), 2), ((3, 4, 2, 2, 2), 2)):
+        with pytest.warns(UserWarning, match="dropout2d: Received a"):
+            y = F.dropout2d(ember.ones(*shape), 0.5, generator=ember.Generator(0)).numpy()
+        with pytest.warns(UserWarning, match="dropout2d: Received a"):
+            t = torch.nn.functional.dropout2d(torch.ones(*shape), 0.5).numpy()
+        for a in (y, t):  # constant over the trailing axes, both values present
+            flat = a.reshape(a.shape[:mask_axes] + (-1,))
+            assert np.all((flat == 0).all(-1) | (flat == 2).all(-1))
+            assert 0 < (flat[..., 0] == 0).mean() < 1
+    with pytest.warns(UserWarning), pytest.raises(RuntimeError, match="Feature dropout requires at least 2"):
+        F.dropout2d(ember.ones(5), 0.5)
+    with pytest.warns(UserWarning), pytest.raises(RuntimeError, match="Feature dropout requires at least 2"):
+        torch.nn.functional.dropout2d(torch.ones(5), 0.5)
+    with pytest.warns(UserWarning):
+        assert F.dropout2d(ember.ones(5), 0.5, training=False).shape == (5,)
 
 
 def test_dropout_float64_stays_float64():
